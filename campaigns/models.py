@@ -1,0 +1,130 @@
+"""Campaigns, their frozen link tables and one Message row per recipient."""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from wagtail.fields import StreamField
+
+from contacts.models import Contact, MailingList, Segment
+from templates_mail.blocks import CampaignBodyBlock
+from templates_mail.models import Layout
+
+
+class SenderIdentity(models.Model):
+    """A verified From address marketers may choose."""
+
+    name = models.CharField(max_length=200)
+    email = models.EmailField(unique=True)
+    reply_to = models.EmailField(blank=True)
+    verified = models.BooleanField(default=False)
+    postal_address = models.TextField(blank=True, help_text="Printed in the footer; falls back to POSTAL_ADDRESS.")
+
+    class Meta:
+        verbose_name_plural = "sender identities"
+        ordering = ["email"]
+
+    def __str__(self) -> str:
+        return f"{self.name} <{self.email}>"
+
+
+class Campaign(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft"
+        SCHEDULED = "scheduled"
+        SENDING = "sending"
+        PAUSED = "paused"
+        SENT = "sent"
+        CANCELLED = "cancelled"
+        FAILED = "failed"
+
+    name = models.CharField(max_length=200)
+    subject = models.CharField(max_length=300, blank=True)
+    preheader = models.CharField(max_length=300, blank=True)
+    sender = models.ForeignKey(SenderIdentity, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    reply_to = models.EmailField(blank=True)
+    layout = models.ForeignKey(Layout, null=True, blank=True, on_delete=models.PROTECT, related_name="campaigns")
+    body = StreamField(CampaignBodyBlock(), blank=True, use_json_field=True)
+    text_body = models.TextField(blank=True, help_text="Plain-text part; generated from the HTML when empty.")
+    utm_enabled = models.BooleanField("add UTM parameters to links", default=False)
+
+    include_lists = models.ManyToManyField(MailingList, blank=True, related_name="+")
+    include_segments = models.ManyToManyField(Segment, blank=True, related_name="+")
+    exclude_lists = models.ManyToManyField(MailingList, blank=True, related_name="+")
+    exclude_segments = models.ManyToManyField(Segment, blank=True, related_name="+")
+
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT, db_index=True)
+    status_reason = models.TextField(blank=True)
+    scheduled_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # A final re-engagement campaign may still reach contacts the sunset policy retired.
+    is_reengagement = models.BooleanField(default=False)
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        permissions = [("send_campaign", "Can schedule and send campaigns")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_frozen(self) -> bool:
+        """Content of a campaign that started sending can no longer change."""
+        return self.status not in {self.Status.DRAFT, self.Status.SCHEDULED}
+
+
+class CampaignLink(models.Model):
+    """The frozen link table: click tokens carry an index into it, never a URL."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="links")
+    index = models.PositiveIntegerField()
+    url = models.TextField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["campaign", "index"], name="unique_campaign_link")]
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class Message(models.Model):
+    """One recipient of one campaign; its status is the single source of delivery progress."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        SENDING = "sending"
+        SENT = "sent"
+        DEFERRED = "deferred"
+        FAILED = "failed"
+        # On the wire when a worker died: never resent, reported as such.
+        UNKNOWN = "unknown"
+        SKIPPED = "skipped"
+        CANCELLED = "cancelled"
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="messages")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="messages")
+    email = models.CharField(max_length=254)
+    domain = models.CharField(max_length=253)
+    variant = models.PositiveSmallIntegerField(default=0)
+    status = models.CharField(max_length=9, choices=Status.choices, default=Status.QUEUED)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    not_before = models.DateTimeField(null=True, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["campaign", "contact"], name="unique_campaign_recipient")]
+        indexes = [
+            models.Index(fields=["campaign", "status"], name="message_campaign_status"),
+            models.Index(fields=["status", "lease_until"], name="message_status_lease"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id} -> {self.email} ({self.status})"

@@ -1,0 +1,300 @@
+"""The contact base: one profile per person, lists, suppressions and the history of everything."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+from taggit.managers import TaggableManager
+from taggit.models import TaggedItemBase
+
+
+class ContactQuerySet(models.QuerySet):
+    def suppressed_q(self) -> Q:
+        """Contacts whose address or domain is on the suppression list."""
+        return Q(Exists(Suppression.objects.filter(email=OuterRef("email")))) | Q(
+            Exists(Suppression.objects.filter(domain=OuterRef("email_domain")))
+        )
+
+    def sendable(self) -> "ContactQuerySet":
+        """Contacts we may mail at all right now: subscribed, not suppressed, not paused, not retired."""
+        return (
+            self.filter(status=Contact.Status.SUBSCRIBED)
+            .exclude(standing=Contact.Standing.SUPPRESSED)
+            .exclude(paused_until__gt=timezone.now())
+            .exclude(self.suppressed_q())
+        )
+
+
+class Contact(models.Model):
+    class Status(models.TextChoices):
+        SUBSCRIBED = "subscribed"
+        UNSUBSCRIBED = "unsubscribed"
+        BOUNCED = "bounced"
+        COMPLAINED = "complained"
+        CLEANED = "cleaned"
+
+    class Grade(models.TextChoices):
+        A = "A", "A (high value)"
+        B = "B", "B"
+        C = "C", "C (low value)"
+
+    class Source(models.TextChoices):
+        IMPORT = "import"
+        FORM = "form"
+        API = "api"
+        MANUAL = "manual"
+        EVENT = "event"
+
+    class Standing(models.TextChoices):
+        ENGAGED = "engaged"
+        ACTIVE = "active"
+        AT_RISK = "at_risk", "at risk"
+        INACTIVE = "inactive"
+        SUPPRESSED = "suppressed"
+
+    class Verification(models.TextChoices):
+        UNCHECKED = "unchecked"
+        VERIFIED = "verified"
+        # The domain check could not finish (timeout, resolver down): kept, re-checked later.
+        UNVERIFIED = "unverified"
+        INVALID = "invalid"
+
+    class Frequency(models.TextChoices):
+        EVERY = "every", "every campaign"
+        WEEKLY = "weekly", "weekly digest"
+        MONTHLY = "monthly"
+
+    email = models.CharField(max_length=254, unique=True, help_text="Normalised; unique regardless of case.")
+    email_domain = models.CharField(max_length=253, db_index=True, editable=False)
+    first_name = models.CharField(max_length=100, blank=True)
+    last_name = models.CharField(max_length=100, blank=True)
+    company = models.CharField(max_length=200, blank=True)
+    job_title = models.CharField(max_length=200, blank=True)
+    phone = models.CharField(max_length=50, blank=True)
+    industry = models.CharField(max_length=100, blank=True, db_index=True)
+    region = models.CharField("region / province", max_length=100, blank=True, db_index=True)
+    city = models.CharField(max_length=100, blank=True)
+    country = models.CharField(max_length=100, blank=True)
+    language = models.CharField(max_length=16, blank=True)
+    time_zone = models.CharField(max_length=64, blank=True, help_text="IANA name, e.g. Asia/Shanghai.")
+    customer_type = models.CharField(max_length=100, blank=True)
+    grade = models.CharField(max_length=1, choices=Grade.choices, blank=True, db_index=True)
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.MANUAL)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="owned_contacts",
+        help_text="The salesperson responsible for this contact.",
+    )
+    tags = TaggableManager(through="contacts.TaggedContact", blank=True)
+    custom_fields = models.JSONField(default=dict, blank=True)
+    notes = models.TextField(blank=True)
+
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.SUBSCRIBED, db_index=True)
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+
+    consent_at = models.DateTimeField(null=True, blank=True)
+    consent_method = models.CharField(max_length=100, blank=True, help_text="import, signup form, API, ...")
+    consent_ip = models.GenericIPAddressField(null=True, blank=True)
+    consent_form = models.CharField(max_length=200, blank=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True, help_text="Double opt-in confirmation.")
+
+    verification = models.CharField(max_length=10, choices=Verification.choices, default=Verification.UNCHECKED)
+    verification_reason = models.CharField(max_length=100, blank=True)
+    verified_at = models.DateTimeField(null=True, blank=True)
+
+    engagement_score = models.FloatField(default=0.0, db_index=True)
+    standing = models.CharField(max_length=10, choices=Standing.choices, default=Standing.ACTIVE, db_index=True)
+    last_engaged_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    last_opened_at = models.DateTimeField(null=True, blank=True)
+    last_clicked_at = models.DateTimeField(null=True, blank=True)
+    last_sent_at = models.DateTimeField(null=True, blank=True)
+
+    frequency = models.CharField(max_length=8, choices=Frequency.choices, default=Frequency.EVERY)
+    paused_until = models.DateTimeField(null=True, blank=True)
+
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ContactQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["email"]
+        permissions = [("export_contact", "Can export contacts"), ("import_contact", "Can import contacts")]
+
+    def __str__(self) -> str:
+        return self.email
+
+    def save(self, *args, **kwargs) -> None:
+        self.email_domain = self.email.rpartition("@")[2].lower()
+        super().save(*args, **kwargs)
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+
+class TaggedContact(TaggedItemBase):
+    content_object = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="tagged_items")
+
+
+class CustomField(models.Model):
+    """Definition of a free profile field, so values in Contact.custom_fields are typed."""
+
+    class Kind(models.TextChoices):
+        TEXT = "text"
+        NUMBER = "number"
+        DATE = "date"
+        BOOLEAN = "boolean"
+        CHOICE = "choice"
+
+    key = models.SlugField(max_length=64, unique=True, help_text="Name used in merge fields: contact.custom.<key>.")
+    label = models.CharField(max_length=100)
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.TEXT)
+    choices = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["label"]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class MailingList(models.Model):
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=100, unique=True)
+    description = models.TextField(blank=True)
+    double_opt_in = models.BooleanField(default=False)
+    is_public = models.BooleanField(default=True, help_text="Shown in the preference centre.")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Subscription(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "awaiting confirmation"
+        SUBSCRIBED = "subscribed"
+        UNSUBSCRIBED = "unsubscribed"
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="subscriptions")
+    mailing_list = models.ForeignKey(MailingList, on_delete=models.CASCADE, related_name="subscriptions")
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.SUBSCRIBED)
+    created_at = models.DateTimeField(default=timezone.now)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    unsubscribed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["contact", "mailing_list"], name="unique_subscription")]
+        indexes = [models.Index(fields=["mailing_list", "status"], name="subscription_list_status")]
+
+    def __str__(self) -> str:
+        return f"{self.contact} in {self.mailing_list}"
+
+
+class Suppression(models.Model):
+    """An address or a whole domain that must never be mailed. Wins over everything."""
+
+    class Reason(models.TextChoices):
+        HARD_BOUNCE = "hard_bounce", "hard bounce"
+        COMPLAINT = "complaint"
+        MANUAL = "manual"
+        INVALID = "invalid", "invalid address"
+        LEGAL = "legal", "legal request"
+
+    email = models.CharField(max_length=254, blank=True, default="")
+    domain = models.CharField(max_length=253, blank=True, default="")
+    reason = models.CharField(max_length=12, choices=Reason.choices, default=Reason.MANUAL)
+    source = models.CharField(max_length=100, blank=True, help_text="What added it: import, bounce, webhook, admin...")
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(email="") & ~Q(domain="")) | (~Q(email="") & Q(domain="")),
+                name="suppression_email_xor_domain",
+            ),
+            models.UniqueConstraint(fields=["email"], condition=~Q(email=""), name="unique_suppressed_email"),
+            models.UniqueConstraint(fields=["domain"], condition=~Q(domain=""), name="unique_suppressed_domain"),
+        ]
+
+    def __str__(self) -> str:
+        return self.email or f"@{self.domain}"
+
+
+class Segment(models.Model):
+    """A saved set of rules (see contacts/segments.py for the rule language)."""
+
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    rules = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Activity(models.Model):
+    """One event in a contact's history. Every app writes here; the sales view reads here.
+
+    Campaign and message are plain ids, not foreign keys, because contacts sits below
+    campaigns in the dependency order and history must outlive deleted campaigns.
+    """
+
+    class Kind(models.TextChoices):
+        SENT = "sent"
+        DELIVERED = "delivered"
+        DEFERRED = "deferred"
+        FAILED = "failed"
+        OPENED = "opened"
+        CLICKED = "clicked"
+        BOUNCED_HARD = "bounced_hard", "hard bounce"
+        BOUNCED_SOFT = "bounced_soft", "soft bounce"
+        COMPLAINED = "complained"
+        UNSUBSCRIBED = "unsubscribed"
+        SUBSCRIBED = "subscribed"
+        CONFIRMED = "confirmed"
+        PREFERENCES = "preferences", "preferences changed"
+        PROFILE = "profile", "profile changed"
+        STATUS = "status", "status changed"
+        IMPORTED = "imported"
+        NOTE = "note"
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="activities")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    occurred_at = models.DateTimeField(default=timezone.now)
+    campaign_id = models.BigIntegerField(null=True, blank=True)
+    message_id = models.BigIntegerField(null=True, blank=True)
+    link_url = models.TextField(blank=True)
+    # Machine opens (privacy proxies) and scanner clicks: counted in totals, not in standing.
+    is_machine = models.BooleanField(default=False)
+    details = models.JSONField(default=dict, blank=True)
+    # ESP or buffer event id, for idempotent ingestion.
+    event_id = models.CharField(max_length=200, null=True, blank=True, unique=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name_plural = "activities"
+        ordering = ["-occurred_at"]
+        indexes = [
+            models.Index(fields=["contact", "-occurred_at"], name="activity_contact_latest"),
+            models.Index(fields=["kind", "occurred_at"], name="activity_kind_since"),
+            models.Index(fields=["campaign_id", "kind"], name="activity_campaign_kind"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.contact_id} at {self.occurred_at:%Y-%m-%d %H:%M}"

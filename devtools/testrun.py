@@ -1,0 +1,57 @@
+"""`make test`: lint, then the suite on SQLite, then again on PostgreSQL.
+
+With DATABASE_URL set, the suite runs once, on that database. Otherwise it runs on
+SQLite and, where PostgreSQL server binaries are on PATH, on a throwaway cluster.
+"""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from devtools.services import PostgresCluster, RedisServer
+
+
+def run(command: list[str], env: dict[str, str] | None = None) -> int:
+    print(f"\n$ {' '.join(command)}", flush=True)
+    return subprocess.call(command, env=env)
+
+
+def pytest(database_url: str | None, label: str, extra: list[str]) -> int:
+    env = dict(os.environ)
+    if database_url:
+        env["DATABASE_URL"] = database_url
+    print(f"\n=== test suite on {label} ===", flush=True)
+    return run([sys.executable, "-m", "pytest", *extra], env)
+
+
+def main() -> int:
+    extra = sys.argv[1:]
+    ruff = str(Path(sys.executable).parent / "ruff")
+    if run([ruff, "check", "."]) or run([ruff, "format", "--check", "."]):
+        print("lint failed: run `make format` and fix what `make lint` reports", file=sys.stderr)
+        return 1
+
+    redis = None
+    if not os.environ.get("REDIS_URL"):
+        redis = RedisServer().start()
+        os.environ["REDIS_URL"] = redis.url
+    try:
+        if os.environ.get("DATABASE_URL"):
+            return pytest(os.environ["DATABASE_URL"], "DATABASE_URL", extra)
+        status = pytest(None, "SQLite", extra)
+        if not PostgresCluster.available():
+            print("PostgreSQL binaries (initdb, pg_ctl) not on PATH: skipped the PostgreSQL run.")
+            return status
+        cluster = PostgresCluster().start()
+        try:
+            return pytest(cluster.url, "PostgreSQL", extra) or status
+        finally:
+            cluster.stop()
+    finally:
+        if redis:
+            redis.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

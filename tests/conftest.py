@@ -1,0 +1,126 @@
+"""Fixtures shared by the whole suite: real SMTP sink, real Celery worker processes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+from aiosmtpd.controller import Controller
+from django.db import connection
+
+from devtools.services import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class SinkHandler:
+    """Keeps every accepted message; ``reply`` lets a test make the sink refuse (e.g. "451 ...")."""
+
+    messages: list[tuple[list[str], bytes]] = field(default_factory=list)
+    reply: str | None = None
+
+    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 - aiosmtpd API
+        if self.reply:
+            return self.reply
+        self.messages.append((list(envelope.rcpt_tos), envelope.original_content))
+        return "250 OK"
+
+
+@dataclass
+class SmtpSink:
+    host: str
+    port: int
+    handler: SinkHandler
+
+    @property
+    def url(self) -> str:
+        return f"smtp://{self.host}:{self.port}"
+
+    def parsed(self) -> list[EmailMessage]:
+        return [message_from_bytes(raw, policy=policy.default) for _, raw in self.handler.messages]
+
+
+@pytest.fixture
+def smtp_sink() -> Iterator[SmtpSink]:
+    """A real aiosmtpd server on loopback for one test."""
+    handler = SinkHandler()
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        yield SmtpSink("127.0.0.1", controller.port, handler)
+    finally:
+        controller.stop()
+
+
+def database_url() -> str:
+    """URL of the database this test run uses (the test database), for child processes."""
+    config = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{config['NAME']}"
+    auth = config["USER"] + (f":{config['PASSWORD']}" if config["PASSWORD"] else "")
+    return f"postgres://{auth}@{config['HOST']}:{config['PORT']}/{config['NAME']}"
+
+
+class WorkerProcess:
+    """A real `celery worker` process against the test Redis and the test database."""
+
+    def __init__(self, extra_env: dict[str, str] | None = None, concurrency: int = 1) -> None:
+        env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "SECURE_SSL_REDIRECT": "0"}
+        env["DATABASE_URL"] = database_url()
+        env.update(extra_env or {})
+        command = [sys.executable, "-m", "celery", "-A", "config", "worker", "-l", "warning", "-c", str(concurrency)]
+        self.process = subprocess.Popen(
+            [*command, "--without-heartbeat", "--without-mingle", "--without-gossip"],
+            cwd=ROOT,
+            env=env,
+            start_new_session=True,
+        )
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        """Kill the worker and its pool children at once, as a crash would."""
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, sig)
+        self.process.wait(30)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+@pytest.fixture
+def start_worker() -> Iterator:
+    """Start real worker processes on demand; all are stopped after the test."""
+    workers: list[WorkerProcess] = []
+
+    def start(extra_env: dict[str, str] | None = None, concurrency: int = 1) -> WorkerProcess:
+        worker = WorkerProcess(extra_env, concurrency)
+        workers.append(worker)
+        return worker
+
+    yield start
+    for worker in workers:
+        worker.stop()
+
+
+def wait_until(predicate, timeout: float = 60.0, interval: float = 0.1, message: str = "condition") -> None:
+    """Poll ``predicate`` until it is true; fail the test after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(interval)
+    pytest.fail(f"timed out after {timeout}s waiting for {message}")
