@@ -1,5 +1,7 @@
 """The contact base: one profile per person, lists, suppressions and the history of everything."""
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Exists, OuterRef, Q
@@ -15,14 +17,25 @@ class ContactQuerySet(models.QuerySet):
             Exists(Suppression.objects.filter(domain=OuterRef("email_domain")))
         )
 
-    def sendable(self) -> "ContactQuerySet":
-        """Contacts we may mail at all right now: subscribed, not suppressed, not paused, not retired."""
-        return (
+    def sendable(self, *, include_retired: bool = False) -> "ContactQuerySet":
+        """Contacts we may mail right now: subscribed, not suppressed, not paused, not over
+        their chosen frequency, and not retired by the sunset policy (unless asked for,
+        as a final re-engagement campaign does)."""
+        now = timezone.now()
+        over_frequency = Q(frequency=Contact.Frequency.WEEKLY, last_sent_at__gt=now - timedelta(days=7)) | Q(
+            frequency=Contact.Frequency.MONTHLY, last_sent_at__gt=now - timedelta(days=30)
+        )
+        contacts = (
             self.filter(status=Contact.Status.SUBSCRIBED)
             .exclude(standing=Contact.Standing.SUPPRESSED)
-            .exclude(paused_until__gt=timezone.now())
+            .exclude(paused_until__gt=now)
+            .exclude(over_frequency)
             .exclude(self.suppressed_q())
         )
+        return contacts if include_retired else contacts.filter(sunset_at__isnull=True)
+
+    def in_segment(self, segment: "Segment") -> "ContactQuerySet":
+        return self.filter(segment.to_q())
 
 
 class Contact(models.Model):
@@ -114,6 +127,8 @@ class Contact(models.Model):
 
     frequency = models.CharField(max_length=8, choices=Frequency.choices, default=Frequency.EVERY)
     paused_until = models.DateTimeField(null=True, blank=True)
+    # Set by the sunset policy: inactive too long, mailed only by a re-engagement campaign.
+    sunset_at = models.DateTimeField(null=True, blank=True)
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -244,6 +259,12 @@ class Segment(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def to_q(self) -> Q:
+        """The contacts matching this segment's rules, as one filter (see contacts/segments.py)."""
+        from contacts.segments import compile_rules
+
+        return compile_rules(self.rules)
 
 
 class Activity(models.Model):

@@ -1,0 +1,170 @@
+"""State changes of contacts. Views, admin actions, webhooks, commands and tasks call
+these; nothing else sets Contact.status and saves. Each records an Activity row."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from contacts.models import Activity, Contact, MailingList, Subscription, Suppression
+
+Kind = Activity.Kind
+
+
+def record(contact: Contact | int, kind: str, *, occurred_at: datetime | None = None, **fields: Any) -> Activity:
+    """Add one event to a contact's history."""
+    contact_id = contact if isinstance(contact, int) else contact.pk
+    return Activity.objects.create(
+        contact_id=contact_id, kind=kind, occurred_at=occurred_at or timezone.now(), **fields
+    )
+
+
+def record_many(rows: Iterable[Activity], batch_size: int = 2000) -> None:
+    """Bulk insert history rows built by the caller; rows with a known event_id are skipped."""
+    Activity.objects.bulk_create(rows, batch_size=batch_size, ignore_conflicts=True)
+
+
+def _set_status(contact: Contact, status: str, kind: str, details: dict[str, Any]) -> bool:
+    """Move a contact to ``status`` unless it is already there; returns whether it changed."""
+    now = timezone.now()
+    changed = Contact.objects.filter(pk=contact.pk).exclude(status=status).update(status=status, status_changed_at=now)
+    if changed:
+        contact.status, contact.status_changed_at = status, now
+        record(contact, kind, details={"status": status, **details})
+    return bool(changed)
+
+
+@transaction.atomic
+def subscribe(
+    contact: Contact,
+    mailing_list: MailingList,
+    *,
+    source: str = "manual",
+    ip: str | None = None,
+    form: str = "",
+    confirmed: bool = False,
+) -> Subscription:
+    """Add a contact to a list; a double opt-in list keeps it pending until confirmed.
+
+    Never re-subscribes a contact that unsubscribed, bounced, complained or is suppressed:
+    that takes an explicit :func:`resubscribe` by the contact.
+    """
+    subscription, created = Subscription.objects.get_or_create(contact=contact, mailing_list=mailing_list)
+    if not created and subscription.status != Subscription.Status.PENDING:
+        return subscription
+    needs_confirmation = mailing_list.double_opt_in and not confirmed
+    subscription.status = Subscription.Status.PENDING if needs_confirmation else Subscription.Status.SUBSCRIBED
+    subscription.confirmed_at = None if needs_confirmation else timezone.now()
+    subscription.save(update_fields=["status", "confirmed_at"])
+    if contact.consent_at is None:
+        Contact.objects.filter(pk=contact.pk).update(
+            consent_at=timezone.now(), consent_method=source, consent_ip=ip, consent_form=form
+        )
+    record(
+        contact, Kind.SUBSCRIBED, details={"list": mailing_list.slug, "source": source, "pending": needs_confirmation}
+    )
+    return subscription
+
+
+@transaction.atomic
+def confirm(subscription: Subscription) -> None:
+    """Double opt-in confirmation: the pending subscription becomes active."""
+    now = timezone.now()
+    if Subscription.objects.filter(pk=subscription.pk, status=Subscription.Status.PENDING).update(
+        status=Subscription.Status.SUBSCRIBED, confirmed_at=now
+    ):
+        Contact.objects.filter(pk=subscription.contact_id).update(confirmed_at=now)
+        record(subscription.contact_id, Kind.CONFIRMED, details={"list": subscription.mailing_list.slug})
+
+
+@transaction.atomic
+def unsubscribe(
+    contact: Contact,
+    *,
+    mailing_list: MailingList | None = None,
+    campaign_id: int | None = None,
+    message_id: int | None = None,
+    source: str = "link",
+) -> None:
+    """Unsubscribe from one list, or from everything when no list is given."""
+    now = timezone.now()
+    subscriptions = Subscription.objects.filter(contact=contact).exclude(status=Subscription.Status.UNSUBSCRIBED)
+    if mailing_list is not None:
+        subscriptions = subscriptions.filter(mailing_list=mailing_list)
+        if subscriptions.update(status=Subscription.Status.UNSUBSCRIBED, unsubscribed_at=now):
+            record(
+                contact,
+                Kind.UNSUBSCRIBED,
+                campaign_id=campaign_id,
+                message_id=message_id,
+                details={"list": mailing_list.slug, "source": source},
+            )
+        return
+    subscriptions.update(status=Subscription.Status.UNSUBSCRIBED, unsubscribed_at=now)
+    if Contact.objects.filter(pk=contact.pk, status=Contact.Status.SUBSCRIBED).update(
+        status=Contact.Status.UNSUBSCRIBED, status_changed_at=now
+    ):
+        contact.status = Contact.Status.UNSUBSCRIBED
+        record(contact, Kind.UNSUBSCRIBED, campaign_id=campaign_id, message_id=message_id, details={"source": source})
+
+
+@transaction.atomic
+def resubscribe(contact: Contact, *, source: str = "link") -> bool:
+    """The contact asked to hear from us again. Refused for suppressed, bounced or complained contacts."""
+    if contact.status != Contact.Status.UNSUBSCRIBED or is_suppressed(contact.email):
+        return False
+    Subscription.objects.filter(contact=contact, status=Subscription.Status.UNSUBSCRIBED).update(
+        status=Subscription.Status.SUBSCRIBED, unsubscribed_at=None
+    )
+    return _set_status(contact, Contact.Status.SUBSCRIBED, Kind.SUBSCRIBED, {"source": source, "resubscribed": True})
+
+
+def is_suppressed(email: str) -> bool:
+    domain = email.rpartition("@")[2].lower()
+    return (
+        Suppression.objects.filter(email=email.lower()).exists() or Suppression.objects.filter(domain=domain).exists()
+    )
+
+
+def suppress(*, email: str = "", domain: str = "", reason: str = Suppression.Reason.MANUAL, source: str = "") -> bool:
+    """Add an address or a whole domain to the suppression list; returns whether it was new."""
+    email, domain = email.strip().lower(), domain.strip().lower().lstrip("@")
+    if bool(email) == bool(domain):
+        raise ValueError("suppress() takes an email or a domain, not both or neither")
+    lookup = {"email": email} if email else {"domain": domain}
+    _, created = Suppression.objects.get_or_create(**lookup, defaults={"reason": reason, "source": source})
+    return created
+
+
+@transaction.atomic
+def mark_bounced(contact: Contact, *, campaign_id: int | None = None, message_id: int | None = None, **details) -> None:
+    """A hard bounce (or three soft ones): out of the sending pool for good."""
+    record(contact, Kind.BOUNCED_HARD, campaign_id=campaign_id, message_id=message_id, details=details)
+    suppress(email=contact.email, reason=Suppression.Reason.HARD_BOUNCE, source=details.get("source", "bounce"))
+    Contact.objects.filter(pk=contact.pk).update(standing=Contact.Standing.SUPPRESSED)
+    _set_status(contact, Contact.Status.BOUNCED, Kind.STATUS, {"reason": "bounce"})
+
+
+@transaction.atomic
+def mark_complained(
+    contact: Contact, *, campaign_id: int | None = None, message_id: int | None = None, **details
+) -> None:
+    """A spam complaint: suppressed and never mailed again."""
+    record(contact, Kind.COMPLAINED, campaign_id=campaign_id, message_id=message_id, details=details)
+    suppress(email=contact.email, reason=Suppression.Reason.COMPLAINT, source=details.get("source", "complaint"))
+    Contact.objects.filter(pk=contact.pk).update(standing=Contact.Standing.SUPPRESSED)
+    _set_status(contact, Contact.Status.COMPLAINED, Kind.STATUS, {"reason": "complaint"})
+
+
+def touch_last_sent(contact_ids: Iterable[int], sent_at: datetime) -> None:
+    """Frequency preferences count from the last send."""
+    Contact.objects.filter(pk__in=list(contact_ids)).update(last_sent_at=sent_at)
+
+
+def add_note(contact: Contact, text: str, author) -> Activity:
+    """A salesperson's note on the timeline."""
+    return record(contact, Kind.NOTE, details={"text": text}, created_by=author)
