@@ -60,6 +60,17 @@ class Campaign(models.Model):
     # A final re-engagement campaign may still reach contacts the sunset policy retired.
     is_reengagement = models.BooleanField(default=False)
 
+    # A/B test (sending): variants go to a test share; the winner goes to the rest after ab_wait.
+    ab_test_share = models.PositiveSmallIntegerField(
+        "A/B test share (%)", default=0, help_text="0 = no A/B test; else the percentage that receives the variants."
+    )
+    ab_metric = models.CharField(
+        "A/B winner by", max_length=6, choices=[("opens", "human opens"), ("clicks", "human clicks")], default="opens"
+    )
+    ab_wait = models.DurationField("A/B test duration", null=True, blank=True)
+    ab_winner = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
+    ab_decided_at = models.DateTimeField(null=True, blank=True, editable=False)
+
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -93,6 +104,26 @@ class CampaignLink(models.Model):
         return self.url
 
 
+class CampaignVariant(models.Model):
+    """One arm of an A/B test; blank fields fall back to the campaign's own."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="variants")
+    index = models.PositiveSmallIntegerField(help_text="0-3; variant 0 is the campaign as composed.")
+    subject = models.CharField(max_length=300, blank=True)
+    from_name = models.CharField(max_length=200, blank=True)
+    body = StreamField(CampaignBodyBlock(), blank=True, use_json_field=True)
+
+    class Meta:
+        ordering = ["campaign", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "index"], name="unique_campaign_variant"),
+            models.CheckConstraint(condition=models.Q(index__lte=3), name="campaign_variant_index_max_3"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.campaign} variant {self.index}"
+
+
 class Message(models.Model):
     """One recipient of one campaign; its status is the single source of delivery progress."""
 
@@ -118,10 +149,15 @@ class Message(models.Model):
     lease_until = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)
+    # Work unit handed to one send_batch task, numbered when the audience is frozen.
+    batch = models.PositiveIntegerField(default=0)
+    # Random id of the claim that holds this row while status is "sending".
+    claim = models.CharField(max_length=32, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["campaign", "contact"], name="unique_campaign_recipient")]
         indexes = [
+            models.Index(fields=["campaign", "batch", "status"], name="message_campaign_batch"),
             models.Index(fields=["campaign", "status"], name="message_campaign_status"),
             models.Index(fields=["status", "lease_until"], name="message_status_lease"),
         ]
