@@ -319,3 +319,46 @@ class Activity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.contact_id} at {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
+class ImportJob(models.Model):
+    """One upload of contacts, mapped column by column, run in the background (see contacts/importer.py)."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "awaiting column mapping"
+        QUEUED = "queued"
+        RUNNING = "running"
+        DONE = "done"
+        FAILED = "failed"
+
+    file = models.FileField(upload_to="imports/%Y/%m/")
+    original_name = models.CharField(max_length=255, blank=True)
+    mailing_list = models.ForeignKey(
+        MailingList, null=True, blank=True, on_delete=models.SET_NULL, related_name="import_jobs"
+    )
+    # Column header -> target field ("email", "first_name", "custom.<key>", "tags"); unmapped columns are ignored.
+    mapping = models.JSONField(default=dict, blank=True)
+    check_dns = models.BooleanField(default=True, help_text="Check each domain's mail servers (slower).")
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.DRAFT, db_index=True)
+    rows_done = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True, help_text="[{row, email, reason}] for the error report.")
+    failure = models.TextField(blank=True, help_text="Why the whole import stopped, if it did.")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.original_name or self.file.name
+
+    @property
+    def error_count(self) -> int:
+        return len(self.errors)
