@@ -39,6 +39,9 @@ class Campaign(models.Model):
 
     name = models.CharField(max_length=200)
     subject = models.CharField(max_length=300, blank=True)
+    subject_b = models.CharField(
+        "subject B", max_length=300, blank=True, help_text="Optional A/B test variant of the subject."
+    )
     preheader = models.CharField(max_length=300, blank=True)
     sender = models.ForeignKey(SenderIdentity, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     reply_to = models.EmailField(blank=True)

@@ -1,0 +1,445 @@
+"""The rendering pipeline: inline once per campaign version, substitute per recipient.
+
+``prepare(campaign)`` renders blocks into the layout, replaces every merge tag, tracked
+link, dynamic-block boundary and the open pixel with an inert placeholder, runs premailer
+once over the whole document, and compiles the result into a tree of literal strings and
+nodes. ``PreparedCampaign.render(recipient)`` only walks that tree: no parsing, no
+inlining, no database. The compiled artifact is cached in-process by a hash of everything
+that shapes the HTML, so preparing the same campaign version again (per batch, per
+variant) never calls premailer again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html as html_lib
+import json
+import logging
+import re
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from threading import Lock
+from typing import Any
+
+from django.conf import settings
+from lxml import html as lxml_html
+from premailer import Premailer
+
+from contacts.models import Contact, CustomField, Segment
+from contacts.tokens import Purpose, TokenData, click_tokens, make_token
+from templates_mail import merge
+from templates_mail.blocks import audience_condition
+from templates_mail.merge import MergeError, MergeProblem, RenderContext, Slot, Tag, Template
+from templates_mail.models import Layout
+from templates_mail.text import text_from_html, tidy
+
+RENDERER_VERSION = "1"
+PLACEHOLDER_RE = re.compile(r"<!--R4pp0rt([BE])(\d+)X-->|R4pp0rt([MLP])(\d+)X")
+PIXEL = '<img src="R4pp0rtP0X" width="1" height="1" alt="" style="display:block;width:1px;height:1px;border:0">'
+PREHEADER = (
+    '<div class="preheader" style="display:none;font-size:1px;line-height:1px;max-height:0;max-width:0;'
+    'opacity:0;overflow:hidden;mso-hide:all">{}</div>'
+)
+# Membership of segments used by dynamic blocks is re-read after this long, so a long send
+# follows contacts that join or leave a segment without a query per recipient.
+SEGMENT_TTL_SECONDS = 300
+CACHE_SIZE = 32
+
+
+class RenderError(ValueError):
+    """The campaign cannot be rendered (no layout, link table changed after sending)."""
+
+
+@dataclass
+class Recipient:
+    """One contact's merge values as plain strings: nothing callable, no relations."""
+
+    contact_id: int
+    email: str
+    first_name: str = ""
+    last_name: str = ""
+    company: str = ""
+    job_title: str = ""
+    industry: str = ""
+    region: str = ""
+    city: str = ""
+    country: str = ""
+    language: str = ""
+    customer_type: str = ""
+    grade: str = ""
+    custom: dict[str, str] = field(default_factory=dict)
+    owner_name: str = ""
+    owner_first_name: str = ""
+    owner_email: str = ""
+    list_name: str = ""
+    message_id: int | None = None
+
+    def values(self) -> dict[str, str]:
+        full_name = f"{self.first_name} {self.last_name}".strip()
+        owner_signature = f"{self.owner_name} <{self.owner_email}>" if self.owner_email else self.owner_name
+        values = {
+            "contact.email": self.email,
+            "contact.first_name": self.first_name,
+            "contact.last_name": self.last_name,
+            "contact.full_name": full_name,
+            "contact.company": self.company,
+            "contact.job_title": self.job_title,
+            "contact.industry": self.industry,
+            "contact.region": self.region,
+            "contact.city": self.city,
+            "contact.country": self.country,
+            "contact.language": self.language,
+            "contact.customer_type": self.customer_type,
+            "contact.grade": self.grade,
+            "owner.name": self.owner_name,
+            "owner.first_name": self.owner_first_name,
+            "owner.email": self.owner_email,
+            "owner.signature": owner_signature,
+            "list.name": self.list_name,
+        }
+        for key, value in self.custom.items():
+            values[merge.CUSTOM_PREFIX + key] = value
+        return values
+
+
+@dataclass(frozen=True)
+class RenderedMessage:
+    subject: str
+    html: str
+    text: str
+    preheader: str
+
+
+def _plain(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def recipient_for(contact: Contact, message_id: int | None = None, *, list_name: str = "") -> Recipient:
+    """The recipient of ``contact``; query-free when the owner was select_related."""
+    owner = contact.owner
+    return Recipient(
+        contact_id=contact.pk,
+        email=contact.email,
+        first_name=contact.first_name,
+        last_name=contact.last_name,
+        company=contact.company,
+        job_title=contact.job_title,
+        industry=contact.industry,
+        region=contact.region,
+        city=contact.city,
+        country=contact.country,
+        language=contact.language,
+        customer_type=contact.customer_type,
+        grade=contact.grade,
+        custom={str(key): _plain(value) for key, value in (contact.custom_fields or {}).items()},
+        owner_name=(owner.get_full_name() or owner.get_username()) if owner else "",
+        owner_first_name=owner.first_name if owner else "",
+        owner_email=owner.email if owner else "",
+        list_name=list_name,
+        message_id=message_id,
+    )
+
+
+@dataclass
+class Compiled:
+    """Everything derived from one campaign version's content; shared by all its recipients."""
+
+    html: Template
+    text: Template
+    preheader: Template
+    links: list[str]
+    conditions: list[tuple]
+    source_html: str
+
+
+class _Builder:
+    """Assembles the document with placeholders in place of merge tags, links and markers."""
+
+    def __init__(self, custom_keys: frozenset[str]) -> None:
+        self.custom_keys = custom_keys
+        self.tags: list[Tag] = []
+        self.problems: list[MergeProblem] = []
+        self.conditions: list[tuple] = []
+        self.links: list[str] = []
+
+    def protect(self, source: str, where: str, content: str | None = None) -> str:
+        """Each tag becomes ``R4pp0rtM<n>X``; the piece is checked alone so errors point into it."""
+        items = list(merge.scan(source, where))
+        slot = [item for item in items if isinstance(item, Tag) and item.expression.strip() == "content"]
+        try:
+            merge.compile_items([item for item in items if item not in slot], self.custom_keys)
+        except MergeError as error:
+            self.problems.extend(error.problems)
+        out = []
+        for item in items:
+            if item in slot and content is not None:
+                out.append(content)
+            elif isinstance(item, Tag):
+                out.append(f"R4pp0rtM{len(self.tags)}X")
+                self.tags.append(item)
+            else:
+                out.append(item)
+        return "".join(out)
+
+    def body(self, body) -> str:
+        parts = []
+        for number, child in enumerate(body, 1):
+            protected = self.protect(str(child.render()), f"block {number} ({child.block_type})")
+            condition = audience_condition(child.value)
+            if condition:
+                index = len(self.conditions)
+                self.conditions.append(condition)
+                protected = f"<!--R4pp0rtB{index}X-->{protected}<!--R4pp0rtE{index}X-->"
+            parts.append(protected)
+        return "\n".join(parts)
+
+    def track_links(self, document: lxml_html.HtmlElement) -> None:
+        """Replace every trackable href by a link placeholder; the URL joins the link table."""
+        for anchor in document.iter("a"):
+            href = (anchor.get("href") or "").strip()
+            if not href.lower().startswith(("http://", "https://")) or "R4pp0rt" in href:
+                continue
+            if href not in self.links:
+                self.links.append(href)
+            anchor.set("href", f"R4pp0rtL{self.links.index(href)}X")
+
+    def items(self, text: str):
+        """The compiled document's stream: literal text, tags, link and pixel nodes, block markers."""
+        last = 0
+        for match in PLACEHOLDER_RE.finditer(text):
+            if match.start() > last:
+                yield text[last : match.start()]
+            kind = match.group(1) or match.group(3)
+            number = int(match.group(2) or match.group(4))
+            if kind in "BE":
+                yield ("open" if kind == "B" else "close", number)
+            elif kind == "M":
+                yield self.tags[number]
+            elif kind == "L":
+                yield merge.Link(number)
+            else:
+                yield Slot("open_pixel_url")
+            last = match.end()
+        if last < len(text):
+            yield text[last:]
+
+    def compile(self, text: str) -> Template:
+        return merge.compile_items(self.items(text), self.custom_keys)
+
+
+def layout_for(campaign) -> Layout:
+    layout = campaign.layout or Layout.objects.order_by("-is_default", "name").first()
+    if layout is None:
+        raise RenderError("no layout: choose one for the campaign")
+    return layout
+
+
+def postal_address(campaign) -> str:
+    sender = campaign.sender
+    return (sender.postal_address if sender and sender.postal_address else settings.POSTAL_ADDRESS).strip()
+
+
+def inline_css(document_html: str) -> str:
+    """premailer, once per campaign version; media queries stay in a <style> block."""
+    inliner = Premailer(
+        document_html,
+        disable_link_rewrites=True,
+        allow_network=False,
+        keep_style_tags=False,
+        cssutils_logging_level=logging.CRITICAL,
+    )
+    return "<!DOCTYPE html>\n" + inliner.transform()
+
+
+def _build(campaign, layout: Layout, body_value, custom_keys: frozenset[str]) -> Compiled:
+    builder = _Builder(custom_keys)
+    preheader_source = html_lib.escape(campaign.preheader)
+    body = builder.body(body_value)
+    document_html = builder.protect(layout.html, "layout", content=body)
+    preheader_html = builder.protect(preheader_source, "preheader")
+    if builder.problems:
+        raise MergeError(builder.problems)
+    document = lxml_html.document_fromstring(document_html)
+    builder.track_links(document)
+    body_element = document.find("body")
+    if body_element is None:
+        raise RenderError("the layout has no <body>")
+    body_element.insert(0, lxml_html.fragment_fromstring(PREHEADER.format(preheader_html)))
+    body_element.append(lxml_html.fragment_fromstring(PIXEL))
+    if campaign.text_body.strip():
+        text = _text_override(campaign.text_body, builder)
+    else:
+        text = builder.compile(text_from_html(document))
+    serialized = lxml_html.tostring(document, encoding="unicode")
+    return Compiled(
+        html=builder.compile(inline_css(serialized)),
+        text=text,
+        preheader=merge.compile_template(campaign.preheader, "preheader", custom_keys),
+        links=builder.links,
+        conditions=builder.conditions,
+        source_html=document_html,
+    )
+
+
+def _text_override(source: str, builder: _Builder) -> Template:
+    """The marketer's own text part; the unsubscribe and preference links are added if missing."""
+    if "unsubscribe_url" not in source:
+        source += "\n\n--\nUnsubscribe: {{ unsubscribe_url }}\nPreferences: {{ preferences_url }}\n"
+        source += "{{ postal_address }}\n"
+    return merge.compile_template(source, "text part", builder.custom_keys)
+
+
+def content_key(campaign, layout: Layout, body_value, custom_keys: frozenset[str]) -> str:
+    """Hash of everything that shapes the HTML and text (not the subject)."""
+    material = {
+        "version": RENDERER_VERSION,
+        "layout": layout.html,
+        "body": list(body_value.raw_data),
+        "preheader": campaign.preheader,
+        "text": campaign.text_body,
+        "site": settings.SITE_URL,
+        "custom_keys": sorted(custom_keys),
+    }
+    return hashlib.sha256(json.dumps(material, sort_keys=True, default=str).encode()).hexdigest()
+
+
+_cache: OrderedDict[str, Compiled] = OrderedDict()
+_cache_lock = Lock()
+
+
+def _compiled(campaign, layout: Layout, body_value, custom_keys: frozenset[str], key: str) -> Compiled:
+    with _cache_lock:
+        if key in _cache:
+            _cache.move_to_end(key)
+            return _cache[key]
+    compiled = _build(campaign, layout, body_value, custom_keys)
+    with _cache_lock:
+        _cache[key] = compiled
+        while len(_cache) > CACHE_SIZE:
+            _cache.popitem(last=False)
+    return compiled
+
+
+def clear_cache() -> None:
+    """Forget compiled campaigns (tests; a deploy that changes block templates restarts anyway)."""
+    with _cache_lock:
+        _cache.clear()
+
+
+def freeze_links(campaign, links: list[str]) -> None:
+    """Store the link table (index -> URL) that click tokens point into; repeated prepares agree."""
+    from campaigns.models import CampaignLink
+
+    existing = dict(CampaignLink.objects.filter(campaign_id=campaign.pk).values_list("index", "url"))
+    changed = [index for index, url in enumerate(links) if index in existing and existing[index] != url]
+    if changed:
+        if campaign.is_frozen:
+            raise RenderError("the links of a campaign that has been sent cannot change")
+        CampaignLink.objects.filter(campaign_id=campaign.pk, index__in=changed).delete()
+    CampaignLink.objects.bulk_create(
+        [
+            CampaignLink(campaign_id=campaign.pk, index=index, url=url)
+            for index, url in enumerate(links)
+            if existing.get(index) != url
+        ],
+        ignore_conflicts=True,
+    )
+
+
+class PreparedCampaign:
+    """One campaign version, ready to render for any number of recipients."""
+
+    def __init__(self, campaign, compiled: Compiled, subject: Template, content_hash: str) -> None:
+        self.campaign_id: int = campaign.pk
+        self.compiled = compiled
+        self.subject = subject
+        self.content_hash = content_hash
+        self.link_count = len(compiled.links)
+        self.postal_address = postal_address(campaign)
+        self.site_url = settings.SITE_URL
+        self._members: dict[int, frozenset[int]] = {}
+        self._members_loaded_at = 0.0
+
+    def _segment_members(self, segment_id: int) -> frozenset[int]:
+        if time.monotonic() - self._members_loaded_at > SEGMENT_TTL_SECONDS:
+            self._members = {}
+            self._members_loaded_at = time.monotonic()
+        if segment_id not in self._members:
+            segment = Segment.objects.filter(pk=segment_id).first()
+            members = Contact.objects.filter(segment.to_q()).values_list("pk", flat=True) if segment else []
+            self._members[segment_id] = frozenset(members)
+        return self._members[segment_id]
+
+    def _visible(self, index: int, contact_id: int, values: dict[str, str]) -> bool:
+        condition = self.compiled.conditions[index]
+        if condition[0] == "segment":
+            return contact_id in self._segment_members(condition[1])
+        _, name, operator, expected = condition
+        matches = values.get(f"contact.{name}", "").strip().casefold() == expected.strip().casefold()
+        return matches == (operator == "is")
+
+    def _token_url(self, path: str, purpose: Purpose, recipient: Recipient) -> str:
+        data = TokenData(purpose, recipient.contact_id, recipient.message_id, self.campaign_id)
+        return f"{self.site_url}/{path}/{make_token(data)}"
+
+    def render(self, recipient: Recipient) -> RenderedMessage:
+        values = recipient.values()
+        values["postal_address"] = self.postal_address
+        values["unsubscribe_url"] = self._token_url("u", Purpose.UNSUBSCRIBE, recipient)
+        values["preferences_url"] = self._token_url("p", Purpose.PREFERENCES, recipient)
+        values["web_version_url"] = self._token_url("v", Purpose.VIEW, recipient)
+        values["open_pixel_url"] = self._token_url("t/o", Purpose.OPEN, recipient)
+        click_prefix = f"{self.site_url}/t/c/"
+        links = [
+            click_prefix + token
+            for token in click_tokens(recipient.contact_id, recipient.message_id, self.campaign_id, self.link_count)
+        ]
+
+        def visible(index: int) -> bool:
+            return self._visible(index, recipient.contact_id, values)
+
+        compiled = self.compiled
+        return RenderedMessage(
+            subject=self.subject.render(RenderContext(values, escape=False)),
+            html=compiled.html.render(RenderContext(values, escape=True, links=links, block_visible=visible)),
+            text=tidy(compiled.text.render(RenderContext(values, escape=False, links=links, block_visible=visible))),
+            preheader=compiled.preheader.render(RenderContext(values, escape=False)),
+        )
+
+
+def variant_content(campaign, variant: int) -> tuple[str, Any]:
+    """Subject and body of one A/B arm: a CampaignVariant row's own, else subject B for arm 1,
+    else the campaign as composed."""
+    from campaigns.models import CampaignVariant
+
+    row = CampaignVariant.objects.filter(campaign_id=campaign.pk, index=variant).first() if variant else None
+    subject = campaign.subject
+    if variant == 1 and campaign.subject_b.strip():
+        subject = campaign.subject_b
+    if row is not None and row.subject.strip():
+        subject = row.subject
+    body = row.body if row is not None and len(row.body) else campaign.body
+    return subject, body
+
+
+def prepare(campaign, variant: int = 0) -> PreparedCampaign:
+    """Compile one campaign version (cached), freeze its link table, and compile the subject.
+
+    Raises MergeError listing every merge problem with where it is, or RenderError.
+    """
+    custom_keys = frozenset(CustomField.objects.values_list("key", flat=True))
+    layout = layout_for(campaign)
+    subject_text, body_value = variant_content(campaign, variant)
+    key = content_key(campaign, layout, body_value, custom_keys)
+    problems = merge.check(subject_text, "subject", custom_keys)
+    try:
+        compiled = _compiled(campaign, layout, body_value, custom_keys, key)
+    except MergeError as error:
+        raise MergeError(problems + error.problems) from None
+    if problems:
+        raise MergeError(problems)
+    freeze_links(campaign, compiled.links)
+    subject = merge.compile_template(subject_text, "subject", custom_keys)
+    content_hash = hashlib.sha256(f"{key}\n{subject_text}".encode()).hexdigest()
+    return PreparedCampaign(campaign, compiled, subject, content_hash)
