@@ -10,6 +10,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import dj_database_url
+from celery.schedules import crontab
 
 from config.env import (
     ConfigError,
@@ -234,6 +235,28 @@ DKIM_PRIVATE_KEY_PATH = env_str("DKIM_PRIVATE_KEY_PATH")
 if bool(DKIM_SELECTOR) != bool(DKIM_PRIVATE_KEY_PATH):
     raise ConfigError("DKIM_SELECTOR and DKIM_PRIVATE_KEY_PATH: set both or neither")
 
+# --- Send pipeline (campaigns/pipeline.py, throttle.py, delivery.py) -----------------
+SEND_BATCH_SIZE = env_int("SEND_BATCH_SIZE", 500, minimum=1)
+# A claimed batch is renewed at every flush; a lease that runs out means its worker died.
+SEND_LEASE_SECONDS = env_int("SEND_LEASE_SECONDS", 300, minimum=2)
+# Outcomes are written to the database every this many messages (and at the end of a batch).
+SEND_FLUSH_EVERY = env_int("SEND_FLUSH_EVERY", 100, minimum=1)
+SEND_RETRY_BASE_SECONDS = env_float("SEND_RETRY_BASE_SECONDS", 60.0, minimum=0.01)
+SEND_RETRY_MAX_DELAY_SECONDS = env_int("SEND_RETRY_MAX_DELAY_SECONDS", 3600, minimum=1)
+# A temporarily refused message is retried until it is this old, then marked failed.
+SEND_RETRY_MAX_AGE_SECONDS = env_int("SEND_RETRY_MAX_AGE_SECONDS", 3 * 86400, minimum=1)
+SEND_ERROR_RATE_THRESHOLD = env_float("SEND_ERROR_RATE_THRESHOLD", 0.2, minimum=0.0)
+SEND_ERROR_RATE_MIN_SAMPLE = env_int("SEND_ERROR_RATE_MIN_SAMPLE", 50, minimum=1)
+# Warm-up of a new sending domain: daily caps, one per day since SEND_WARMUP_START (YYYY-MM-DD).
+try:
+    SEND_WARMUP_DAILY_CAPS = [int(cap) for cap in env_list("SEND_WARMUP_DAILY_CAPS")]
+except ValueError:
+    raise ConfigError("SEND_WARMUP_DAILY_CAPS: expected comma-separated whole numbers") from None
+SEND_WARMUP_START = env_str("SEND_WARMUP_START")
+if SEND_RETRY_MAX_DELAY_SECONDS >= CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]:
+    raise ConfigError("SEND_RETRY_MAX_DELAY_SECONDS: must be shorter than CELERY_VISIBILITY_TIMEOUT")
+CELERY_BEAT_SCHEDULE["campaigns-tick"] = {"task": "campaigns.tasks.tick", "schedule": 10.0}
+
 DNS_NAMESERVERS = env_list("DNS_NAMESERVERS")
 EMAIL_CHECK_DNS = env_bool("EMAIL_CHECK_DNS", True)
 DNS_TIMEOUT = env_float("DNS_TIMEOUT", 2.0, minimum=0.1)
@@ -298,3 +321,35 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+# --- Contacts: import limits ------------------------------------------------------------
+CONTACTS_IMPORT_MAX_BYTES = env_int("CONTACTS_IMPORT_MAX_BYTES", 200 * 1024 * 1024, minimum=1024)
+
+# --- Tracking, bounces and engagement (tracking/, contacts/engagement.py) ----------------
+# Contacts with no human open or click for this many months stop being mailed, except by a
+# re-engagement campaign; 0 turns the sunset policy off.
+SUNSET_AFTER_MONTHS = env_int("SUNSET_AFTER_MONTHS", 12, minimum=0)
+TRACKING_DRAIN_SECONDS = env_float("TRACKING_DRAIN_SECONDS", 5.0, minimum=0.5)
+# Bounce mailbox polled by Celery beat; polling is off while IMAP_HOST is unset.
+IMAP_HOST = env_str("IMAP_HOST")
+IMAP_PORT = env_int("IMAP_PORT", 993, minimum=1)
+IMAP_SSL = env_bool("IMAP_SSL", True)
+IMAP_USER = env_str("IMAP_USER")
+IMAP_PASSWORD = env_str("IMAP_PASSWORD")
+IMAP_FOLDER = env_str("IMAP_FOLDER", "INBOX")
+IMAP_POLL_SECONDS = env_int("IMAP_POLL_SECONDS", 300, minimum=10)
+CELERY_BEAT_SCHEDULE["tracking-drain-events"] = {
+    "task": "tracking.tasks.drain_events",
+    "schedule": TRACKING_DRAIN_SECONDS,
+}
+CELERY_BEAT_SCHEDULE["tracking-recompute-engagement"] = {
+    "task": "tracking.tasks.recompute_engagement",
+    "schedule": crontab(hour=3, minute=15),
+}
+if IMAP_HOST:
+    CELERY_BEAT_SCHEDULE["tracking-poll-bounce-mailbox"] = {
+        "task": "tracking.tasks.poll_bounce_mailbox",
+        "schedule": float(IMAP_POLL_SECONDS),
+    }
+# flufl.bounce logs every detector it tries at INFO.
+LOGGING["loggers"]["flufl.bounce"] = {"level": "WARNING"}

@@ -1,0 +1,345 @@
+"""Delivery of one rendered message: RFC 5322 bytes, DKIM, and the transport that carries them.
+
+The stdlib ``email`` builder costs milliseconds per message, so the headers common to every
+recipient of a campaign are encoded once into a :class:`MessageTemplate` and each message
+is assembled from bytes. SMTP goes through smtplib over one connection per batch; any other
+configured Django backend (a django-anymail ESP, console, locmem) gets an
+EmailMultiAlternatives carrying the same headers.
+"""
+
+from __future__ import annotations
+
+import binascii
+import functools
+import secrets
+import smtplib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from email.header import Header
+from email.utils import formataddr, formatdate, parseaddr
+from enum import StrEnum
+from pathlib import Path
+from typing import Protocol
+from urllib.parse import quote
+
+import dkim
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, get_connection
+
+from campaigns.models import Campaign
+from contacts.tokens import Purpose, TokenData, make_token
+
+SMTP_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+DKIM_HEADERS = [b"from", b"to", b"subject", b"date", b"message-id", b"list-unsubscribe", b"list-unsubscribe-post"]
+
+
+class UnsendableError(ValueError):
+    """This message cannot be sent as it stands; retrying will not help."""
+
+
+class HeaderInjectionError(UnsendableError):
+    """A header value carried CR or LF: refused before anything is sent."""
+
+
+class Content(Protocol):
+    subject: str
+    html: str
+    text: str
+
+
+class Outcome(StrEnum):
+    SENT = "sent"
+    DEFERRED = "deferred"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    outcome: Outcome
+    detail: str = ""
+    code: int | None = None
+    # The connection broke: the transport reconnects for the next message.
+    connection_lost: bool = False
+
+
+def clean(value: str, name: str = "header") -> str:
+    if "\r" in value or "\n" in value:
+        raise HeaderInjectionError(f"{name}: line break in header value refused")
+    return value
+
+
+def encode_header(value: str) -> str:
+    """RFC 2047 encoded-words when the value is not plain ASCII."""
+    clean(value)
+    if value.isascii():
+        return value
+    return Header(value, "utf-8", maxlinelen=76).encode(linesep="\r\n")
+
+
+def ascii_address(address: str) -> str:
+    """The address with its domain in IDNA (punycode) form."""
+    local, _, domain = clean(address, "address").rpartition("@")
+    if not local.isascii():
+        raise UnsendableError(f"{address}: non-ASCII local part needs SMTPUTF8, which we do not use")
+    if not domain.isascii():
+        domain = domain.encode("idna").decode("ascii")
+    return f"{local}@{domain}"
+
+
+def format_address(name: str, address: str) -> str:
+    return formataddr((clean(name, "name"), ascii_address(address)), charset="utf-8")
+
+
+def _qp(body: str) -> bytes:
+    """Quoted-printable UTF-8 with CRLF line ends (C implementation in binascii)."""
+    encoded = binascii.b2a_qp(body.replace("\r\n", "\n").encode("utf-8"), istext=True)
+    return encoded.replace(b"\n", b"\r\n")
+
+
+@dataclass(slots=True)
+class Outgoing:
+    """One message ready for a transport: envelope, headers and content."""
+
+    envelope_from: str
+    recipient: str
+    headers: dict[str, str]
+    content: Content
+    template: MessageTemplate
+
+    def as_bytes(self) -> bytes:
+        return self.template.assemble(self)
+
+
+@dataclass
+class MessageTemplate:
+    """What every recipient of one campaign variant shares, encoded once."""
+
+    from_name: str
+    from_email: str
+    reply_to: str
+    list_id: str
+    feedback_id: str
+    boundary: str = field(default_factory=lambda: f"=_rapport_{secrets.token_hex(12)}")
+    static: bytes = b""
+
+    def __post_init__(self) -> None:
+        headers = [
+            ("From", format_address(self.from_name, self.from_email)),
+            ("Reply-To", ascii_address(self.reply_to)),
+            ("List-Id", self.list_id),
+            ("Feedback-ID", self.feedback_id),
+            ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
+            ("MIME-Version", "1.0"),
+            ("Content-Type", f'multipart/alternative; boundary="{self.boundary}"'),
+        ]
+        self.static = "".join(f"{name}: {clean(value, name)}\r\n" for name, value in headers).encode("ascii")
+
+    @property
+    def from_domain(self) -> str:
+        return ascii_address(self.from_email).rpartition("@")[2]
+
+    def assemble(self, outgoing: Outgoing) -> bytes:
+        personal = "".join(f"{name}: {value}\r\n" for name, value in outgoing.headers.items())
+        part = f"--{self.boundary}\r\nContent-Type: text/%s; charset=utf-8\r\n"
+        part += "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+        return b"".join(
+            [
+                personal.encode("ascii"),
+                self.static,
+                b"\r\n",
+                (part % "plain").encode("ascii"),
+                _qp(outgoing.content.text),
+                b"\r\n",
+                (part % "html").encode("ascii"),
+                _qp(outgoing.content.html),
+                f"\r\n--{self.boundary}--\r\n".encode("ascii"),
+            ]
+        )
+
+
+def template_for(campaign: Campaign, from_name: str = "") -> MessageTemplate:
+    """The per-campaign header template; ``from_name`` overrides the sender's (A/B variants)."""
+    default_name, default_email = parseaddr(settings.DEFAULT_FROM_EMAIL)
+    sender = campaign.sender
+    name = from_name or (sender.name if sender else default_name)
+    email = sender.email if sender else default_email
+    reply_to = campaign.reply_to or (sender.reply_to if sender and sender.reply_to else email)
+    domain = ascii_address(email).rpartition("@")[2]
+    return MessageTemplate(
+        from_name=name,
+        from_email=email,
+        reply_to=reply_to,
+        list_id=f"{encode_header(name)} <campaigns.{domain}>",
+        feedback_id=f"{campaign.pk}:campaign:rapport",
+    )
+
+
+def message_id_header(campaign_id: int, message_id: int | None, domain: str) -> str:
+    """Deterministic for real sends, so a retried message keeps its Message-ID."""
+    if message_id is None:
+        return f"<test.{campaign_id}.{secrets.token_hex(8)}@{domain}>"
+    return f"<rapport.{campaign_id}.{message_id}@{domain}>"
+
+
+def compose(
+    template: MessageTemplate,
+    content: Content,
+    *,
+    campaign_id: int,
+    contact_id: int,
+    email: str,
+    message_id: int | None,
+    test: bool = False,
+) -> Outgoing:
+    """Headers of one recipient; every value is checked for CR/LF before anything is sent."""
+
+    def token(purpose: Purpose) -> str:
+        return make_token(TokenData(purpose, contact_id, message_id=message_id, campaign_id=campaign_id))
+
+    unsubscribe = token(Purpose.UNSUBSCRIBE)
+    recipient = ascii_address(email)
+    headers = {
+        "Date": formatdate(usegmt=True),
+        "Message-ID": message_id_header(campaign_id, message_id, template.from_domain),
+        "To": recipient,
+        "Subject": encode_header(content.subject),
+        "List-Unsubscribe": (
+            f"<{settings.SITE_URL}/u/{unsubscribe}>, "
+            f"<mailto:unsubscribe@{settings.BOUNCE_DOMAIN}?subject={quote(unsubscribe)}>"
+        ),
+    }
+    if test:
+        headers["X-Rapport-Test"] = "1"
+    return Outgoing(
+        envelope_from=f"bounces+{token(Purpose.BOUNCE)}@{settings.BOUNCE_DOMAIN}",
+        recipient=recipient,
+        headers=headers,
+        content=content,
+        template=template,
+    )
+
+
+@functools.cache
+def _dkim_key(path: str) -> bytes:
+    return Path(path).read_bytes()
+
+
+def sign(data: bytes, from_domain: str) -> bytes:
+    """Prepend a DKIM-Signature when a key is configured (relaxed/relaxed, rsa-sha256)."""
+    if not settings.DKIM_SELECTOR:
+        return data
+    signature = dkim.sign(
+        data,
+        settings.DKIM_SELECTOR.encode(),
+        (settings.DKIM_DOMAIN or from_domain).encode(),
+        _dkim_key(settings.DKIM_PRIVATE_KEY_PATH),
+        canonicalize=(b"relaxed", b"relaxed"),
+        include_headers=DKIM_HEADERS,
+    )
+    return signature + data
+
+
+def to_bytes(outgoing: Outgoing) -> bytes:
+    """The exact bytes handed to the SMTP server."""
+    return sign(outgoing.as_bytes(), outgoing.template.from_domain)
+
+
+def _classify(code: int, detail: bytes | str) -> Result:
+    text = detail.decode("utf-8", "replace") if isinstance(detail, bytes) else detail
+    outcome = Outcome.FAILED if 500 <= code < 600 else Outcome.DEFERRED
+    return Result(outcome, f"{code} {text}"[:500], code)
+
+
+class SmtpTransport:
+    """One smtplib connection, opened on first use and reopened after a drop."""
+
+    def __init__(self) -> None:
+        self.connection: smtplib.SMTP | None = None
+
+    def _open(self) -> smtplib.SMTP:
+        factory = smtplib.SMTP_SSL if settings.EMAIL_USE_SSL else smtplib.SMTP
+        connection = factory(settings.EMAIL_HOST, settings.EMAIL_PORT, timeout=settings.EMAIL_TIMEOUT)
+        if settings.EMAIL_USE_TLS:
+            connection.starttls()
+        if settings.EMAIL_HOST_USER:
+            connection.login(settings.EMAIL_HOST_USER, settings.EMAIL_HOST_PASSWORD)
+        return connection
+
+    def send(self, outgoing: Outgoing) -> Result:
+        try:
+            if self.connection is None:
+                self.connection = self._open()
+            self.connection.sendmail(outgoing.envelope_from, [outgoing.recipient], to_bytes(outgoing))
+        except smtplib.SMTPRecipientsRefused as error:
+            code, detail = error.recipients[outgoing.recipient]
+            return _classify(code, detail)
+        except smtplib.SMTPResponseException as error:
+            if error.smtp_code in {421, -1}:
+                self.close()
+                return Result(Outcome.DEFERRED, str(error)[:500], error.smtp_code, connection_lost=True)
+            return _classify(error.smtp_code, error.smtp_error)
+        except (smtplib.SMTPException, OSError) as error:
+            self.close()
+            return Result(Outcome.DEFERRED, f"connection: {error}"[:500], connection_lost=True)
+        return Result(Outcome.SENT)
+
+    def close(self) -> None:
+        if self.connection is not None:
+            try:
+                self.connection.quit()
+            except (smtplib.SMTPException, OSError):
+                self.connection.close()
+            self.connection = None
+
+
+class BackendTransport:
+    """Django's configured backend (a django-anymail ESP in production), one connection per batch."""
+
+    def __init__(self) -> None:
+        self.connection = get_connection(fail_silently=False)
+        self.opened = False
+
+    def send(self, outgoing: Outgoing) -> Result:
+        from anymail.exceptions import AnymailError, AnymailRecipientsRefused
+
+        template = outgoing.template
+        headers = {name: value for name, value in outgoing.headers.items() if name not in {"To", "Subject"}}
+        headers["List-Id"], headers["Feedback-ID"] = template.list_id, template.feedback_id
+        headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        message = EmailMultiAlternatives(
+            outgoing.content.subject,
+            outgoing.content.text,
+            format_address(template.from_name, template.from_email),
+            [outgoing.recipient],
+            headers=headers,
+            reply_to=[template.reply_to],
+            connection=self.connection,
+        )
+        message.attach_alternative(outgoing.content.html, "text/html")
+        message.envelope_sender = outgoing.envelope_from
+        try:
+            if not self.opened:
+                self.connection.open()
+                self.opened = True
+            message.send()
+        except AnymailRecipientsRefused as error:
+            return Result(Outcome.FAILED, str(error)[:500], 550)
+        except (AnymailError, OSError) as error:
+            return Result(Outcome.DEFERRED, str(error)[:500])
+        return Result(Outcome.SENT)
+
+    def close(self) -> None:
+        if self.opened:
+            self.connection.close()
+            self.opened = False
+
+
+@contextmanager
+def transport() -> Iterator[SmtpTransport | BackendTransport]:
+    """The configured transport, closed when the batch is done."""
+    current = SmtpTransport() if settings.EMAIL_BACKEND == SMTP_BACKEND else BackendTransport()
+    try:
+        yield current
+    finally:
+        current.close()

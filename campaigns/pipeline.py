@@ -1,0 +1,448 @@
+"""The send pipeline: freeze the audience into Message rows, hand out batches, claim them,
+send, record, and recover from workers that died.
+
+Each Message row's status is the only record of progress (saved when work is done, never
+when it is fetched). A worker claims a batch by moving its rows from queued to sending
+under a random claim id with a lease; while it sends, a Redis hash per claim notes which
+message is on the wire and which were accepted since the last database write. If the worker
+dies, :func:`reclaim_expired_leases` reads that hash: accepted ones become sent, the one on
+the wire becomes unknown (never resent), the rest go back to the queue.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import redis
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Count, F, Min, Q
+from django.utils import timezone
+
+from campaigns import delivery
+from campaigns.audience import audience
+from campaigns.models import Campaign, Message
+from campaigns.throttle import Limit, Throttle
+from contacts import services as contact_services
+from contacts.models import Activity, Contact
+
+log = logging.getLogger(__name__)
+Status = Message.Status
+NON_FINAL = [Status.QUEUED, Status.SENDING, Status.DEFERRED]
+CLAIM_PREFIX = "rapport:claim"
+HEARTBEAT_PREFIX = "rapport:campaign-heartbeat"
+# A campaign whose workers have written nothing for this long is re-dispatched by the tick.
+STALL_SECONDS = 120
+
+
+def _redis() -> redis.Redis:
+    return redis.Redis.from_url(settings.REDIS_URL)
+
+
+def _enqueue_batches(campaign_id: int, batches: list[int], countdown: float = 0) -> None:
+    from campaigns import tasks  # tasks import this module
+
+    for batch in batches:
+        transaction.on_commit(
+            lambda batch=batch: tasks.send_batch.apply_async((campaign_id, batch), countdown=countdown)
+        )
+
+
+# --- Freezing the audience --------------------------------------------------------------------
+def freeze_audience(campaign: Campaign, variants: int = 1, test_share: int = 0) -> int:
+    """Insert one queued Message per audience contact in a single INSERT ... SELECT.
+
+    Rows are numbered into batches of SEND_BATCH_SIZE in SQL. With ``variants`` > 1 a
+    ``test_share`` percent of contacts (spread by id) get variants 0..n-1 round robin and
+    the rest are held for the winner (variant set once the A/B test is decided).
+    """
+    # Aliased columns, so the outer SELECT can name them on SQLite too.
+    contacts = (
+        audience(campaign)
+        .order_by()
+        .annotate(r_id=F("pk"), r_email=F("email"), r_domain=F("email_domain"))
+        .values_list("r_id", "r_email", "r_domain")
+    )
+    sql, params = contacts.query.sql_with_params()
+    in_test = "((a.r_id * 7919) %% 100) < %s"
+    if variants > 1:
+        variant = f"CASE WHEN {in_test} THEN a.r_id %% %s ELSE 0 END"
+        status = f"CASE WHEN {in_test} THEN 'queued' ELSE 'held' END"
+        select_params = [test_share, variants, test_share]
+    else:
+        variant, status, select_params = "0", "'queued'", []
+    table = connection.ops.quote_name(Message._meta.db_table)
+    # Only our own fragments and the ORM's compiled query are interpolated; values are parameters.
+    insert = (
+        f"INSERT INTO {table} (campaign_id, contact_id, email, domain, variant, status, batch, attempts, error, claim) "  # noqa: S608
+        f"SELECT %s, a.r_id, a.r_email, a.r_domain, {variant}, {status}, "
+        f"(ROW_NUMBER() OVER (ORDER BY a.r_id) - 1) / %s, 0, '', '' "
+        f"FROM ({sql}) a WHERE 1 = 1 ON CONFLICT (campaign_id, contact_id) DO NOTHING"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(insert, [campaign.pk, *select_params, settings.SEND_BATCH_SIZE, *params])
+        return cursor.rowcount
+
+
+def dispatch(campaign_id: int) -> int:
+    """Enqueue one send_batch task per batch that has claimable messages; returns how many."""
+    now = timezone.now()
+    batches = list(
+        Message.objects.filter(campaign_id=campaign_id)
+        .filter(Q(status=Status.QUEUED) | Q(status=Status.DEFERRED, not_before__lte=now))
+        .order_by("batch")
+        .values_list("batch", flat=True)
+        .distinct()
+    )
+    _enqueue_batches(campaign_id, batches)
+    upcoming = Message.objects.filter(campaign_id=campaign_id, status=Status.DEFERRED, not_before__gt=now)
+    for batch, first_due in upcoming.values_list("batch").annotate(due=Min("not_before")).values_list("batch", "due"):
+        _enqueue_batches(campaign_id, [batch], countdown=(first_due - now).total_seconds())
+    _redis().set(f"{HEARTBEAT_PREFIX}:{campaign_id}", 1, ex=STALL_SECONDS)
+    return len(batches)
+
+
+# --- Claiming -----------------------------------------------------------------------------------
+def _no_longer_sendable() -> Q:
+    return ~Q(contact__status=Contact.Status.SUBSCRIBED) | Q(
+        contact__in=Contact.objects.filter(Contact.objects.suppressed_q())
+    )
+
+
+def claim_batch(campaign_id: int, batch: int) -> str | None:
+    """Move the batch's due rows to sending under a new claim id; None when there is nothing to do.
+
+    Contacts who unsubscribed (or were suppressed) since the audience was frozen are skipped here.
+    """
+    claim, now = uuid.uuid4().hex, timezone.now()
+    due = Message.objects.filter(campaign_id=campaign_id, batch=batch).filter(
+        Q(status=Status.QUEUED) | Q(status=Status.DEFERRED, not_before__lte=now)
+    )
+    with transaction.atomic():
+        if not Campaign.objects.filter(pk=campaign_id, status=Campaign.Status.SENDING).exists():
+            return None
+        if connection.vendor == "postgresql":
+            due = Message.objects.filter(
+                pk__in=list(due.select_for_update(skip_locked=True).values_list("pk", flat=True))
+            )
+        lease = now + timedelta(seconds=settings.SEND_LEASE_SECONDS)
+        if not due.update(status=Status.SENDING, claim=claim, lease_until=lease, attempts=F("attempts") + 1):
+            return None
+        Message.objects.filter(campaign_id=campaign_id, batch=batch, claim=claim).filter(_no_longer_sendable()).update(
+            status=Status.SKIPPED, lease_until=None, error="unsubscribed or suppressed after the audience was frozen"
+        )
+    return claim
+
+
+# --- Recording outcomes -------------------------------------------------------------------
+def _mark_sent(campaign_id: int, claim: str, message_ids: list[int], when: datetime) -> None:
+    rows = list(
+        Message.objects.filter(pk__in=message_ids, claim=claim, status=Status.SENDING).values_list("pk", "contact_id")
+    )
+    if not rows:
+        return
+    Message.objects.filter(pk__in=[pk for pk, _ in rows]).update(status=Status.SENT, sent_at=when, lease_until=None)
+    contact_services.record_many(
+        Activity(contact_id=contact, kind=Activity.Kind.SENT, campaign_id=campaign_id, message_id=pk, occurred_at=when)
+        for pk, contact in rows
+    )
+    contact_services.touch_last_sent([contact for _, contact in rows], when)
+
+
+def backoff(attempts: int) -> float:
+    """Exponential backoff with jitter: between half and all of base * 2^(attempts-1), capped."""
+    ceiling = min(settings.SEND_RETRY_MAX_DELAY_SECONDS, settings.SEND_RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0))
+    return random.uniform(ceiling / 2, ceiling)
+
+
+class Journal:
+    """Per-claim record in Redis of the message on the wire and those accepted since the last flush."""
+
+    def __init__(self, claim: str) -> None:
+        self.key = f"{CLAIM_PREFIX}:{claim}"
+        self.client = _redis()
+        self.accepted: list[int] = []
+
+    def on_wire(self, message_id: int) -> None:
+        pipe = self.client.pipeline(transaction=True)
+        if self.accepted:
+            pipe.hset(self.key, mapping=dict.fromkeys(self.accepted, "s"))
+            self.accepted = []
+        pipe.hset(self.key, message_id, "w")
+        pipe.expire(self.key, 86400)
+        pipe.execute()
+
+    def sent(self, message_id: int) -> None:
+        self.accepted.append(message_id)
+
+    def read(self) -> dict[int, str]:
+        return {int(key): value.decode() for key, value in self.client.hgetall(self.key).items()}
+
+    def delete(self) -> None:
+        self.client.delete(self.key)
+
+
+ContentSource = Callable[[Contact, int | None], delivery.Content]
+
+
+@dataclass
+class BatchSender:
+    """Sends the rows of one claim over one connection, writing outcomes every SEND_FLUSH_EVERY."""
+
+    campaign: Campaign
+    batch: int
+    claim: str
+    sources: dict[int, tuple[delivery.MessageTemplate, ContentSource]]
+    throttle: Throttle = field(default_factory=Throttle)
+    sent: list[int] = field(default_factory=list)
+    changed: list[Message] = field(default_factory=list)
+    bounced: list[Message] = field(default_factory=list)
+    attempted: int = 0
+    failed: int = 0
+    last_flush: float = field(default_factory=time.monotonic)
+
+    def messages(self) -> list[Message]:
+        return list(self._claimed().select_related("contact").order_by("pk"))
+
+    def run(self) -> None:
+        journal = Journal(self.claim)
+        throttled: dict[str, datetime] = {}
+        with delivery.transport() as carrier:
+            for message in self.messages():
+                if message.domain in throttled:
+                    self._defer(message, throttled[message.domain], "throttled: domain rate limit", retry=False)
+                    continue
+                decision = self.throttle.take(message.domain)
+                while decision.blocked_by is Limit.GLOBAL:
+                    time.sleep(decision.wait)
+                    decision = self.throttle.take(message.domain)
+                if not decision.allowed:
+                    until = timezone.now() + timedelta(seconds=decision.wait)
+                    if decision.blocked_by is Limit.DOMAIN:
+                        throttled[message.domain] = until
+                        self._defer(message, until, "throttled: domain rate limit", retry=False)
+                        continue
+                    self._write()
+                    self._release(Status.DEFERRED, not_before=until, error=f"throttled: {decision.blocked_by} cap")
+                    break
+                self._send(carrier, journal, message)
+                pending = len(self.sent) + len(self.changed)
+                if (
+                    pending >= settings.SEND_FLUSH_EVERY or time.monotonic() - self.last_flush > 1
+                ) and not self.flush():
+                    break
+        self.flush()
+        journal.delete()
+        self._schedule_retry()
+
+    def _send(self, carrier, journal: Journal, message: Message) -> None:
+        try:
+            template, source = self.sources[message.variant]
+            outgoing = delivery.compose(
+                template,
+                source(message.contact, message.pk),
+                campaign_id=self.campaign.pk,
+                contact_id=message.contact_id,
+                email=message.email,
+                message_id=message.pk,
+            )
+        except delivery.UnsendableError as error:
+            self._fail(message, str(error), bounce=False)
+            return
+        journal.on_wire(message.pk)
+        result = carrier.send(outgoing)
+        self.attempted += 1
+        if result.outcome is delivery.Outcome.SENT:
+            journal.sent(message.pk)
+            self.sent.append(message.pk)
+        elif result.outcome is delivery.Outcome.FAILED:
+            self._fail(message, result.detail, bounce=True)
+        else:
+            self._defer(message, timezone.now() + timedelta(seconds=backoff(message.attempts)), result.detail)
+
+    def _fail(self, message: Message, detail: str, *, bounce: bool) -> None:
+        self.failed += 1
+        message.status, message.error, message.lease_until = Status.FAILED, detail, None
+        self.changed.append(message)
+        if bounce:
+            self.bounced.append(message)
+
+    def _defer(self, message: Message, until: datetime, detail: str, *, retry: bool = True) -> None:
+        expired = timezone.now() - self.campaign.started_at > timedelta(seconds=settings.SEND_RETRY_MAX_AGE_SECONDS)
+        if retry and expired:
+            self._fail(message, f"gave up retrying: {detail}", bounce=False)
+            return
+        message.status, message.not_before, message.error, message.lease_until = Status.DEFERRED, until, detail, None
+        if not retry:
+            message.attempts -= 1  # waiting for a rate limit is not a delivery attempt
+        self.changed.append(message)
+
+    def _write(self) -> str:
+        """Save the outcomes gathered so far and renew the lease; returns the campaign's status."""
+        now = timezone.now()
+        with transaction.atomic():
+            _mark_sent(self.campaign.pk, self.claim, self.sent, now)
+            Message.objects.bulk_update(self.changed, ["status", "error", "not_before", "lease_until", "attempts"])
+            for message in self.bounced:
+                contact_services.mark_bounced(
+                    message.contact,
+                    campaign_id=self.campaign.pk,
+                    message_id=message.pk,
+                    source="smtp",
+                    reason=message.error,
+                )
+            self._claimed().update(lease_until=now + timedelta(seconds=settings.SEND_LEASE_SECONDS))
+            status = Campaign.objects.filter(pk=self.campaign.pk).values_list("status", flat=True).get()
+        self.sent, self.changed, self.bounced, self.last_flush = [], [], [], time.monotonic()
+        return status
+
+    def flush(self) -> bool:
+        """Write outcomes; returns False (after handing back the unsent rows) once the campaign stopped sending."""
+        status = self._write()
+        _redis().set(f"{HEARTBEAT_PREFIX}:{self.campaign.pk}", 1, ex=STALL_SECONDS)
+        if status == Campaign.Status.SENDING and self._error_rate_exceeded():
+            from campaigns import services  # services import this module
+
+            services.stop_for_errors(self.campaign, failed=self.failed, attempted=self.attempted)
+            status = Campaign.Status.PAUSED
+        if status == Campaign.Status.SENDING:
+            return True
+        if status == Campaign.Status.CANCELLED:
+            self._release(Status.CANCELLED)
+        else:
+            self._release(Status.QUEUED, claim="")
+        return False
+
+    def _claimed(self):
+        return Message.objects.filter(
+            campaign_id=self.campaign.pk, batch=self.batch, claim=self.claim, status=Status.SENDING
+        )
+
+    def _error_rate_exceeded(self) -> bool:
+        return (
+            self.attempted >= settings.SEND_ERROR_RATE_MIN_SAMPLE
+            and self.failed / self.attempted > settings.SEND_ERROR_RATE_THRESHOLD
+        )
+
+    def _release(self, status: str, **fields) -> None:
+        """Rows of this claim not yet tried: nothing of them was on the wire, so they may go again."""
+        with transaction.atomic():
+            released = self._claimed().update(status=status, lease_until=None, **fields)
+            # A resume between our status check and this release found these rows still claimed.
+            resumed = Campaign.objects.filter(pk=self.campaign.pk, status=Campaign.Status.SENDING).exists()
+            if released and status == Status.QUEUED and resumed:
+                _enqueue_batches(self.campaign.pk, [self.batch])
+
+    def _schedule_retry(self) -> None:
+        first_due = Message.objects.filter(
+            campaign_id=self.campaign.pk, batch=self.batch, status=Status.DEFERRED
+        ).aggregate(due=Min("not_before"))["due"]
+        if first_due is not None:
+            _enqueue_batches(
+                self.campaign.pk, [self.batch], countdown=max(0.0, (first_due - timezone.now()).total_seconds())
+            )
+
+
+# --- Batches, end to end -----------------------------------------------------------------------
+def content_sources(campaign: Campaign) -> dict[int, tuple[delivery.MessageTemplate, ContentSource]]:
+    """Header template and renderer of each variant that has messages (prepared once per batch)."""
+    from templates_mail.rendering import prepare, recipient_for
+
+    from_names = dict(campaign.variants.values_list("index", "from_name"))
+    sources = {}
+    for variant in set(Message.objects.filter(campaign=campaign).values_list("variant", flat=True).distinct()):
+        prepared = prepare(campaign, variant)
+        sources[variant] = (
+            delivery.template_for(campaign, from_names.get(variant, "")),
+            lambda contact, message_id, prepared=prepared: prepared.render(recipient_for(contact, message_id)),
+        )
+    return sources
+
+
+def send_batch(campaign_id: int, batch: int) -> None:
+    """Claim one batch and send what it holds; whoever loses the claim does nothing."""
+    claim = claim_batch(campaign_id, batch)
+    if claim is None:
+        return
+    campaign = Campaign.objects.select_related("sender").get(pk=campaign_id)
+    BatchSender(campaign, batch, claim, content_sources(campaign)).run()
+    finish_if_done(campaign_id)
+
+
+def finish_if_done(campaign_id: int) -> bool:
+    """sending -> sent, only once no message of the campaign is left in a non-final state."""
+    if Message.objects.filter(campaign_id=campaign_id, status__in=[*NON_FINAL, Status.HELD]).exists():
+        return False
+    return bool(
+        Campaign.objects.filter(pk=campaign_id, status=Campaign.Status.SENDING).update(
+            status=Campaign.Status.SENT, finished_at=timezone.now()
+        )
+    )
+
+
+# --- Recovery ---------------------------------------------------------------------------------
+def reclaim_expired_leases() -> int:
+    """Settle the rows of claims whose worker died: accepted -> sent, on the wire -> unknown,
+    the rest back to the queue and re-dispatched. Returns how many rows were settled."""
+    now = timezone.now()
+    expired = Message.objects.filter(status=Status.SENDING, lease_until__lt=now)
+    settled = 0
+    for campaign_id, batch, claim in expired.values_list("campaign_id", "batch", "claim").distinct():
+        journal = Journal(claim)
+        notes = journal.read()
+        with transaction.atomic():
+            _mark_sent(campaign_id, claim, [pk for pk, note in notes.items() if note == "s"], now)
+            rows = Message.objects.filter(campaign_id=campaign_id, batch=batch, claim=claim, status=Status.SENDING)
+            rows.filter(pk__in=[pk for pk, note in notes.items() if note == "w"]).update(
+                status=Status.UNKNOWN, lease_until=None, error="on the wire when its worker stopped; not resent"
+            )
+            settled += rows.update(status=Status.QUEUED, claim="", lease_until=None)
+            if Campaign.objects.filter(pk=campaign_id, status=Campaign.Status.SENDING).exists():
+                _enqueue_batches(campaign_id, [batch])
+        transaction.on_commit(journal.delete)
+        log.warning("campaign %s batch %s: reclaimed an expired claim", campaign_id, batch)
+    return settled
+
+
+def redispatch_stalled() -> list[int]:
+    """Campaigns sending with no worker progress for STALL_SECONDS get their batches enqueued again
+    (a task lost with a dead worker would otherwise wait for the broker's visibility timeout)."""
+    client = _redis()
+    stalled = [
+        pk
+        for pk in Campaign.objects.filter(status=Campaign.Status.SENDING).values_list("pk", flat=True)
+        if not client.exists(f"{HEARTBEAT_PREFIX}:{pk}")
+    ]
+    for pk in stalled:
+        if not finish_if_done(pk):
+            dispatch(pk)
+    return stalled
+
+
+# --- Progress -----------------------------------------------------------------------------------
+def progress(campaign: Campaign) -> dict:
+    """Counts per status, the rate over the last minute and an ETA, for the admin's progress bar."""
+    counts = dict(
+        Message.objects.filter(campaign=campaign)
+        .values_list("status")
+        .annotate(n=Count("pk"))
+        .values_list("status", "n")
+    )
+    total = sum(counts.values())
+    recent = timezone.now() - timedelta(seconds=60)
+    rate = Message.objects.filter(campaign=campaign, status=Status.SENT, sent_at__gte=recent).count() / 60
+    remaining = sum(counts.get(status, 0) for status in [*NON_FINAL, Status.HELD])
+    return {
+        "status": campaign.status,
+        "reason": campaign.status_reason,
+        "total": total,
+        **{status: counts.get(status, 0) for status in Status.values},
+        "rate_per_second": round(rate, 1),
+        "eta_seconds": round(remaining / rate) if rate and campaign.status == Campaign.Status.SENDING else None,
+    }

@@ -1,0 +1,184 @@
+"""The campaign lifecycle: draft -> scheduled -> sending <-> paused -> sent, cancelled from
+scheduled/sending/paused, failed when the error policy stops it.
+
+Every transition is one conditional UPDATE on the status it leaves, so two admins, two
+beat processes or a restored snapshot can never apply it twice; an illegal transition
+raises :class:`TransitionError` naming the current state. Work is enqueued after commit.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import transaction
+from django.db.models import Count, Exists, OuterRef
+from django.utils import timezone
+
+from campaigns import pipeline
+from campaigns.models import Campaign, Message
+from contacts.models import Activity
+
+State = Campaign.Status
+NOT_SENT = [Message.Status.QUEUED, Message.Status.DEFERRED, Message.Status.HELD]
+
+
+class TransitionError(Exception):
+    """The campaign is not in a state that allows this action."""
+
+
+def _transition(campaign: Campaign, action: str, sources: list[str], target: str, **fields) -> None:
+    if not Campaign.objects.filter(pk=campaign.pk, status__in=sources).update(status=target, **fields):
+        current = Campaign.objects.filter(pk=campaign.pk).values_list("status", flat=True).first()
+        allowed = ", ".join(sources)
+        raise TransitionError(f"cannot {action} a campaign that is {current} (only when {allowed})")
+    campaign.status = target
+    for name, value in fields.items():
+        setattr(campaign, name, value)
+
+
+def blocking_problems(campaign: Campaign) -> list[str]:
+    """What stops this campaign from being scheduled."""
+    problems = []
+    if campaign.ab_test_share:
+        if ab_variant_count(campaign) < 2:
+            problems.append("an A/B test needs at least two variants")
+        if not campaign.ab_wait:
+            problems.append("an A/B test needs a duration after which the winner is sent")
+    return problems
+
+
+@transaction.atomic
+def schedule(campaign: Campaign, when: datetime) -> None:
+    """Queue the campaign to start at ``when`` (an aware datetime; beat starts it)."""
+    if timezone.is_naive(when):
+        raise TransitionError("the send time needs a time zone")
+    problems = blocking_problems(campaign)
+    if problems:
+        raise TransitionError("fix these first: " + "; ".join(problems))
+    _transition(
+        campaign, "schedule", [State.DRAFT, State.SCHEDULED], State.SCHEDULED, scheduled_at=when, status_reason=""
+    )
+
+
+@transaction.atomic
+def send_now(campaign: Campaign) -> None:
+    from campaigns import tasks  # tasks import this module
+
+    schedule(campaign, timezone.now())
+    tasks.start_campaign.delay_on_commit(campaign.pk)
+
+
+@transaction.atomic
+def unschedule(campaign: Campaign) -> None:
+    _transition(campaign, "unschedule", [State.SCHEDULED], State.DRAFT, scheduled_at=None)
+
+
+def ab_variant_count(campaign: Campaign) -> int:
+    """Arms of the A/B test: variant rows, or subject B; 1 when there is no test."""
+    if not campaign.ab_test_share:
+        return 1
+    rows = list(campaign.variants.values_list("index", flat=True))
+    return max(max(rows, default=0) + 1, 2 if campaign.subject_b.strip() else 1)
+
+
+def start(campaign_id: int) -> bool:
+    """scheduled (and due) -> sending, freeze the audience and dispatch, in one transaction.
+
+    Returns False when someone else started it, or it is not due: the start is the state change.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        started = Campaign.objects.filter(pk=campaign_id, status=State.SCHEDULED, scheduled_at__lte=now).update(
+            status=State.SENDING, started_at=now
+        )
+        if not started:
+            return False
+        campaign = Campaign.objects.get(pk=campaign_id)
+        pipeline.freeze_audience(campaign, ab_variant_count(campaign), campaign.ab_test_share)
+        if not pipeline.finish_if_done(campaign_id):
+            pipeline.dispatch(campaign_id)
+    return True
+
+
+def start_due() -> list[int]:
+    """Start every scheduled campaign whose time has come (beat calls this every tick)."""
+    due = Campaign.objects.filter(status=State.SCHEDULED, scheduled_at__lte=timezone.now())
+    return [pk for pk in due.values_list("pk", flat=True) if start(pk)]
+
+
+@transaction.atomic
+def pause(campaign: Campaign, reason: str = "paused by a user") -> None:
+    """Workers notice at their next write and hand back what they have not sent."""
+    _transition(campaign, "pause", [State.SENDING], State.PAUSED, status_reason=reason)
+
+
+@transaction.atomic
+def resume(campaign: Campaign) -> None:
+    _transition(campaign, "resume", [State.PAUSED], State.SENDING, status_reason="")
+    if not pipeline.finish_if_done(campaign.pk):
+        pipeline.dispatch(campaign.pk)
+
+
+@transaction.atomic
+def cancel(campaign: Campaign) -> None:
+    """Stop for good; messages not yet sent are cancelled, those sent stay sent."""
+    sources = [State.SCHEDULED, State.SENDING, State.PAUSED]
+    _transition(campaign, "cancel", sources, State.CANCELLED, finished_at=timezone.now())
+    Message.objects.filter(campaign=campaign, status__in=NOT_SENT).update(status=Message.Status.CANCELLED)
+
+
+def stop_for_errors(campaign: Campaign, *, failed: int, attempted: int) -> None:
+    """The error policy: too many refusals in one batch pause the campaign, saying why."""
+    reason = (
+        f"paused automatically: {failed} of {attempted} messages in one batch were refused; "
+        "check the sending domain's reputation and the audience before resuming"
+    )
+    Campaign.objects.filter(pk=campaign.pk, status=State.SENDING).update(status=State.PAUSED, status_reason=reason)
+
+
+def fail(campaign: Campaign, reason: str) -> None:
+    """A campaign that cannot go on (it no longer renders) stops as failed, keeping what was sent."""
+    Campaign.objects.filter(pk=campaign.pk, status=State.SENDING).update(
+        status=State.FAILED, status_reason=reason, finished_at=timezone.now()
+    )
+
+
+def ab_results(campaign: Campaign) -> dict[int, float]:
+    """Human opens (or clicks) per sent message of each variant of the test share."""
+    kind = Activity.Kind.CLICKED if campaign.ab_metric == "clicks" else Activity.Kind.OPENED
+    engaged = Activity.objects.filter(message_id=OuterRef("pk"), kind=kind, is_machine=False)
+    rows = (
+        Message.objects.filter(campaign=campaign, status=Message.Status.SENT)
+        .values("variant")
+        .annotate(sent=Count("pk"), hits=Count("pk", filter=Exists(engaged)))
+    )
+    return {row["variant"]: row["hits"] / row["sent"] for row in rows}
+
+
+@transaction.atomic
+def decide_ab_test(campaign: Campaign) -> int | None:
+    """Pick the winner (ties go to the lower variant) and release the held remainder to it."""
+    if not Campaign.objects.filter(pk=campaign.pk, ab_decided_at__isnull=True).update(ab_decided_at=timezone.now()):
+        return None
+    results = ab_results(campaign)
+    winner = max(sorted(results), key=lambda variant: results[variant]) if results else 0
+    Campaign.objects.filter(pk=campaign.pk).update(ab_winner=winner)
+    Message.objects.filter(campaign=campaign, status=Message.Status.HELD).update(
+        status=Message.Status.QUEUED, variant=winner
+    )
+    if campaign.status == State.SENDING:
+        pipeline.dispatch(campaign.pk)
+    return winner
+
+
+def decide_due_ab_tests() -> list[int]:
+    """A/B tests whose waiting time is over, decided by the tick."""
+    now = timezone.now()
+    decided = []
+    candidates = Campaign.objects.filter(
+        status=State.SENDING, ab_test_share__gt=0, ab_decided_at__isnull=True, ab_wait__isnull=False
+    )
+    for campaign in candidates:
+        if campaign.started_at + campaign.ab_wait <= now and decide_ab_test(campaign) is not None:
+            decided.append(campaign.pk)
+    return decided

@@ -1,0 +1,133 @@
+"""The global send throttle, shared by every worker on every machine through Redis.
+
+One Lua script decides atomically, per message: a token bucket for the global rate and one
+for the recipient's domain (settings.DOMAIN_RATE_LIMITS), plus fixed-window counters for
+the hourly cap and the warm-up daily cap. Nothing is taken unless every limit allows it,
+so a message refused for its domain costs the others nothing.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+
+import redis
+from django.conf import settings
+from django.utils import timezone
+
+# KEYS: token buckets first, then window counters. ARGV[1] = number of buckets, then a
+# (rate per second, capacity) pair per bucket, then a (limit, window seconds) pair per counter.
+# Returns {0, 0} when a token was taken, else {index of the blocking key, wait in ms}.
+_TAKE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local buckets = tonumber(ARGV[1])
+local tokens = {}
+local blocked, longest = 0, 0
+for i = 1, #KEYS do
+  local a, b = tonumber(ARGV[2 * i]), tonumber(ARGV[2 * i + 1])
+  local wait = 0
+  if i <= buckets then
+    local state = redis.call('HMGET', KEYS[i], 't', 'ts')
+    local level = tonumber(state[1]) or b
+    local since = tonumber(state[2]) or now
+    level = math.min(b, level + math.max(0, now - since) * a)
+    tokens[i] = level
+    if level < 1 then wait = (1 - level) / a end
+  else
+    local used = tonumber(redis.call('GET', KEYS[i]) or '0')
+    if used >= a then wait = b - (now % b) end
+  end
+  if wait > longest then blocked, longest = i, wait end
+end
+if blocked > 0 then return {blocked, math.ceil(longest * 1000)} end
+for i = 1, #KEYS do
+  local a, b = tonumber(ARGV[2 * i]), tonumber(ARGV[2 * i + 1])
+  if i <= buckets then
+    redis.call('HSET', KEYS[i], 't', tostring(tokens[i] - 1), 'ts', tostring(now))
+    redis.call('EXPIRE', KEYS[i], math.ceil(b / a) + 60)
+  else
+    redis.call('INCR', KEYS[i])
+    redis.call('EXPIRE', KEYS[i], math.ceil(b) + 60)
+  end
+end
+return {0, 0}
+"""
+
+PREFIX = "rapport:throttle"
+# A bucket holds at most this many seconds of its rate, so no one-second window can exceed
+# the configured rate by more than 5 %.
+BURST_SECONDS = 0.05
+
+
+class Limit(StrEnum):
+    NONE = ""
+    GLOBAL = "global"
+    DOMAIN = "domain"
+    HOURLY = "hourly"
+    DAILY = "daily"
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """``blocked_by`` is Limit.NONE when the message may go now; else ``wait`` seconds until it may."""
+
+    blocked_by: Limit
+    wait: float
+
+    @property
+    def allowed(self) -> bool:
+        return self.blocked_by is Limit.NONE
+
+
+_clients: dict[str, redis.Redis] = {}
+
+
+def _client() -> redis.Redis:
+    if settings.REDIS_URL not in _clients:
+        _clients[settings.REDIS_URL] = redis.Redis.from_url(settings.REDIS_URL)
+    return _clients[settings.REDIS_URL]
+
+
+def warmup_cap(today: date | None = None) -> int | None:
+    """Today's cap from the warm-up schedule; None once the schedule is over (or unset)."""
+    caps, start = settings.SEND_WARMUP_DAILY_CAPS, settings.SEND_WARMUP_START
+    if not caps or not start:
+        return None
+    day = ((today or timezone.now().date()) - date.fromisoformat(start)).days
+    return caps[max(day, 0)] if day < len(caps) else None
+
+
+class Throttle:
+    """Reads the limits once; ``take(domain)`` asks Redis for one message's token."""
+
+    def __init__(self) -> None:
+        self.rate = settings.SEND_RATE_PER_SECOND
+        self.hourly = settings.SEND_RATE_PER_HOUR
+        self.domains = settings.DOMAIN_RATE_LIMITS
+        self.daily = warmup_cap()
+        self.script = _client().register_script(_TAKE)
+
+    @staticmethod
+    def _bucket(rate: float) -> tuple[float, float]:
+        return rate, max(1.0, rate * BURST_SECONDS)
+
+    def take(self, domain: str) -> Decision:
+        keys, args, limits = [f"{PREFIX}:global"], [*self._bucket(self.rate)], [Limit.GLOBAL]
+        if domain in self.domains:
+            keys.append(f"{PREFIX}:domain:{domain}")
+            args.extend(self._bucket(self.domains[domain]))
+            limits.append(Limit.DOMAIN)
+        buckets = len(keys)
+        if self.hourly:
+            keys.append(f"{PREFIX}:hour:{int(time.time() // 3600)}")
+            args.extend((self.hourly, 3600))
+            limits.append(Limit.HOURLY)
+        if self.daily is not None:
+            keys.append(f"{PREFIX}:day:{timezone.now().date().isoformat()}")
+            args.extend((self.daily, 86400))
+            limits.append(Limit.DAILY)
+        index, wait_ms = self.script(keys=keys, args=[buckets, *args])
+        return Decision(limits[index - 1] if index else Limit.NONE, wait_ms / 1000)
