@@ -25,6 +25,9 @@ MAC_BYTES = 12
 _KEY_SALT = b"rapport.contacts.tokens.v1"
 # Longest payload we accept: purpose + four 64-bit varints (10 bytes each) + MAC.
 _MAX_RAW = 1 + 4 * 10 + MAC_BYTES
+# A hidden link the renderer may add to a message: only a machine follows it, so a click
+# on it marks that message's clicks as a scanner's.
+HONEYPOT_LINK_INDEX = 0xFFFF
 
 
 class Purpose(StrEnum):

@@ -1,1 +1,13 @@
-urlpatterns: list = []
+from django.urls import include, path
+
+from tracking import views
+
+urlpatterns = [
+    path("t/o/<str:token>", views.open_pixel, name="tracking_open"),
+    path("t/c/<str:token>", views.click, name="tracking_click"),
+    path("v/<str:token>", views.web_version, name="tracking_view"),
+    path("u/<str:token>", views.unsubscribe, name="tracking_unsubscribe"),
+    path("p/<str:token>", views.preferences, name="tracking_preferences"),
+    # django-anymail's tracking and inbound webhooks, e.g. /esp/mailgun/tracking/
+    path("esp/", include("anymail.urls")),
+]

@@ -1,0 +1,194 @@
+"""Engagement score and standing.
+
+The score counts human opens and clicks, weighted by kind and decaying with age in steps
+(so that the nightly recompute is one portable SQL UPDATE). Machine activity (privacy
+proxies, link scanners) never counts. Events add to the score as they are drained;
+the nightly recompute applies the decay and re-derives everyone's standing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Case, Count, F, FloatField, OuterRef, Q, Subquery, Sum, Value, When
+from django.db.models.functions import Coalesce, Greatest
+from django.utils import timezone
+
+from contacts.models import Activity, Contact
+
+Kind = Activity.Kind
+Standing = Contact.Standing
+
+WEIGHTS = {Kind.OPENED: 1.0, Kind.CLICKED: 3.0}
+# (max age in days, factor): an event counts fully for a month, then less, then not at all.
+DECAY = [(30, 1.0), (90, 0.5), (180, 0.25)]
+ENGAGED_MIN_SCORE = 3.0
+ENGAGED_DAYS, ACTIVE_DAYS, AT_RISK_DAYS = 30, 90, 180
+# Statuses that take a contact out of the sending pool for good.
+GONE = [Contact.Status.BOUNCED, Contact.Status.COMPLAINED, Contact.Status.CLEANED]
+
+
+@dataclass
+class Delta:
+    """What one drained batch adds to one contact."""
+
+    score: float = 0.0
+    last_opened_at: datetime | None = None
+    last_clicked_at: datetime | None = None
+
+    def add(self, kind: str, occurred_at: datetime) -> None:
+        self.score += WEIGHTS.get(kind, 0.0)
+        if kind == Kind.OPENED:
+            self.last_opened_at = max(filter(None, [self.last_opened_at, occurred_at]))
+        elif kind == Kind.CLICKED:
+            self.last_clicked_at = max(filter(None, [self.last_clicked_at, occurred_at]))
+
+    @property
+    def last_engaged_at(self) -> datetime | None:
+        return max(filter(None, [self.last_opened_at, self.last_clicked_at]), default=None)
+
+
+def _later(field: str, deltas: Mapping[int, Delta]) -> Case:
+    """Per contact, the later of the stored timestamp and the batch's; untouched when the
+    batch has none. Written with COALESCE so a NULL column does not swallow the value."""
+    model_field = Contact._meta.get_field(field)
+    whens = []
+    for contact_id, delta in deltas.items():
+        value = getattr(delta, field)
+        if value is not None:
+            when = Value(value, output_field=model_field)
+            whens.append(When(pk=contact_id, then=Greatest(Coalesce(F(field), when), when)))
+    return Case(*whens, default=F(field), output_field=model_field)
+
+
+def apply_human_events(deltas: Mapping[int, Delta], chunk: int = 500) -> None:
+    """Add a drained batch of human opens/clicks to the contacts' score, timestamps and
+    standing; a contact who engages again also leaves the sunset."""
+    items = list(deltas.items())
+    for start in range(0, len(items), chunk):
+        part = dict(items[start : start + chunk])
+        score = Case(
+            *(When(pk=contact_id, then=Value(delta.score)) for contact_id, delta in part.items()),
+            default=Value(0.0),
+            output_field=FloatField(),
+        )
+        with transaction.atomic():
+            Contact.objects.filter(pk__in=part).update(
+                engagement_score=F("engagement_score") + score,
+                last_opened_at=_later("last_opened_at", part),
+                last_clicked_at=_later("last_clicked_at", part),
+                last_engaged_at=_later("last_engaged_at", part),
+                sunset_at=None,
+            )
+            Contact.objects.filter(pk__in=part).exclude(standing=Standing.SUPPRESSED).exclude(status__in=GONE).update(
+                standing=Case(
+                    When(engagement_score__gte=ENGAGED_MIN_SCORE, then=Value(Standing.ENGAGED)),
+                    default=Value(Standing.ACTIVE),
+                )
+            )
+
+
+def _weight(now: datetime) -> Case:
+    """The decayed weight of one Activity row, as SQL."""
+    whens = [
+        When(kind=kind, occurred_at__gte=now - timedelta(days=days), then=Value(weight * factor))
+        for kind, weight in WEIGHTS.items()
+        for days, factor in DECAY
+    ]
+    return Case(*whens, default=Value(0.0), output_field=FloatField())
+
+
+def _human(now: datetime) -> Q:
+    return Q(kind__in=list(WEIGHTS), is_machine=False, occurred_at__gte=now - timedelta(days=DECAY[-1][0]))
+
+
+def _seen_since(moment: datetime) -> Q:
+    """Engaged since ``moment``, or never engaged but added since then."""
+    return Q(last_engaged_at__gte=moment) | Q(last_engaged_at__isnull=True, created_at__gte=moment)
+
+
+def _standing(now: datetime) -> Case:
+    return Case(
+        When(status__in=GONE, then=Value(Standing.SUPPRESSED)),
+        When(Contact.objects.suppressed_q(), then=Value(Standing.SUPPRESSED)),
+        When(
+            last_engaged_at__gte=now - timedelta(days=ENGAGED_DAYS),
+            engagement_score__gte=ENGAGED_MIN_SCORE,
+            then=Value(Standing.ENGAGED),
+        ),
+        When(_seen_since(now - timedelta(days=ACTIVE_DAYS)), then=Value(Standing.ACTIVE)),
+        When(_seen_since(now - timedelta(days=AT_RISK_DAYS)), then=Value(Standing.AT_RISK)),
+        default=Value(Standing.INACTIVE),
+    )
+
+
+def recompute_all(now: datetime | None = None) -> None:
+    """Nightly: everyone's decayed score and standing, in two UPDATE statements, then the sunset."""
+    now = now or timezone.now()
+    score = (
+        Activity.objects.filter(_human(now), contact=OuterRef("pk"))
+        .values("contact")
+        .annotate(total=Sum(_weight(now)))
+        .values("total")
+    )
+    with transaction.atomic():
+        Contact.objects.update(engagement_score=Coalesce(Subquery(score, output_field=FloatField()), Value(0.0)))
+        Contact.objects.update(standing=_standing(now))
+    apply_sunset(now)
+
+
+def apply_sunset(now: datetime | None = None) -> int:
+    """Retire contacts inactive for SUNSET_AFTER_MONTHS (0 turns the policy off); returns how many.
+    Retired contacts are only mailed by a re-engagement campaign (ContactQuerySet.sendable)."""
+    months = settings.SUNSET_AFTER_MONTHS
+    if not months:
+        return 0
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=30 * months)
+    Contact.objects.filter(sunset_at__isnull=False, last_engaged_at__gte=cutoff).update(sunset_at=None)
+    return (
+        Contact.objects.filter(sunset_at__isnull=True, status=Contact.Status.SUBSCRIBED)
+        .exclude(_seen_since(cutoff))
+        .update(sunset_at=now)
+    )
+
+
+@dataclass(frozen=True)
+class Summary:
+    score: float
+    trend: float
+    standing: str
+    last_engaged_at: datetime | None
+    human_opens: int
+    human_clicks: int
+    machine_events: int
+
+
+def summary(contact: Contact, trend_days: int = 30) -> Summary:
+    """What the contact page shows: score, its change over ``trend_days``, standing, counts."""
+    now = timezone.now()
+    counts = Activity.objects.filter(contact=contact, kind__in=list(WEIGHTS)).aggregate(
+        opens=Count("pk", filter=Q(kind=Kind.OPENED, is_machine=False)),
+        clicks=Count("pk", filter=Q(kind=Kind.CLICKED, is_machine=False)),
+        machine=Count("pk", filter=Q(is_machine=True)),
+    )
+    return Summary(
+        score=round(contact.engagement_score, 1),
+        trend=round(contact.engagement_score - score_as_of(contact, now - timedelta(days=trend_days)), 1),
+        standing=contact.get_standing_display(),
+        last_engaged_at=contact.last_engaged_at,
+        human_opens=counts["opens"],
+        human_clicks=counts["clicks"],
+        machine_events=counts["machine"],
+    )
+
+
+def score_as_of(contact: Contact | int, when: datetime) -> float:
+    """The contact's score as it stood at ``when``."""
+    contact_id = contact if isinstance(contact, int) else contact.pk
+    rows = Activity.objects.filter(_human(when), contact_id=contact_id, occurred_at__lte=when)
+    return rows.aggregate(total=Coalesce(Sum(_weight(when)), Value(0.0)))["total"]

@@ -1,0 +1,13 @@
+import pytest
+
+from tracking import buffer, services
+
+
+@pytest.fixture(autouse=True)
+def _fresh_tracking_state():
+    """Each test starts with an empty event buffer and no cached links (ids repeat across
+    rolled-back tests on SQLite)."""
+    services.clear_link_cache()
+    buffer.client().delete(buffer.STREAM)
+    yield
+    services.clear_link_cache()

@@ -1,0 +1,278 @@
+"""What recipients do with our mail, back into the contact's history.
+
+Opens and clicks are written to the Redis event buffer at request time and drained into
+Activity in batches (:func:`drain_events`); when Redis is down the same event goes
+straight to the database through :func:`ingest`, the one code path that writes them.
+Unsubscribes and preference changes are rare and go to the database at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from campaigns.models import CampaignLink, Message
+from contacts import engagement
+from contacts import services as contact_services
+from contacts.models import Activity, Contact, MailingList, Subscription
+from contacts.tokens import HONEYPOT_LINK_INDEX, Purpose, TokenData, read_token
+from templates_mail import rendering
+from tracking import buffer, machine
+
+log = logging.getLogger(__name__)
+
+KINDS = {"o": Activity.Kind.OPENED, "c": Activity.Kind.CLICKED}
+REDIRECT_SCHEMES = {"http", "https"}
+PROFILE_FIELDS = ["first_name", "last_name", "company", "job_title", "phone", "city", "country"]
+PAUSE_CHOICES = [0, 30, 90]
+
+
+@dataclass(frozen=True, slots=True)
+class Visitor:
+    """Who fetched a tracking URL; the IP is only ever stored hashed."""
+
+    user_agent: str
+    ip: str
+
+
+# --- opens and clicks -----------------------------------------------------------------
+
+
+def track_open(token: str, visitor: Visitor) -> None:
+    """Record an open if the token is genuine; never raises (the pixel is always served)."""
+    data = read_token(token, Purpose.OPEN)
+    if data is not None:
+        reason = "proxy" if machine.is_proxy_open(visitor.user_agent, visitor.ip) else ""
+        _enqueue(_event("o", data, visitor, reason))
+
+
+def track_click(token: str, visitor: Visitor) -> str | None:
+    """The redirect target of a genuine click token, recording the click; None for a bad
+    token or an unknown link (the view answers 404, never a redirect elsewhere)."""
+    data = read_token(token, Purpose.CLICK)
+    if data is None or data.campaign_id is None or data.link_index is None:
+        return None
+    if data.link_index == HONEYPOT_LINK_INDEX:
+        _enqueue(_event("c", data, visitor, "honeypot"))
+        return None
+    target = link_target(data.campaign_id, data.link_index)
+    if target is not None:
+        reason = "scanner_agent" if machine.is_scanner_click(visitor.user_agent) else ""
+        _enqueue(_event("c", data, visitor, reason, url=target))
+    return target
+
+
+_link_cache: dict[tuple[int, int], str] = {}
+_LINK_CACHE_SIZE = 50_000
+
+
+def link_target(campaign_id: int, index: int) -> str | None:
+    """The URL behind link ``index`` of a campaign (with UTM parameters when enabled).
+
+    Links of a campaign that started sending are frozen, so they are cached per process.
+    """
+    key = (campaign_id, index)
+    if key in _link_cache:
+        return _link_cache[key]
+    link = CampaignLink.objects.select_related("campaign").filter(campaign_id=campaign_id, index=index).first()
+    if link is None or urlsplit(link.url).scheme.lower() not in REDIRECT_SCHEMES:
+        return None
+    url = with_utm(link.url, link.campaign.name) if link.campaign.utm_enabled else link.url
+    if link.campaign.is_frozen:
+        if len(_link_cache) >= _LINK_CACHE_SIZE:
+            _link_cache.clear()
+        _link_cache[key] = url
+    return url
+
+
+def clear_link_cache() -> None:
+    _link_cache.clear()
+
+
+def with_utm(url: str, campaign_name: str) -> str:
+    """``url`` with utm_source/medium/campaign added; parameters already in the link win."""
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    present = {name for name, _ in query}
+    utm = [("utm_source", "rapport"), ("utm_medium", "email"), ("utm_campaign", slugify(campaign_name))]
+    query += [(name, value) for name, value in utm if name not in present]
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def _event(kind: str, data: TokenData, visitor: Visitor, machine_reason: str, url: str = "") -> dict[str, Any]:
+    return {
+        "k": kind,
+        "c": data.contact_id,
+        "m": data.message_id,
+        "g": data.campaign_id,
+        "l": data.link_index,
+        "t": time.time(),
+        "u": visitor.user_agent[:300],
+        "h": machine.hash_ip(visitor.ip),
+        "r": machine_reason,
+        "url": url,
+    }
+
+
+def _enqueue(event: dict[str, Any]) -> None:
+    """Into the buffer; straight into the database when Redis is down. Failures are
+    logged, never raised: the recipient still gets the pixel or the redirect."""
+    if buffer.push(event):
+        return
+    try:
+        ingest([(f"db:{uuid.uuid4().hex}", event)])
+    except Exception:
+        log.exception("tracking event lost: Redis and the database both failed (%s)", event["k"])
+
+
+def ingest(entries: list[tuple[str, dict[str, Any]]]) -> int:
+    """Write buffered events into Activity and the contacts' engagement; returns how many
+    were new. Idempotent: an entry whose event id is already in Activity is skipped, so a
+    batch re-read after a crash is never counted twice."""
+    if not entries:
+        return 0
+    with transaction.atomic():
+        known = set(
+            Activity.objects.filter(event_id__in=[eid for eid, _ in entries]).values_list("event_id", flat=True)
+        )
+        fresh = [(eid, event) for eid, event in entries if eid not in known]
+        existing = set(Contact.objects.filter(pk__in={event["c"] for _, event in fresh}).values_list("pk", flat=True))
+        fresh = [(eid, event) for eid, event in fresh if event["c"] in existing]
+        sent_at = dict(
+            Message.objects.filter(pk__in={event["m"] for _, event in fresh if event["m"]}).values_list("pk", "sent_at")
+        )
+        bursts = machine.burst_messages(
+            [(event["m"], event["l"], event["t"]) for _, event in fresh if event["k"] == "c" and event["m"]]
+        )
+        rows, deltas = [], {}
+        for eid, event in fresh:
+            row = _activity(eid, event, sent_at.get(event["m"]), bursts)
+            rows.append(row)
+            if not row.is_machine:
+                deltas.setdefault(row.contact_id, engagement.Delta()).add(row.kind, row.occurred_at)
+        contact_services.record_many(rows, batch_size=5000)
+        engagement.apply_human_events(dict(sorted(deltas.items())))
+    return len(rows)
+
+
+def _activity(event_id: str, event: dict[str, Any], sent_at: datetime | None, bursts: set[int]) -> Activity:
+    occurred_at = datetime.fromtimestamp(event["t"], UTC)
+    reason = event["r"]
+    if not reason and machine.too_soon(occurred_at, sent_at):
+        reason = "too_soon"
+    if not reason and event["k"] == "c" and event["m"] in bursts:
+        reason = "burst"
+    details = {"ua": event["u"], "ip": event["h"]}
+    if event["l"] is not None:
+        details["link"] = event["l"]
+    if reason:
+        details["machine"] = reason
+    return Activity(
+        contact_id=event["c"],
+        kind=KINDS[event["k"]],
+        occurred_at=occurred_at,
+        campaign_id=event["g"],
+        message_id=event["m"],
+        link_url=event.get("url", ""),
+        is_machine=bool(reason),
+        details=details,
+        event_id=event_id,
+    )
+
+
+def drain_events(batch_size: int = 5000, max_batches: int | None = None) -> int:
+    """Move buffered events into Activity, batch by batch, until the buffer is empty;
+    returns how many were new. Entries are acknowledged only after their batch committed."""
+    total = batches = 0
+    while max_batches is None or batches < max_batches:
+        batch = buffer.read_batch(batch_size)
+        if not batch:
+            break
+        total += ingest(batch)
+        buffer.ack([entry_id for entry_id, _ in batch])
+        batches += 1
+    return total
+
+
+def web_version(token: str) -> str | None:
+    """The HTML that recipient received, rendered again with the same links; None for a bad token."""
+    data = read_token(token, Purpose.VIEW)
+    if data is None or data.message_id is None:
+        return None
+    message = (
+        Message.objects.select_related("campaign", "contact__owner")
+        .filter(pk=data.message_id, contact_id=data.contact_id)
+        .first()
+    )
+    if message is None:
+        return None
+    prepared = rendering.prepare(message.campaign, message.variant)
+    return prepared.render(rendering.recipient_for(message.contact, message.pk)).html
+
+
+# --- unsubscribe and preferences -------------------------------------------------------------
+
+
+def contact_for(token: str, purpose: Purpose) -> tuple[Contact, TokenData] | None:
+    data = read_token(token, purpose)
+    if data is None:
+        return None
+    contact = Contact.objects.filter(pk=data.contact_id).first()
+    return None if contact is None else (contact, data)
+
+
+def unsubscribe(contact: Contact, data: TokenData, *, source: str) -> None:
+    """Unsubscribe from everything; repeating it (a replayed token, a second click) is harmless."""
+    contact_services.unsubscribe(contact, campaign_id=data.campaign_id, message_id=data.message_id, source=source)
+
+
+def resubscribe(contact: Contact) -> bool:
+    return contact_services.resubscribe(contact, source="unsubscribe page")
+
+
+def subscribed_list_ids(contact: Contact) -> set[int]:
+    return set(
+        Subscription.objects.filter(contact=contact)
+        .exclude(status=Subscription.Status.UNSUBSCRIBED)
+        .values_list("mailing_list_id", flat=True)
+    )
+
+
+@transaction.atomic
+def update_preferences(
+    contact: Contact,
+    *,
+    lists: list[MailingList],
+    frequency: str,
+    pause_days: int,
+    profile: dict[str, str],
+) -> None:
+    """Apply the preference centre: list choices, frequency, a pause and profile fields.
+    Each kind of change is recorded in the contact's history."""
+    chosen = {mailing_list.pk for mailing_list in lists}
+    current = subscribed_list_ids(contact)
+    for mailing_list in lists:
+        if mailing_list.pk not in current:
+            contact_services.subscribe(contact, mailing_list, source="preferences", confirmed=True)
+    for mailing_list in MailingList.objects.filter(pk__in=current - chosen, is_public=True):
+        contact_services.unsubscribe(contact, mailing_list=mailing_list, source="preferences")
+    paused_until = timezone.now() + timedelta(days=pause_days) if pause_days else None
+    changes = {"frequency": frequency} if frequency != contact.frequency else {}
+    if pause_days or contact.paused_until:
+        changes["paused_until"] = paused_until.isoformat() if paused_until else None
+    profile_changes = {field: value for field, value in profile.items() if getattr(contact, field) != value}
+    Contact.objects.filter(pk=contact.pk).update(frequency=frequency, paused_until=paused_until, **profile_changes)
+    if changes or chosen != current:
+        lists_detail = sorted(MailingList.objects.filter(pk__in=chosen).values_list("slug", flat=True))
+        contact_services.record(contact, Activity.Kind.PREFERENCES, details={**changes, "lists": lists_detail})
+    if profile_changes:
+        contact_services.record(contact, Activity.Kind.PROFILE, details={"fields": sorted(profile_changes)})

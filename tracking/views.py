@@ -1,0 +1,116 @@
+"""Recipient-facing endpoints. They never show an error page for our own failures: the
+pixel is always served and a known link always redirects; recording problems are logged."""
+
+import logging
+from base64 import b64decode
+
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.http import require_GET, require_http_methods
+
+from contacts.tokens import Purpose, TokenData, make_token
+from tracking import services
+from tracking.forms import PreferencesForm
+
+log = logging.getLogger(__name__)
+
+PIXEL = b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
+NO_STORE = "no-store, no-cache, must-revalidate, max-age=0"
+
+
+def _visitor(request: HttpRequest) -> services.Visitor:
+    ip = request.META.get("REMOTE_ADDR", "")
+    if settings.SECURE_PROXY_SSL_HEADER:
+        # Behind our own proxy the client is the first hop it recorded.
+        ip = request.META.get("HTTP_X_FORWARDED_FOR", ip).split(",")[0].strip()
+    return services.Visitor(request.META.get("HTTP_USER_AGENT", ""), ip)
+
+
+@require_GET
+def open_pixel(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        services.track_open(token, _visitor(request))
+    except Exception:
+        log.exception("open not recorded")
+    response = HttpResponse(PIXEL, content_type="image/gif")
+    response["Cache-Control"] = NO_STORE
+    return response
+
+
+@require_GET
+def click(request: HttpRequest, token: str) -> HttpResponse:
+    target = services.track_click(token, _visitor(request))
+    if target is None:
+        raise Http404("unknown link")
+    response = HttpResponseRedirect(target)
+    response["Cache-Control"] = NO_STORE
+    return response
+
+
+@require_GET
+def web_version(request: HttpRequest, token: str) -> HttpResponse:
+    html = services.web_version(token)
+    if html is None:
+        raise Http404("unknown message")
+    response = HttpResponse(html)
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    """GET asks for confirmation and changes nothing. A POST whose body is
+    ``List-Unsubscribe=One-Click`` comes from the mailbox provider (RFC 8058) and carries
+    no CSRF token, so it is honoured at once; every other POST is the page's own form and
+    goes through the CSRF check."""
+    found = services.contact_for(token, Purpose.UNSUBSCRIBE)
+    if found is None:
+        raise Http404("unknown token")
+    contact, data = found
+    if request.method == "POST" and request.POST.get("List-Unsubscribe") == "One-Click":
+        services.unsubscribe(contact, data, source="one-click")
+        return HttpResponse("Unsubscribed.", content_type="text/plain")
+    return csrf_protect(_unsubscribe_page)(request, contact, data)
+
+
+def _unsubscribe_page(request: HttpRequest, contact, data: TokenData) -> HttpResponse:
+    done = None
+    if request.method == "POST":
+        if request.POST.get("action") == "resubscribe":
+            done = "resubscribed" if services.resubscribe(contact) else "not_resubscribed"
+        else:
+            services.unsubscribe(contact, data, source="link")
+            done = "unsubscribed"
+    preferences = make_token(TokenData(Purpose.PREFERENCES, contact.pk, data.message_id, data.campaign_id))
+    context = {"contact": contact, "done": done, "preferences_token": preferences}
+    return render(request, "tracking/unsubscribe.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def preferences(request: HttpRequest, token: str) -> HttpResponse:
+    found = services.contact_for(token, Purpose.PREFERENCES)
+    if found is None:
+        raise Http404("unknown token")
+    contact, data = found
+    saved = False
+    if request.method == "POST":
+        form = PreferencesForm(request.POST)
+        if form.is_valid():
+            services.update_preferences(
+                contact,
+                lists=list(form.cleaned_data["lists"]),
+                frequency=form.cleaned_data["frequency"],
+                pause_days=form.cleaned_data["pause_days"],
+                profile=form.profile(),
+            )
+            saved = True
+    else:
+        initial = {field: getattr(contact, field) for field in services.PROFILE_FIELDS}
+        initial |= {"lists": services.subscribed_list_ids(contact), "frequency": contact.frequency, "pause_days": 0}
+        form = PreferencesForm(initial=initial)
+    unsubscribe_token = make_token(TokenData(Purpose.UNSUBSCRIBE, contact.pk, data.message_id, data.campaign_id))
+    context = {"contact": contact, "form": form, "saved": saved, "unsubscribe_token": unsubscribe_token}
+    return render(request, "tracking/preferences.html", context)
