@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import charset_normalizer
 from django.conf import settings
@@ -154,18 +154,32 @@ def _open_csv(path: Path) -> Table:
         dialect: Any = csv.Sniffer().sniff("\n".join(text_sample.splitlines()[:20]), delimiters=",;\t|")
     except csv.Error:
         dialect = csv.excel
-    handle = path.open(encoding=encoding, newline="")
-    reader = csv.reader(handle, delimiter=dialect.delimiter, quotechar='"', doublequote=True)
+    handle = path.open("rb")
+    lines = _decoded_lines(handle, encoding)
+    reader = csv.reader(lines, delimiter=dialect.delimiter, quotechar='"', doublequote=True)
     try:
         header = next(reader, [])
-    except (csv.Error, UnicodeDecodeError) as error:
+    except csv.Error as error:
         handle.close()
         raise ImportFileError(f"cannot read the header row: {error}") from None
-    return Table(header, _csv_rows(reader, handle, len(header), encoding))
+    return Table(header, _csv_rows(reader, handle, len(header)))
 
 
-def _csv_rows(reader: Any, handle: io.TextIOBase, width: int, encoding: str) -> Iterator[tuple[int, list[str]]]:
-    """Rows of a CSV file; a malformed row is yielded as None cells so it is reported, not fatal."""
+def _decoded_lines(handle: BinaryIO, encoding: str) -> Iterator[str]:
+    """Decode line by line, so an undecodable byte is reported at its own line number."""
+    if encoding.replace("-", "_").lower().startswith("utf_16"):
+        # Two-byte units: splitting on b"\n" would cut characters, so let the codec split.
+        yield from io.TextIOWrapper(handle, encoding=encoding, newline="")
+        return
+    for number, raw in enumerate(handle, start=1):
+        try:
+            yield raw.decode(encoding)
+        except UnicodeDecodeError:
+            raise ImportFileError(f"line {number} is not valid {encoding}: the file mixes encodings") from None
+
+
+def _csv_rows(reader: Any, handle: BinaryIO, width: int) -> Iterator[tuple[int, list[str]]]:
+    """Rows of a CSV file; a malformed row is yielded as a marker cell so it is reported, not fatal."""
     with handle:
         while True:
             try:
@@ -175,10 +189,6 @@ def _csv_rows(reader: Any, handle: io.TextIOBase, width: int, encoding: str) -> 
             except csv.Error as error:
                 yield reader.line_num, [f"\x00malformed row: {error}"]
                 continue
-            except UnicodeDecodeError:
-                raise ImportFileError(
-                    f"line {reader.line_num + 1} is not valid {encoding}: the file mixes encodings"
-                ) from None
             if len(row) > width and any(cell.strip() for cell in row[width:]):
                 yield reader.line_num, [f"\x00malformed row: {len(row)} fields, the header has {width}"]
                 continue

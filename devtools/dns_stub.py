@@ -38,6 +38,8 @@ class DnsStub:
         self.queries: Counter[str] = Counter()
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self._socket.bind((host, 0))
+        # recvfrom() is not woken by close(): poll, so stop() returns promptly.
+        self._socket.settimeout(0.05)
         self.host, self.port = self._socket.getsockname()
         self._thread = threading.Thread(target=self._serve, name="dns-stub", daemon=True)
         self._running = False
@@ -54,8 +56,9 @@ class DnsStub:
 
     def stop(self) -> None:
         self._running = False
+        if self._thread.is_alive():
+            self._thread.join(5)
         self._socket.close()
-        self._thread.join(5)
 
     def __enter__(self) -> DnsStub:
         return self.start()
@@ -67,6 +70,8 @@ class DnsStub:
         while self._running:
             try:
                 wire, client = self._socket.recvfrom(4096)
+            except TimeoutError:
+                continue
             except OSError:
                 return
             reply = self._answer(wire)
