@@ -136,10 +136,7 @@ class Condition:
 
     def holds(self, values: Mapping[str, str]) -> bool:
         actual = values.get(self.path, "")
-        if self.operator is None:
-            result = bool(actual)
-        else:
-            result = (actual == self.value) == (self.operator == "==")
+        result = bool(actual) if self.operator is None else (actual == self.value) == (self.operator == "==")
         return result != self.negate
 
 
@@ -308,7 +305,7 @@ class _Parser:
                 self.marker(item, stack)
             else:
                 nodes.append(item)
-        for kind, opener, _, _ in stack[1:]:
+        for _, opener, _, _ in stack[1:]:
             if isinstance(opener, Tag):
                 self.problems.append(opener.problem("{% if %} is never closed by {% endif %}"))
         return root
@@ -320,8 +317,7 @@ class _Parser:
             if variable:
                 nodes.append(variable)
             return
-        words = html.unescape(tag.expression).split(None, 1)
-        name, rest = (words + ["", ""])[:2] if words else ("", "")
+        name, _, rest = html.unescape(tag.expression).strip().partition(" ")
         if name == "if":
             branch: list = []
             node = If([(self.condition(tag, rest) or Condition(True, "", None, None), branch)])

@@ -163,14 +163,12 @@ class _Builder:
         self.conditions: list[tuple] = []
         self.links: list[str] = []
 
-    def protect(self, source: str, where: str, content: str | None = None) -> str:
+    def protect(self, source: str, where: str, content: str | None = None, *, validate: bool = True) -> str:
         """Each tag becomes ``R4pp0rtM<n>X``; the piece is checked alone so errors point into it."""
         items = list(merge.scan(source, where))
         slot = [item for item in items if isinstance(item, Tag) and item.expression.strip() == "content"]
-        try:
-            merge.compile_items([item for item in items if item not in slot], self.custom_keys)
-        except MergeError as error:
-            self.problems.extend(error.problems)
+        if validate:
+            self.check([item for item in items if item not in slot])
         out = []
         for item in items:
             if item in slot and content is not None:
@@ -182,10 +180,24 @@ class _Builder:
                 out.append(item)
         return "".join(out)
 
+    def check(self, items: list) -> None:
+        try:
+            merge.compile_items(items, self.custom_keys)
+        except MergeError as error:
+            self.problems.extend(error.problems)
+
+    def check_fields(self, value: Any, where: str) -> None:
+        """Check each text field of a block as the marketer typed it, so positions mean something."""
+        for name, field_value in value.items() if isinstance(value, dict) else []:
+            if isinstance(field_value, str) and name != "audience":
+                self.check(list(merge.scan(field_value, f"{where}, {name}")))
+
     def body(self, body) -> str:
         parts = []
         for number, child in enumerate(body, 1):
-            protected = self.protect(str(child.render()), f"block {number} ({child.block_type})")
+            where = f"block {number} ({child.block_type})"
+            self.check_fields(body.raw_data[number - 1]["value"], where)
+            protected = self.protect(str(child.render()), where, validate=False)
             condition = audience_condition(child.value)
             if condition:
                 index = len(self.conditions)
@@ -383,7 +395,8 @@ class PreparedCampaign:
         data = TokenData(purpose, recipient.contact_id, recipient.message_id, self.campaign_id)
         return f"{self.site_url}/{path}/{make_token(data)}"
 
-    def render(self, recipient: Recipient) -> RenderedMessage:
+    def render(self, recipient: Recipient, *, show_all_blocks: bool = False) -> RenderedMessage:
+        """The message for one recipient; ``show_all_blocks`` (linter, previews) ignores audiences."""
         values = recipient.values()
         values["postal_address"] = self.postal_address
         values["unsubscribe_url"] = self._token_url("u", Purpose.UNSUBSCRIBE, recipient)
@@ -397,7 +410,7 @@ class PreparedCampaign:
         ]
 
         def visible(index: int) -> bool:
-            return self._visible(index, recipient.contact_id, values)
+            return show_all_blocks or self._visible(index, recipient.contact_id, values)
 
         compiled = self.compiled
         return RenderedMessage(
@@ -423,23 +436,30 @@ def variant_content(campaign, variant: int) -> tuple[str, Any]:
     return subject, body
 
 
-def prepare(campaign, variant: int = 0) -> PreparedCampaign:
+def custom_keys() -> frozenset[str]:
+    """Custom fields a template may use: only those defined, so a typo is an error."""
+    return frozenset(CustomField.objects.values_list("key", flat=True))
+
+
+def prepare(campaign, variant: int = 0, *, freeze: bool = True) -> PreparedCampaign:
     """Compile one campaign version (cached), freeze its link table, and compile the subject.
 
-    Raises MergeError listing every merge problem with where it is, or RenderError.
+    ``freeze=False`` (linter) leaves the link table alone. Raises MergeError listing every
+    merge problem with where it is, or RenderError.
     """
-    custom_keys = frozenset(CustomField.objects.values_list("key", flat=True))
+    keys = custom_keys()
     layout = layout_for(campaign)
     subject_text, body_value = variant_content(campaign, variant)
-    key = content_key(campaign, layout, body_value, custom_keys)
-    problems = merge.check(subject_text, "subject", custom_keys)
+    key = content_key(campaign, layout, body_value, keys)
+    problems = merge.check(subject_text, "subject", keys)
     try:
-        compiled = _compiled(campaign, layout, body_value, custom_keys, key)
+        compiled = _compiled(campaign, layout, body_value, keys, key)
     except MergeError as error:
         raise MergeError(problems + error.problems) from None
     if problems:
         raise MergeError(problems)
-    freeze_links(campaign, compiled.links)
-    subject = merge.compile_template(subject_text, "subject", custom_keys)
+    if freeze:
+        freeze_links(campaign, compiled.links)
+    subject = merge.compile_template(subject_text, "subject", keys)
     content_hash = hashlib.sha256(f"{key}\n{subject_text}".encode()).hexdigest()
     return PreparedCampaign(campaign, compiled, subject, content_hash)

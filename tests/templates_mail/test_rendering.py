@@ -1,0 +1,240 @@
+"""prepare() once per campaign version, render() per recipient by substitution only."""
+
+import re
+from unittest import mock
+
+import pytest
+from django.conf import settings
+from django.db.models import Q
+
+from campaigns.models import CampaignLink, CampaignVariant
+from contacts.models import CustomField, Segment
+from contacts.tokens import Purpose, read_token
+from templates_mail import rendering
+from templates_mail.merge import MergeError
+from templates_mail.rendering import Recipient, RenderError, prepare, recipient_for
+from tests.factories import CampaignFactory, ContactFactory, SegmentFactory, UserFactory
+from tests.templates_mail.helpers import block, only_field, only_segment, text
+
+pytestmark = pytest.mark.django_db
+
+LINKS_BODY = [
+    text(
+        '<p><a href="https://shop.example.com/a?x=1&amp;y=2">A</a> <a href="http://plain.example.com/b">B</a> '
+        '<a href="mailto:sales@example.com">mail</a> <a href="tel:+4912345">call</a> <a href="#top">top</a></p>'
+    ),
+    block("button", label="Buy", url="https://shop.example.com/a?x=1&y=2", align="center"),
+]
+
+
+def hrefs(html: str) -> list[str]:
+    return re.findall(r'href="([^"]*)"', html)
+
+
+def tracked_url(campaign, href: str) -> str:
+    data = read_token(href.rsplit("/", 1)[1], Purpose.CLICK)
+    return CampaignLink.objects.get(campaign=campaign, index=data.link_index).url
+
+
+def test_a_merge_error_in_a_block_names_the_block_and_position():
+    campaign = CampaignFactory(body=[text("<p>ok</p>"), text("<p>Hi {{ contact.frist_name }}</p>")])
+    with pytest.raises(MergeError) as raised:
+        prepare(campaign)
+    problem = raised.value.problems[0]
+    assert (problem.where, problem.line, problem.column) == ("block 2 (text), text", 1, 7)
+
+
+def test_merge_errors_in_subject_and_body_are_reported_together():
+    campaign = CampaignFactory(subject="{{ contact.x }}", body=[text("{% if contact.grade %}")])
+    with pytest.raises(MergeError) as raised:
+        prepare(campaign)
+    assert [problem.where for problem in raised.value.problems] == ["subject", "block 1 (text), text"]
+
+
+def test_a_campaign_without_any_layout_cannot_render():
+    campaign = CampaignFactory(layout=None)
+    campaign.layout = None
+    with mock.patch.object(rendering.Layout.objects, "order_by") as ordered:
+        ordered.return_value.first.return_value = None
+        with pytest.raises(RenderError, match="no layout"):
+            prepare(campaign)
+
+
+def test_premailer_runs_once_for_every_recipient_batch_and_variant():
+    campaign = CampaignFactory(subject_b="Other {{ contact.first_name }}", body=LINKS_BODY)
+    recipients = [Recipient(contact_id=n, email=f"r{n}@example.com", message_id=n) for n in range(1, 2001)]
+    with mock.patch.object(rendering, "Premailer", wraps=rendering.Premailer) as premailer:
+        for batch_start in range(0, len(recipients), 100):
+            prepared = prepare(campaign, variant=batch_start // 100 % 2)
+            for recipient in recipients[batch_start : batch_start + 100]:
+                prepared.render(recipient)
+    assert premailer.call_count == 1
+
+
+def test_editing_the_body_makes_a_new_version_that_is_inlined_again():
+    campaign = CampaignFactory(body=[text("<p>one</p>")])
+    with mock.patch.object(rendering, "Premailer", wraps=rendering.Premailer) as premailer:
+        first = prepare(campaign)
+        campaign.body = [text("<p>two</p>")]
+        second = prepare(campaign)
+    assert premailer.call_count == 2
+    assert first.content_hash != second.content_hash
+
+
+def test_every_http_link_is_tracked_and_resolves_back_to_the_original():
+    campaign = CampaignFactory(body=LINKS_BODY)
+    html = prepare(campaign).render(Recipient(contact_id=7, email="a@example.com", message_id=70)).html
+    tracked = [href for href in hrefs(html) if "/t/c/" in href]
+    assert [tracked_url(campaign, href) for href in tracked] == [
+        "https://shop.example.com/a?x=1&y=2",
+        "http://plain.example.com/b",
+        "https://shop.example.com/a?x=1&y=2",
+    ]
+    assert all(href.startswith(f"{settings.SITE_URL}/t/c/") for href in tracked)
+
+
+def test_mailto_tel_and_anchor_links_are_left_alone():
+    campaign = CampaignFactory(body=LINKS_BODY)
+    html = prepare(campaign).render(Recipient(contact_id=7, email="a@example.com")).html
+    assert {"mailto:sales@example.com", "tel:+4912345", "#top"} <= set(hrefs(html))
+
+
+def test_click_tokens_name_the_contact_message_and_campaign():
+    campaign = CampaignFactory(body=LINKS_BODY)
+    html = prepare(campaign).render(Recipient(contact_id=7, email="a@example.com", message_id=70)).html
+    data = read_token(next(h for h in hrefs(html) if "/t/c/" in h).rsplit("/", 1)[1], Purpose.CLICK)
+    assert (data.contact_id, data.message_id, data.campaign_id) == (7, 70, campaign.pk)
+
+
+def test_repeated_prepares_agree_on_the_link_table():
+    campaign = CampaignFactory(body=LINKS_BODY)
+    prepare(campaign)
+    prepare(campaign)
+    assert list(CampaignLink.objects.filter(campaign=campaign).order_by("index").values_list("url", flat=True)) == [
+        "https://shop.example.com/a?x=1&y=2",
+        "http://plain.example.com/b",
+    ]
+
+
+def test_footer_links_and_pixel_carry_signed_tokens_of_their_purpose():
+    campaign = CampaignFactory(body=[text("<p>x</p>")])
+    html = prepare(campaign).render(Recipient(contact_id=5, email="a@example.com", message_id=9)).html
+    for path, purpose in [("u", Purpose.UNSUBSCRIBE), ("p", Purpose.PREFERENCES), ("t/o", Purpose.OPEN)]:
+        token = re.search(rf'{re.escape(settings.SITE_URL)}/{path}/([\w-]+)"', html).group(1)
+        assert read_token(token, purpose).contact_id == 5
+
+
+def test_merge_fields_are_filled_and_escaped_per_recipient():
+    campaign = CampaignFactory(
+        subject="Hi {{ contact.first_name }}",
+        body=[text("<p>Dear {{ contact.first_name }} at {{ contact.company }}</p>")],
+    )
+    message = prepare(campaign).render(recipient_for(ContactFactory(first_name="Ann", company="<b>Acme</b>")))
+    assert "Dear Ann at &lt;b&gt;Acme&lt;/b&gt;" in message.html
+    assert message.subject == "Hi Ann"
+
+
+def test_owner_and_list_name_are_merge_fields():
+    owner = UserFactory(first_name="Li", last_name="Wei", email="li.wei@staff.example.com")
+    campaign = CampaignFactory(body=[text("<p>{{ owner.name }} / {{ owner.signature }} / {{ list.name }}</p>")])
+    contact = ContactFactory(owner=owner)
+    html = prepare(campaign).render(recipient_for(contact, list_name="VIP")).html
+    assert "Li Wei / Li Wei &lt;li.wei@staff.example.com&gt; / VIP" in html
+
+
+def test_custom_fields_reach_the_message():
+    CustomField.objects.create(key="tier", label="Tier")
+    campaign = CampaignFactory(body=[text("<p>Tier {{ contact.custom.tier }}</p>")])
+    html = prepare(campaign).render(recipient_for(ContactFactory(custom_fields={"tier": "gold"}))).html
+    assert "Tier gold" in html
+
+
+def test_recipient_for_runs_no_query_when_the_owner_is_selected(django_assert_num_queries):
+    contact = ContactFactory(owner=UserFactory())
+    contact = type(contact).objects.select_related("owner").get(pk=contact.pk)
+    with django_assert_num_queries(0):
+        recipient_for(contact, message_id=3)
+
+
+def test_render_runs_no_query(django_assert_num_queries):
+    campaign = CampaignFactory(body=[*LINKS_BODY, text("<p>A only</p>", only_field("grade", "A"))])
+    prepared = prepare(campaign)
+    with django_assert_num_queries(0):
+        prepared.render(Recipient(contact_id=1, email="a@example.com", grade="A"))
+
+
+def test_field_rule_blocks_are_chosen_per_recipient():
+    campaign = CampaignFactory(
+        body=[
+            text("<p>Everyone</p>"),
+            text("<p>Gold offer</p>", only_field("grade", "A")),
+            text("<p>Not East</p>", only_field("region", "East China", "is_not")),
+        ]
+    )
+    prepared = prepare(campaign)
+    grade_a = prepared.render(Recipient(contact_id=1, email="a@example.com", grade="A", region="East China"))
+    grade_b = prepared.render(Recipient(contact_id=2, email="b@example.com", grade="B", region="North"))
+    assert ("Gold offer" in grade_a.html, "Not East" in grade_a.html) == (True, False)
+    assert ("Gold offer" in grade_b.html, "Not East" in grade_b.html) == (False, True)
+    assert "Gold offer" in grade_a.text
+    assert "Gold offer" not in grade_b.text
+
+
+def test_segment_blocks_are_chosen_by_segment_membership(monkeypatch):
+    vip, other = ContactFactory(), ContactFactory()
+    segment = SegmentFactory()
+    monkeypatch.setattr(Segment, "to_q", lambda self: Q(pk=vip.pk))
+    campaign = CampaignFactory(body=[text("<p>Hello</p>"), text("<p>VIP lounge</p>", only_segment(segment))])
+    prepared = prepare(campaign)
+    assert "VIP lounge" in prepared.render(recipient_for(vip)).html
+    assert "VIP lounge" not in prepared.render(recipient_for(other)).html
+
+
+def test_a_preview_can_show_every_dynamic_block():
+    campaign = CampaignFactory(body=[text("<p>Gold offer</p>", only_field("grade", "A"))])
+    message = prepare(campaign).render(Recipient(contact_id=1, email="a@example.com"), show_all_blocks=True)
+    assert "Gold offer" in message.html
+
+
+def test_cjk_emoji_and_accents_survive_subject_preheader_and_body():
+    campaign = CampaignFactory(
+        subject="新品上市 🎉 {{ contact.first_name }}",
+        preheader="Découvrez 限时优惠",
+        body=[text("<p>您好 {{ contact.first_name }} Ça va? 😀</p>")],
+    )
+    message = prepare(campaign).render(recipient_for(ContactFactory(first_name="王芳")))
+    assert message.subject == "新品上市 🎉 王芳"
+    assert message.preheader == "Découvrez 限时优惠"
+    assert "您好 王芳 Ça va? 😀" in message.html
+    assert "您好 王芳 Ça va? 😀" in message.text
+
+
+def test_variant_one_uses_subject_b():
+    campaign = CampaignFactory(subject="A {{ contact.email }}", subject_b="B {{ contact.email }}")
+    recipient = Recipient(contact_id=1, email="x@example.com")
+    assert prepare(campaign, variant=1).render(recipient).subject == "B x@example.com"
+    assert prepare(campaign, variant=0).render(recipient).subject == "A x@example.com"
+
+
+def test_a_variant_row_overrides_subject_and_body():
+    campaign = CampaignFactory(subject="A", body=[text("<p>Body A</p>")])
+    CampaignVariant.objects.create(campaign=campaign, index=2, subject="C", body=[text("<p>Body C</p>")])
+    message = prepare(campaign, variant=2).render(Recipient(contact_id=1, email="x@example.com"))
+    assert (message.subject, "Body C" in message.html) == ("C", True)
+
+
+def test_css_is_inlined_and_media_queries_are_kept():
+    campaign = CampaignFactory(body=[text("<p>styled</p>")])
+    campaign.layout.html = campaign.layout.html.replace("</style>", "@media (max-width:600px){p{color:#000}}</style>")
+    html = prepare(campaign).render(Recipient(contact_id=1, email="x@example.com")).html
+    assert '<p style="color:#333">styled</p>' in html
+    assert "@media (max-width:600px)" in html.replace(": ", ":")
+
+
+def test_preheader_is_hidden_at_the_top_of_the_body():
+    campaign = CampaignFactory(preheader="Sale ends {{ contact.first_name|default:'soon' }}")
+    message = prepare(campaign).render(Recipient(contact_id=1, email="x@example.com"))
+    assert re.search(
+        r'<body[^>]*>\s*<div class="preheader" style="display:none[^"]*">Sale ends soon</div>', message.html
+    )
+    assert message.preheader == "Sale ends soon"
