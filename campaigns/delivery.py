@@ -28,6 +28,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 
 from campaigns.models import Campaign
+from contacts.models import Contact
 from contacts.tokens import Purpose, TokenData, make_token
 
 SMTP_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
@@ -343,3 +344,39 @@ def transport() -> Iterator[SmtpTransport | BackendTransport]:
         yield current
     finally:
         current.close()
+
+
+def outgoing_for(
+    campaign: Campaign, contact: Contact, *, message_id: int | None = None, variant: int = 0, test: bool = False
+) -> Outgoing:
+    """One recipient's message through the real renderer (for tests and render_message; batches
+    prepare once and call :func:`compose` directly)."""
+    from templates_mail.rendering import prepare, recipient_for
+
+    from_name = campaign.variants.filter(index=variant).values_list("from_name", flat=True).first() or ""
+    content = prepare(campaign, variant).render(recipient_for(contact, message_id))
+    return compose(
+        template_for(campaign, from_name),
+        content,
+        campaign_id=campaign.pk,
+        contact_id=contact.pk,
+        email=contact.email,
+        message_id=message_id,
+        test=test,
+    )
+
+
+def send_test(campaign: Campaign, addresses: list[str], contact: Contact | None = None) -> dict[str, Result]:
+    """Send the campaign to ``addresses`` through the real path, marked X-Rapport-Test, with no Message row.
+
+    Merge fields come from ``contact`` (else the contact with that address, else an empty profile).
+    """
+    results = {}
+    with transport() as carrier:
+        for address in addresses:
+            sample = contact or Contact.objects.filter(email=address.lower()).first() or Contact(pk=0, email=address)
+            outgoing = outgoing_for(campaign, sample, test=True)
+            outgoing.recipient = ascii_address(address)
+            outgoing.headers["To"] = outgoing.recipient
+            results[address] = carrier.send(outgoing)
+    return results

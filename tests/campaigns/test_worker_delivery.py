@@ -75,12 +75,17 @@ def test_killed_worker_loses_nothing_and_resends_only_unknown(smtp_sink, start_w
     first.kill()
     start_worker(env, concurrency=2)
 
+    reclaimed = []
+
     def settled() -> bool:
-        pipeline.reclaim_expired_leases()
+        reclaimed.append(pipeline.reclaim_expired_leases())
         return finished(campaign)
 
     wait_until(settled, timeout=600, interval=1, message="campaign finished after the crash")
-    unknown = set(Message.objects.filter(campaign=campaign, status=Message.Status.UNKNOWN).values_list("email", flat=True))
+    assert sum(reclaimed) > 0, "the killed worker's claims were taken back"
+    unknown = set(
+        Message.objects.filter(campaign=campaign, status=Message.Status.UNKNOWN).values_list("email", flat=True)
+    )
     counts = received(smtp_sink)
     assert len(unknown) <= 2, "at most one message on the wire per killed connection"
     assert set(addresses) - set(counts) <= unknown
@@ -93,13 +98,13 @@ def test_pausing_and_resuming_ten_times_loses_and_repeats_nothing(smtp_sink, sta
     start_worker(worker_env(smtp_sink, SEND_RATE_PER_SECOND="300", SEND_BATCH_SIZE="100"), concurrency=2)
     services.send_now(campaign)
 
+    pauses = 0
     for _ in range(10):
         before = len(smtp_sink.handler.messages)
-        wait_until(lambda: len(smtp_sink.handler.messages) > before or finished(campaign), message="progress")
-        if finished(campaign):
-            break
+        wait_until(lambda before=before: len(smtp_sink.handler.messages) > before, message="progress")
         campaign.refresh_from_db()
         services.pause(campaign)
+        pauses += 1
         wait_until(
             lambda: not Message.objects.filter(campaign=campaign, status=Message.Status.SENDING).exists(),
             message="workers handed their batches back",
@@ -107,6 +112,7 @@ def test_pausing_and_resuming_ten_times_loses_and_repeats_nothing(smtp_sink, sta
         services.resume(campaign)
 
     wait_until(lambda: finished(campaign), timeout=120, message="campaign sent")
+    assert pauses == 10
     assert received(smtp_sink) == Counter(addresses)
 
 
