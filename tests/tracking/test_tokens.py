@@ -13,7 +13,9 @@ URL_SAFE = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
 def click(**fields) -> TokenData:
-    return TokenData(Purpose.CLICK, **{"contact_id": 42, "message_id": 9001, "campaign_id": 7, "link_index": 3} | fields)
+    return TokenData(
+        Purpose.CLICK, **{"contact_id": 42, "message_id": 9001, "campaign_id": 7, "link_index": 3} | fields
+    )
 
 
 def test_random_forgeries_are_all_rejected():

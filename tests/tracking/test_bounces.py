@@ -1,0 +1,303 @@
+"""Bounces, complaints and auto-replies: classification on real MTA output, attribution
+through VERP, the contact policy, and the process_bounces command."""
+
+import json
+import mailbox
+from datetime import timedelta
+from email import message_from_bytes
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.management import CommandError, call_command
+from django.utils import timezone
+
+from contacts.models import Activity, Contact, Suppression
+from contacts.tokens import Purpose, TokenData, make_token
+from tests.factories import ActivityFactory, ContactFactory, MessageFactory
+from tracking import bounces
+
+CORPUS = Path(__file__).parent / "data" / "flufl_bounce"
+EXPECTED = json.loads((CORPUS / "expected.json").read_text())["files"]
+
+# RFC 5965 Appendix B.2 ("Complex Report"), the example of the standard itself, with the
+# original message's return path being one of ours.
+ARF = """\
+From: <abusedesk@example.com>
+Date: Thu, 8 Mar 2005 17:40:36 EDT
+Subject: FW: Earn money
+To: <abuse@example.net>
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=feedback-report;
+     boundary="part1_13d.2e68ed54_boundary"
+
+--part1_13d.2e68ed54_boundary
+Content-Type: text/plain; charset="US-ASCII"
+Content-Transfer-Encoding: 7bit
+
+This is an email abuse report for an email message received from IP
+192.0.2.1 on Thu, 8 Mar 2005 14:00:00 EDT.  For more information
+about this format please see http://www.mipassoc.org/arf/.
+
+--part1_13d.2e68ed54_boundary
+Content-Type: message/feedback-report
+
+Feedback-Type: abuse
+User-Agent: SomeGenerator/1.0
+Version: 1
+Original-Mail-From: <somespammer@example.net>
+Original-Rcpt-To: <{recipient}>
+Arrival-Date: Thu, 8 Mar 2005 14:00:00 EDT
+Reporting-MTA: dns; mail.example.com
+Source-IP: 192.0.2.1
+Authentication-Results: mail.example.com;
+               spf=fail smtp.mail=somespammer@example.com
+Reported-Domain: example.net
+Reported-Uri: http://example.net/earn_money.html
+Reported-Uri: mailto:user@example.com
+Removal-Recipient: user@example.com
+
+--part1_13d.2e68ed54_boundary
+Content-Type: message/rfc822
+Content-Disposition: inline
+
+Return-Path: <{return_path}>
+From: <somespammer@example.net>
+Received: from mailserver.example.net (mailserver.example.net
+        [192.0.2.1]) by example.com with ESMTP id M63d4137594e46;
+        Thu, 08 Mar 2005 14:00:00 -0400
+To: <Undisclosed Recipients>
+Subject: Earn money
+MIME-Version: 1.0
+Content-type: text/plain
+Message-ID: 8787KJKJ3K4J3K4J3K4J3.mail@example.net
+Date: Thu, 02 Sep 2004 12:31:03 -0500
+
+Spam Spam Spam
+Spam Spam Spam
+Spam Spam Spam
+Spam Spam Spam
+--part1_13d.2e68ed54_boundary--
+"""
+
+# An RFC 3834 automatic response: Auto-Submitted: auto-replied, sent to our return path.
+OUT_OF_OFFICE = """\
+From: Ana Lima <ana@example.org>
+To: {return_path}
+Subject: Automatic reply: Spring sale
+Auto-Submitted: auto-replied
+Message-ID: <ooo-1@example.org>
+Date: Mon, 3 Mar 2025 09:00:00 +0000
+Content-Type: text/plain; charset=utf-8
+
+I am out of the office until 10 March with limited access to email.
+"""
+
+
+def sample(name: str) -> bytes:
+    return (CORPUS / name).read_bytes()
+
+
+def delivered_to_our_return_path(raw: bytes, message) -> bytes:
+    """The bounce as our mailbox receives it: the MTA adds Delivered-To with the VERP address."""
+    verp = make_token(TokenData(Purpose.BOUNCE, message.contact_id, message.pk, message.campaign_id))
+    header = f"Delivered-To: bounces+{verp}@{settings.BOUNCE_DOMAIN}\n".encode()
+    if raw.startswith(b"From "):
+        first, _, rest = raw.partition(b"\n")
+        return first + b"\n" + header + rest
+    return header + raw
+
+
+def verp(message) -> str:
+    token = make_token(TokenData(Purpose.BOUNCE, message.contact_id, message.pk, message.campaign_id))
+    return f"bounces+{token}@{settings.BOUNCE_DOMAIN}"
+
+
+def run(*paths: Path, dry_run: bool = False) -> list[dict]:
+    out = StringIO()
+    call_command("process_bounces", *map(str, paths), "--json", *(["--dry-run"] if dry_run else []), stdout=out)
+    return json.loads(out.getvalue())
+
+
+# --- the public corpus --------------------------------------------------------------------------
+
+
+def test_corpus_of_real_bounces_is_detected_with_recipients_and_class():
+    right = []
+    for name, expected in EXPECTED.items():
+        [message] = bounces.read_messages(CORPUS / name)
+        result = bounces.classify(message)
+        recipients = sorted(address.lower() for address in result.recipients)
+        right.append(
+            recipients == sorted(a.lower() for a in expected["recipients"]) and result.kind == expected["kind"]
+        )
+    assert len(right) >= 100
+    assert sum(right) / len(right) >= 0.95
+
+
+def test_rfc3464_permanent_failure_is_hard_with_its_status():
+    [message] = bounces.read_messages(CORPUS / "dsn_01.txt")
+    result = bounces.classify(message)
+    assert (result.kind, result.recipients, result.status) == ("hard", ["userx@example.com"], "5.0.0")
+
+
+def test_rfc3464_delay_is_soft():
+    [message] = bounces.read_messages(CORPUS / "dsn_17.txt")
+    result = bounces.classify(message)
+    assert (result.kind, result.status) == ("soft", "4.3.0")
+
+
+def test_non_bounce_is_unknown():
+    [message] = bounces.read_messages(CORPUS / "dumbass_01.txt")
+    assert bounces.classify(message).kind == "unknown"
+
+
+def test_arf_report_is_a_complaint_for_the_original_recipient():
+    result = bounces.classify(
+        message_from_bytes(ARF.format(recipient="user@example.com", return_path="x@example.net").encode())
+    )
+    assert (result.kind, result.recipients) == ("complaint", ["user@example.com"])
+
+
+def test_out_of_office_is_an_auto_reply():
+    raw = OUT_OF_OFFICE.format(return_path="bounces@example.com").encode()
+    assert bounces.classify(message_from_bytes(raw)).kind == "auto_reply"
+
+
+# --- policy ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_hard_bounce_is_attributed_through_verp_and_suppresses_the_contact(tmp_path):
+    message = MessageFactory(contact=ContactFactory(email="renamed@example.org"))
+    path = tmp_path / "bounce.eml"
+    path.write_bytes(delivered_to_our_return_path(sample("postfix_01.txt"), message))
+    [summary] = run(path)
+    assert summary["kind"] == "hard"
+    contact = Contact.objects.get(pk=message.contact_id)
+    assert contact.status == Contact.Status.BOUNCED
+    assert Suppression.objects.filter(email="renamed@example.org", reason=Suppression.Reason.HARD_BOUNCE).exists()
+    bounced = Activity.objects.get(contact=contact, kind=Activity.Kind.BOUNCED_HARD)
+    assert (bounced.campaign_id, bounced.message_id) == (message.campaign_id, message.pk)
+
+
+@pytest.mark.django_db
+def test_without_verp_the_bounce_is_attributed_by_recipient_address():
+    contact = ContactFactory(email="userx@example.com")
+    run(CORPUS / "dsn_01.txt")
+    contact.refresh_from_db()
+    assert contact.status == Contact.Status.BOUNCED
+
+
+@pytest.mark.django_db
+def test_dry_run_classifies_but_changes_nothing():
+    contact = ContactFactory(email="userx@example.com")
+    [summary] = run(CORPUS / "dsn_01.txt", dry_run=True)
+    assert summary == {
+        "file": str(CORPUS / "dsn_01.txt"),
+        "kind": "hard",
+        "recipients": ["userx@example.com"],
+        "status": "5.0.0",
+    }
+    contact.refresh_from_db()
+    assert contact.status == Contact.Status.SUBSCRIBED
+
+
+@pytest.mark.django_db
+def test_two_soft_bounces_keep_the_contact_three_within_30_days_bounce_it():
+    message = MessageFactory()
+    raw = delivered_to_our_return_path(sample("dsn_17.txt"), message)
+    for number, expected in enumerate([Contact.Status.SUBSCRIBED, Contact.Status.SUBSCRIBED, Contact.Status.BOUNCED]):
+        # Three separate delay notices: each returned message has its own Message-ID.
+        bounces.process_bytes(raw.replace(b"Message-ID: <", f"Message-ID: <{number}.".encode(), 1), source="test")
+        assert Contact.objects.get(pk=message.contact_id).status == expected, number
+
+
+@pytest.mark.django_db
+def test_soft_bounces_older_than_30_days_do_not_count():
+    message = MessageFactory()
+    old = timezone.now() - timedelta(days=45)
+    for _ in range(2):
+        ActivityFactory(contact=message.contact, kind=Activity.Kind.BOUNCED_SOFT, occurred_at=old)
+    bounces.process_bytes(delivered_to_our_return_path(sample("dsn_17.txt"), message), source="test")
+    assert Contact.objects.get(pk=message.contact_id).status == Contact.Status.SUBSCRIBED
+
+
+@pytest.mark.django_db
+def test_the_same_soft_bounce_processed_twice_counts_once():
+    message = MessageFactory()
+    raw = delivered_to_our_return_path(sample("dsn_17.txt"), message)
+    for _ in range(3):
+        bounces.process_bytes(raw, source="test")
+    assert Activity.objects.filter(contact=message.contact, kind=Activity.Kind.BOUNCED_SOFT).count() == 1
+    assert Contact.objects.get(pk=message.contact_id).status == Contact.Status.SUBSCRIBED
+
+
+@pytest.mark.django_db
+def test_complaint_marks_the_contact_complained_and_suppressed(tmp_path):
+    message = MessageFactory()
+    path = tmp_path / "arf.eml"
+    path.write_text(ARF.format(recipient="someone-else@example.com", return_path=verp(message)))
+    [summary] = run(path)
+    assert summary["kind"] == "complaint"
+    contact = Contact.objects.get(pk=message.contact_id)
+    assert contact.status == Contact.Status.COMPLAINED
+    assert contact.standing == Contact.Standing.SUPPRESSED
+    assert Suppression.objects.filter(email=contact.email, reason=Suppression.Reason.COMPLAINT).exists()
+    assert not Contact.objects.sendable().filter(pk=contact.pk).exists()
+
+
+@pytest.mark.django_db
+def test_auto_reply_changes_nothing(tmp_path):
+    message = MessageFactory()
+    path = tmp_path / "ooo.eml"
+    path.write_text(OUT_OF_OFFICE.format(return_path=verp(message)))
+    [summary] = run(path)
+    assert summary["kind"] == "auto_reply"
+    assert Contact.objects.get(pk=message.contact_id).status == Contact.Status.SUBSCRIBED
+    assert not Activity.objects.filter(contact=message.contact).exists()
+
+
+@pytest.mark.django_db
+def test_mail_to_the_list_unsubscribe_address_unsubscribes(tmp_path):
+    message = MessageFactory()
+    token = make_token(TokenData(Purpose.UNSUBSCRIBE, message.contact_id, message.pk, message.campaign_id))
+    path = tmp_path / "unsubscribe.eml"
+    path.write_text(
+        f"From: {message.contact.email}\nTo: unsubscribe@{settings.BOUNCE_DOMAIN}\nSubject: {token}\n"
+        "Message-ID: <u-1@example.com>\n\nunsubscribe\n"
+    )
+    [summary] = run(path)
+    assert summary["kind"] == "unsubscribe"
+    assert Contact.objects.get(pk=message.contact_id).status == Contact.Status.UNSUBSCRIBED
+
+
+@pytest.mark.django_db
+def test_a_forged_token_in_the_unsubscribe_subject_does_nothing(tmp_path):
+    contact = ContactFactory()
+    path = tmp_path / "unsubscribe.eml"
+    path.write_text(
+        f"From: {contact.email}\nTo: unsubscribe@{settings.BOUNCE_DOMAIN}\nSubject: AAAAAAAAAAAAAAAAAAAAAAAAAAAA\n\nx\n"
+    )
+    run(path)
+    assert Contact.objects.get(pk=contact.pk).status == Contact.Status.SUBSCRIBED
+
+
+# --- the command -------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_an_mbox_gives_one_summary_per_message(tmp_path):
+    mbox = tmp_path / "bounces.mbox"
+    box = mailbox.mbox(mbox)
+    for name in ("dsn_01.txt", "dsn_17.txt"):
+        box.add(bounces.read_messages(CORPUS / name)[0])
+    box.close()
+    summaries = run(mbox, dry_run=True)
+    assert [(s["kind"], s["message"]) for s in summaries] == [("hard", 0), ("soft", 1)]
+
+
+def test_a_missing_file_is_a_one_line_error():
+    with pytest.raises(CommandError, match=r"not a readable file: /nonexistent\.eml"):
+        call_command("process_bounces", "/nonexistent.eml", "--json")
