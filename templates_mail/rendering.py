@@ -413,10 +413,11 @@ class PreparedCampaign:
             return show_all_blocks or self._visible(index, recipient.contact_id, values)
 
         compiled = self.compiled
+        text = compiled.text.render(RenderContext(values, escape=False, links=links, block_visible=visible))
         return RenderedMessage(
             subject=self.subject.render(RenderContext(values, escape=False)),
             html=compiled.html.render(RenderContext(values, escape=True, links=links, block_visible=visible)),
-            text=tidy(compiled.text.render(RenderContext(values, escape=False, links=links, block_visible=visible))),
+            text=tidy(text) if compiled.conditions else text,
             preheader=compiled.preheader.render(RenderContext(values, escape=False)),
         )
 
