@@ -28,3 +28,4 @@ def hide_page_explorer(request, menu_items) -> None:
 @hooks.register("construct_homepage_summary_items")
 def hide_page_summary(request, summary_items) -> None:
     summary_items.clear()
+from campaigns import sending_hooks  # noqa: F401,E402

@@ -1,0 +1,132 @@
+"""Admin views for sending a campaign: schedule, send now, pause, resume, cancel, send a test,
+and the live progress of a send. Thin: every change goes through campaigns.services."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
+from django.utils import timezone
+from django.views import View
+from django.views.decorators.http import require_GET
+from django.views.generic import TemplateView
+from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
+
+from campaigns import delivery, pipeline, services
+from campaigns.models import Campaign
+
+PERMISSION = "campaigns.send_campaign"
+
+
+def _campaign(request: HttpRequest, pk: int) -> Campaign:
+    if not request.user.has_perm(PERMISSION):
+        raise PermissionDenied
+    return get_object_or_404(Campaign.objects.select_related("sender"), pk=pk)
+
+
+class ScheduleForm(forms.Form):
+    when = forms.DateTimeField(
+        label="Send at", widget=forms.DateTimeInput(attrs={"type": "datetime-local"}), help_text="In your time zone."
+    )
+
+    def clean_when(self):
+        when = self.cleaned_data["when"]
+        if when < timezone.now():
+            raise forms.ValidationError("choose a time in the future, or use Send now")
+        return when
+
+
+class SendTestForm(forms.Form):
+    addresses = forms.CharField(label="Send a test to", help_text="Comma-separated addresses.")
+
+    def clean_addresses(self) -> list[str]:
+        addresses = [address.strip() for address in self.cleaned_data["addresses"].split(",") if address.strip()]
+        field = forms.EmailField()
+        for address in addresses:
+            field.clean(address)
+        if not addresses or len(addresses) > 10:
+            raise forms.ValidationError("give between 1 and 10 addresses")
+        return addresses
+
+
+class SendingView(WagtailAdminTemplateMixin, TemplateView):
+    """The campaign's sending page: actions and a progress bar that polls :func:`progress_json`."""
+
+    template_name = "campaigns/sending/detail.html"
+    header_icon = "mail"
+
+    def dispatch(self, request, *args, **kwargs):
+        self.campaign = _campaign(request, kwargs["pk"])
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_page_title(self) -> str:
+        return f"Sending: {self.campaign}"
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(
+            campaign=self.campaign,
+            progress=pipeline.progress(self.campaign),
+            schedule_form=ScheduleForm(),
+            test_form=SendTestForm(),
+            progress_url=reverse("campaigns_sending_progress", args=[self.campaign.pk]),
+            **kwargs,
+        )
+
+
+class ActionView(View):
+    """POST-only lifecycle actions; the outcome is shown as an admin message."""
+
+    http_method_names = ["post"]
+    actions = {
+        "send_now": services.send_now,
+        "pause": services.pause,
+        "resume": services.resume,
+        "cancel": services.cancel,
+        "unschedule": services.unschedule,
+    }
+
+    def post(self, request: HttpRequest, pk: int, action: str) -> HttpResponse:
+        campaign = _campaign(request, pk)
+        try:
+            if action == "schedule":
+                self._schedule(request, campaign)
+            elif action == "send_test":
+                self._send_test(request, campaign)
+            elif action in self.actions:
+                self.actions[action](campaign)
+                messages.success(request, f"{campaign}: {action.replace('_', ' ')} done.")
+            else:
+                raise PermissionDenied
+        except services.TransitionError as error:
+            messages.error(request, str(error))
+        return redirect("campaigns_sending", pk=campaign.pk)
+
+    def _schedule(self, request: HttpRequest, campaign: Campaign) -> None:
+        form = ScheduleForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, "; ".join(error for errors in form.errors.values() for error in errors))
+            return
+        services.schedule(campaign, form.cleaned_data["when"])
+        messages.success(request, f"{campaign}: scheduled for {form.cleaned_data['when']:%Y-%m-%d %H:%M %Z}.")
+
+    def _send_test(self, request: HttpRequest, campaign: Campaign) -> None:
+        form = SendTestForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, "; ".join(error for errors in form.errors.values() for error in errors))
+            return
+        try:
+            results = delivery.send_test(campaign, form.cleaned_data["addresses"])
+        except ValueError as error:
+            messages.error(request, f"test not sent: {error}")
+            return
+        for address, result in results.items():
+            level = messages.success if result.outcome is delivery.Outcome.SENT else messages.error
+            level(request, f"test to {address}: {result.outcome} {result.detail}".strip())
+
+
+@require_GET
+def progress_json(request: HttpRequest, pk: int) -> JsonResponse:
+    return JsonResponse(pipeline.progress(_campaign(request, pk)))
