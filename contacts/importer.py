@@ -16,8 +16,9 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import itertools
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -31,7 +32,7 @@ from django.utils.dateparse import parse_date
 from openpyxl import load_workbook
 from taggit.models import Tag
 
-from contacts.models import Activity, Contact, CustomField, MailingList, Subscription, TaggedContact
+from contacts.models import Activity, Contact, CustomField, ImportJob, MailingList, Subscription, TaggedContact
 from contacts.services import record_many
 from contacts.validation import DomainChecker, DomainStatus, validate_address
 
@@ -103,7 +104,7 @@ class ImportSummary:
 @dataclass
 class Table:
     header: list[str]
-    rows: Iterator[tuple[int, list[str]]]
+    rows: Generator[tuple[int, list[str]], None, None]
 
 
 # --- Reading files -------------------------------------------------------------------
@@ -561,3 +562,63 @@ def _flush(
     pending.clear()
     if on_progress:
         on_progress(summary)
+
+
+# --- Background jobs (the admin's upload -> map -> run) ------------------------------------------
+
+
+def queue_job(job: ImportJob, mapping: dict[str, str]) -> bool:
+    """Save the column mapping and start the import after commit; False if the job already ran."""
+    # Imported here: contacts.tasks imports this module.
+    from contacts.tasks import run_import_job
+
+    queued = ImportJob.objects.filter(
+        pk=job.pk, status__in=[ImportJob.Status.DRAFT, ImportJob.Status.FAILED, ImportJob.Status.RUNNING]
+    ).update(status=ImportJob.Status.QUEUED, mapping=mapping, failure="")
+    if queued:
+        transaction.on_commit(lambda: run_import_job.delay(job.pk))
+    return bool(queued)
+
+
+def run_job(job_id: int) -> None:
+    """Run a queued import job; whoever claims it first runs it, a second delivery does nothing."""
+    now = timezone.now()
+    if not ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.QUEUED).update(
+        status=ImportJob.Status.RUNNING, started_at=now, rows_done=0
+    ):
+        return
+    job = ImportJob.objects.select_related("mailing_list").get(pk=job_id)
+    jobs = ImportJob.objects.filter(pk=job_id)
+
+    def progress(summary: ImportSummary) -> None:
+        jobs.update(rows_done=summary.rows, created=summary.created, updated=summary.updated, skipped=summary.skipped)
+
+    try:
+        summary = import_file(
+            Path(job.file.path),
+            mapping=job.mapping or None,
+            mailing_list=job.mailing_list,
+            check_dns=job.check_dns,
+            source_name=job.original_name,
+            on_progress=progress,
+        )
+    except ImportFileError as error:
+        jobs.update(status=ImportJob.Status.FAILED, failure=str(error), finished_at=timezone.now())
+        return
+    jobs.update(
+        status=ImportJob.Status.DONE,
+        rows_done=summary.rows,
+        created=summary.created,
+        updated=summary.updated,
+        skipped=summary.skipped,
+        errors=summary.errors,
+        finished_at=timezone.now(),
+    )
+
+
+def preview(job: ImportJob, limit: int = 5) -> tuple[list[str], list[list[str]]]:
+    """The header and first rows of an uploaded file, for the mapping screen."""
+    table = open_table(Path(job.file.path))
+    rows = [cells for _, cells in itertools.islice(table.rows, limit)]
+    table.rows.close()
+    return table.header, rows

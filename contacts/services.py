@@ -9,8 +9,10 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from taggit.models import Tag
 
-from contacts.models import Activity, Contact, MailingList, Subscription, Suppression
+from contacts.models import Activity, Contact, MailingList, Subscription, Suppression, TaggedContact
+from contacts.validation import DomainChecker, DomainStatus, validate_address
 
 Kind = Activity.Kind
 
@@ -168,3 +170,136 @@ def touch_last_sent(contact_ids: Iterable[int], sent_at: datetime) -> None:
 def add_note(contact: Contact, text: str, author) -> Activity:
     """A salesperson's note on the timeline."""
     return record(contact, Kind.NOTE, details={"text": text}, created_by=author)
+
+
+# --- Bulk actions (admin) ------------------------------------------------------------------------
+
+
+@transaction.atomic
+def add_to_list(contact_ids: Iterable[int], mailing_list: MailingList, *, source: str = "admin") -> int:
+    """Subscribe many contacts at once, with the same rule as :func:`subscribe`: contacts that
+    unsubscribed, bounced, complained or are suppressed are left out. Returns how many were added."""
+    eligible = (
+        Contact.objects.filter(pk__in=list(contact_ids), status=Contact.Status.SUBSCRIBED)
+        .exclude(Contact.objects.suppressed_q())
+        .exclude(subscriptions__mailing_list=mailing_list)
+    )
+    new_ids = list(eligible.values_list("pk", flat=True))
+    pending = mailing_list.double_opt_in
+    now = timezone.now()
+    Subscription.objects.bulk_create(
+        [
+            Subscription(
+                contact_id=contact_id,
+                mailing_list=mailing_list,
+                status=Subscription.Status.PENDING if pending else Subscription.Status.SUBSCRIBED,
+                confirmed_at=None if pending else now,
+            )
+            for contact_id in new_ids
+        ],
+        batch_size=1000,
+        ignore_conflicts=True,
+    )
+    details = {"list": mailing_list.slug, "source": source, "pending": pending}
+    record_many(Activity(contact_id=pk, kind=Kind.SUBSCRIBED, occurred_at=now, details=details) for pk in new_ids)
+    return len(new_ids)
+
+
+@transaction.atomic
+def tag_contacts(contact_ids: Iterable[int], tag_name: str) -> int:
+    """Add one tag to many contacts; returns how many newly got it."""
+    tag = Tag.objects.filter(name=tag_name).first() or Tag.objects.create(name=tag_name)
+    untagged = Contact.objects.filter(pk__in=list(contact_ids)).exclude(tagged_items__tag=tag)
+    new_ids = list(untagged.values_list("pk", flat=True))
+    TaggedContact.objects.bulk_create([TaggedContact(content_object_id=pk, tag=tag) for pk in new_ids], batch_size=1000)
+    return len(new_ids)
+
+
+@transaction.atomic
+def unsubscribe_many(contact_ids: Iterable[int], *, source: str = "admin") -> int:
+    """Unsubscribe many contacts from everything; returns how many changed status."""
+    now = timezone.now()
+    contacts = Contact.objects.filter(pk__in=list(contact_ids), status=Contact.Status.SUBSCRIBED)
+    changed = list(contacts.values_list("pk", flat=True))
+    Subscription.objects.filter(contact_id__in=changed).exclude(status=Subscription.Status.UNSUBSCRIBED).update(
+        status=Subscription.Status.UNSUBSCRIBED, unsubscribed_at=now
+    )
+    Contact.objects.filter(pk__in=changed).update(status=Contact.Status.UNSUBSCRIBED, status_changed_at=now)
+    record_many(
+        Activity(contact_id=pk, kind=Kind.UNSUBSCRIBED, occurred_at=now, details={"source": source}) for pk in changed
+    )
+    return len(changed)
+
+
+PROFILE_EDIT_FIELDS = [
+    "first_name",
+    "last_name",
+    "company",
+    "job_title",
+    "phone",
+    "industry",
+    "region",
+    "city",
+    "country",
+    "language",
+    "time_zone",
+    "customer_type",
+    "notes",
+]
+
+
+@transaction.atomic
+def update_profile(contact: Contact, changed: list[str], author) -> Contact:
+    """Save an edited profile (never its status) and note which fields changed in the history."""
+    fields = [name for name in changed if name != "status"]
+    if not fields:
+        return contact
+    contact.save()
+    record(contact, Kind.PROFILE, details={"fields": sorted(fields)}, created_by=author)
+    return contact
+
+
+# --- Re-validation -------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def clean_contacts(contact_ids: Iterable[int], reason: str) -> int:
+    """Take undeliverable addresses out of the sending pool: status ``cleaned``, history kept."""
+    now = timezone.now()
+    ids = list(
+        Contact.objects.filter(pk__in=list(contact_ids))
+        .exclude(status=Contact.Status.CLEANED)
+        .values_list("pk", flat=True)
+    )
+    Contact.objects.filter(pk__in=ids).update(
+        status=Contact.Status.CLEANED,
+        status_changed_at=now,
+        verification=Contact.Verification.INVALID,
+        verification_reason=reason,
+        verified_at=now,
+    )
+    record_many(
+        Activity(contact_id=pk, kind=Kind.STATUS, occurred_at=now, details={"status": "cleaned", "reason": reason})
+        for pk in ids
+    )
+    return len(ids)
+
+
+def revalidate_list(list_id: int) -> dict[str, int]:
+    """Re-check the domains of a list's members: one verdict per domain, applied in bulk.
+
+    Returns how many contacts ended up verified, unverified and cleaned.
+    """
+    members = Contact.objects.filter(subscriptions__mailing_list_id=list_id).exclude(status=Contact.Status.CLEANED)
+    checker, now = DomainChecker(), timezone.now()
+    counts = {"verified": 0, "unverified": 0, "cleaned": 0}
+    for domain in members.values_list("email_domain", flat=True).distinct().order_by().iterator():
+        verdict = validate_address(f"postmaster@{domain}", check_dns=True, checker=checker)
+        in_domain = members.filter(email_domain=domain)
+        if not verdict.valid:
+            counts["cleaned"] += clean_contacts(in_domain.values_list("pk", flat=True), str(verdict.reason))
+        elif verdict.domain_status == DomainStatus.UNVERIFIED:
+            counts["unverified"] += in_domain.update(verification=Contact.Verification.UNVERIFIED, verified_at=now)
+        else:
+            counts["verified"] += in_domain.update(verification=Contact.Verification.VERIFIED, verified_at=now)
+    return counts
