@@ -1,0 +1,181 @@
+"""Message bytes and transports: headers, encodings, DKIM, send_test and render_message."""
+
+from __future__ import annotations
+
+import base64
+import subprocess
+from email import message_from_bytes, policy
+from io import StringIO
+
+import dkim
+import pytest
+from django.core import mail
+from django.core.management import CommandError, call_command
+
+from campaigns import delivery
+from campaigns.models import Message
+from contacts.tokens import Purpose, read_token
+from tests.factories import CampaignFactory, ContactFactory, MessageFactory, SenderIdentityFactory
+
+
+class Literal:
+    def __init__(self, subject: str, html: str = "<p>Hi</p>", text: str = "Hi") -> None:
+        self.subject, self.html, self.text = subject, html, text
+
+
+@pytest.fixture(scope="module")
+def dkim_key(tmp_path_factory) -> tuple[str, bytes]:
+    """A fresh RSA-2048 key file and the DNS TXT record that publishes it."""
+    path = tmp_path_factory.mktemp("dkim") / "key.pem"
+    subprocess.run(["openssl", "genrsa", "-out", str(path), "2048"], check=True, capture_output=True)
+    public = subprocess.run(
+        ["openssl", "rsa", "-in", str(path), "-pubout", "-outform", "DER"], check=True, capture_output=True
+    ).stdout
+    return str(path), b"v=DKIM1; k=rsa; p=" + base64.b64encode(public)
+
+
+def build(subject: str = "Hello", email: str = "ann@example.com", **content) -> bytes:
+    campaign = CampaignFactory()
+    contact = ContactFactory(email=email)
+    outgoing = delivery.compose(
+        delivery.template_for(campaign),
+        Literal(subject, **content),
+        campaign_id=campaign.pk,
+        contact_id=contact.pk,
+        email=contact.email,
+        message_id=42,
+    )
+    return delivery.to_bytes(outgoing)
+
+
+@pytest.mark.django_db
+def test_line_break_in_a_subject_is_refused_before_sending():
+    with pytest.raises(delivery.HeaderInjectionError):
+        build(subject="Hi\r\nBcc: victim@example.com")
+
+
+@pytest.mark.django_db
+def test_line_break_in_a_sender_name_is_refused():
+    campaign = CampaignFactory(sender=SenderIdentityFactory(email="evil@example.com", name="Evil\nBcc: x@example.com"))
+    with pytest.raises(delivery.HeaderInjectionError):
+        delivery.template_for(campaign)
+
+
+@pytest.mark.django_db
+def test_headers_a_mailbox_provider_expects_are_present():
+    parsed = message_from_bytes(build(), policy=policy.default)
+
+    for name in ["Message-ID", "Date", "From", "Reply-To", "List-Id", "Feedback-ID", "List-Unsubscribe-Post"]:
+        assert parsed[name], name
+    assert parsed["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    https, mailto = [part.strip(" <>") for part in parsed["List-Unsubscribe"].split(",")]
+    assert https.startswith("http://127.0.0.1:8000/u/") and mailto.startswith("mailto:")
+    assert read_token(https.rsplit("/", 1)[1], Purpose.UNSUBSCRIBE).message_id == 42
+
+
+@pytest.mark.django_db
+def test_message_id_is_deterministic_per_message():
+    first = message_from_bytes(build(), policy=policy.default)["Message-ID"]
+    assert first.startswith("<rapport.") and first.endswith(".42@example.com>")
+
+
+@pytest.mark.django_db
+def test_non_ascii_subject_and_body_survive_encoding():
+    parsed = message_from_bytes(
+        build(subject="Grüße, 你好 — offre spéciale", html="<p>Ça marche ✓</p>", text="Ça marche ✓"),
+        policy=policy.default,
+    )
+
+    assert parsed["Subject"] == "Grüße, 你好 — offre spéciale"
+    assert parsed.get_body(("html",)).get_content().strip() == "<p>Ça marche ✓</p>"
+    assert parsed.get_body(("plain",)).get_content().strip() == "Ça marche ✓"
+
+
+@pytest.mark.django_db
+def test_international_domain_is_sent_as_punycode():
+    raw = build(email="hans@bücher.example")
+    assert message_from_bytes(raw, policy=policy.default)["To"] == "hans@xn--bcher-kva.example"
+
+
+@pytest.mark.django_db
+def test_non_ascii_local_part_is_unsendable():
+    with pytest.raises(delivery.UnsendableError):
+        build(email="jürgen@example.com")
+
+
+@pytest.mark.django_db
+def test_dkim_signature_verifies_and_covers_unsubscribe_headers(settings, dkim_key):
+    path, record = dkim_key
+    settings.DKIM_SELECTOR, settings.DKIM_DOMAIN, settings.DKIM_PRIVATE_KEY_PATH = "s1", "example.com", path
+
+    raw = build()
+
+    assert raw.startswith(b"DKIM-Signature:")
+    assert dkim.verify(raw, dnsfunc=lambda name, timeout=5: record)
+    signed = message_from_bytes(raw, policy=policy.default)["DKIM-Signature"].replace(" ", "").lower()
+    assert "list-unsubscribe:list-unsubscribe-post" in signed and "from:" in signed
+
+
+@pytest.mark.django_db
+def test_send_test_goes_through_the_backend_marked_as_a_test():
+    campaign = CampaignFactory(subject="Hello {{ contact.first_name }}")
+
+    results = delivery.send_test(campaign, ["qa@example.com"], contact=ContactFactory(first_name="Ann"))
+
+    assert results["qa@example.com"].outcome is delivery.Outcome.SENT
+    assert mail.outbox[0].subject == "Hello Ann" and mail.outbox[0].to == ["qa@example.com"]
+    assert mail.outbox[0].extra_headers["X-Rapport-Test"] == "1"
+    assert not Message.objects.exists()
+
+
+@pytest.mark.django_db
+def test_send_test_over_smtp_reaches_the_server(settings, smtp_sink):
+    settings.EMAIL_BACKEND, settings.EMAIL_HOST, settings.EMAIL_PORT = (
+        delivery.SMTP_BACKEND,
+        "127.0.0.1",
+        smtp_sink.port,
+    )
+
+    delivery.send_test(CampaignFactory(), ["qa@example.com"])
+
+    (recipients, raw), *_ = smtp_sink.handler.messages
+    assert recipients == ["qa@example.com"]
+    assert message_from_bytes(raw, policy=policy.default)["X-Rapport-Test"] == "1"
+
+
+@pytest.mark.django_db
+def test_smtp_5xx_is_a_failure_and_4xx_a_deferral(settings, smtp_sink):
+    settings.EMAIL_BACKEND, settings.EMAIL_HOST, settings.EMAIL_PORT = (
+        delivery.SMTP_BACKEND,
+        "127.0.0.1",
+        smtp_sink.port,
+    )
+    campaign = CampaignFactory()
+
+    smtp_sink.handler.reply = "550 5.1.1 unknown user"
+    refused = delivery.send_test(campaign, ["a@example.com"])["a@example.com"]
+    smtp_sink.handler.reply = "451 4.3.0 try later"
+    later = delivery.send_test(campaign, ["a@example.com"])["a@example.com"]
+
+    assert (refused.outcome, refused.code) == (delivery.Outcome.FAILED, 550)
+    assert (later.outcome, later.code) == (delivery.Outcome.DEFERRED, 451)
+
+
+@pytest.mark.django_db
+def test_render_message_refuses_an_unknown_contact():
+    with pytest.raises(CommandError, match="no contact"):
+        call_command("render_message", CampaignFactory().pk, "nobody@example.com")
+
+
+@pytest.mark.django_db
+def test_render_message_prints_the_exact_signed_bytes(settings, dkim_key):
+    settings.DKIM_SELECTOR, settings.DKIM_PRIVATE_KEY_PATH = "s1", dkim_key[0]
+    message = MessageFactory(contact=ContactFactory(email="ann@example.com"))
+    out = StringIO()
+
+    call_command("render_message", message.campaign_id, "ann@example.com", stdout=out)
+
+    raw = out.getvalue().encode("ascii")
+    assert raw.startswith(b"DKIM-Signature:")
+    assert dkim.verify(raw, dnsfunc=lambda name, timeout=5: dkim_key[1])
+    assert f"<rapport.{message.campaign_id}.{message.pk}@example.com>".encode() in raw
