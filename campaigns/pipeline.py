@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 
 import redis
 from django.conf import settings
+from django.core.exceptions import EmptyResultSet
 from django.db import connection, transaction
 from django.db.models import Count, F, Min, Q
 from django.utils import timezone
@@ -69,7 +70,10 @@ def freeze_audience(campaign: Campaign, variants: int = 1, test_share: int = 0) 
         .annotate(r_id=F("pk"), r_email=F("email"), r_domain=F("email_domain"))
         .values_list("r_id", "r_email", "r_domain")
     )
-    sql, params = contacts.query.sql_with_params()
+    try:
+        sql, params = contacts.query.sql_with_params()
+    except EmptyResultSet:  # nothing included: no list and no segment
+        return 0
     in_test = "((a.r_id * 7919) %% 100) < %s"
     if variants > 1:
         variant = f"CASE WHEN {in_test} THEN a.r_id %% %s ELSE 0 END"
