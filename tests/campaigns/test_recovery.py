@@ -1,0 +1,62 @@
+"""A dead worker's claim: accepted messages become sent, the one on the wire unknown, the rest go again."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from campaigns import pipeline
+from campaigns.models import Campaign, Message
+from contacts.models import Activity
+from tests.factories import CampaignFactory, MessageFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def dead_claim():
+    """Three rows claimed by a worker that died: one accepted, one on the wire, one not tried."""
+    campaign = CampaignFactory(status=Campaign.Status.SENDING)
+    rows = [MessageFactory(campaign=campaign) for _ in range(3)]
+    claim = pipeline.claim_batch(campaign.pk, 0)
+    journal = pipeline.Journal(claim)
+    journal.on_wire(rows[0].pk)
+    journal.sent(rows[0].pk)
+    journal.on_wire(rows[1].pk)
+    Message.objects.filter(claim=claim).update(lease_until=timezone.now() - timedelta(seconds=1))
+    return rows
+
+
+def status(message: Message) -> str:
+    message.refresh_from_db()
+    return message.status
+
+
+def test_a_live_lease_is_left_alone(dead_claim):
+    Message.objects.update(lease_until=timezone.now() + timedelta(minutes=5))
+
+    assert pipeline.reclaim_expired_leases() == 0
+    assert {status(message) for message in dead_claim} == {Message.Status.SENDING}
+
+
+def test_expired_claim_is_settled_from_its_journal(dead_claim, django_capture_on_commit_callbacks):
+    accepted, on_wire, untried = dead_claim
+
+    with django_capture_on_commit_callbacks():
+        pipeline.reclaim_expired_leases()
+
+    assert status(accepted) == Message.Status.SENT
+    assert status(on_wire) == Message.Status.UNKNOWN
+    assert status(untried) == Message.Status.QUEUED
+    assert Activity.objects.filter(kind=Activity.Kind.SENT, message_id=accepted.pk).count() == 1
+
+
+def test_unknown_message_is_never_claimed_again(dead_claim, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks():
+        pipeline.reclaim_expired_leases()
+
+    claim = pipeline.claim_batch(dead_claim[0].campaign_id, 0)
+
+    assert list(Message.objects.filter(claim=claim).values_list("pk", flat=True)) == [dead_claim[2].pk]

@@ -1,0 +1,56 @@
+"""The Redis throttle: global bucket, per-domain buckets, hourly and warm-up caps."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+import redis
+
+from campaigns.throttle import PREFIX, Limit, Throttle, warmup_cap
+
+
+@pytest.fixture(autouse=True)
+def clean_buckets(settings):
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    for key in client.scan_iter(f"{PREFIX}:*"):
+        client.delete(key)
+
+
+def test_a_throttled_domain_does_not_use_up_the_global_rate(settings):
+    settings.SEND_RATE_PER_SECOND, settings.DOMAIN_RATE_LIMITS = 1000, {"slow.example": 0.5}
+    throttle = Throttle()
+
+    assert throttle.take("slow.example").allowed
+    refused = throttle.take("slow.example")
+    others = [throttle.take("fast.example") for _ in range(20)]
+
+    assert refused.blocked_by is Limit.DOMAIN and refused.wait > 1
+    assert all(decision.allowed for decision in others)
+
+
+def test_global_bucket_allows_only_a_small_burst(settings):
+    settings.SEND_RATE_PER_SECOND = 100
+    throttle = Throttle()
+
+    decisions = [throttle.take("example.com") for _ in range(10)]
+
+    assert sum(decision.allowed for decision in decisions) <= 6
+    assert {d.blocked_by for d in decisions if not d.allowed} == {Limit.GLOBAL}
+
+
+def test_hourly_cap_blocks_until_the_next_hour(settings):
+    settings.SEND_RATE_PER_SECOND, settings.SEND_RATE_PER_HOUR = 1000, 2
+    throttle = Throttle()
+
+    decisions = [throttle.take("example.com") for _ in range(3)]
+
+    assert [d.blocked_by for d in decisions] == [Limit.NONE, Limit.NONE, Limit.HOURLY]
+
+
+def test_warm_up_cap_grows_daily_and_ends_with_the_schedule(settings):
+    settings.SEND_WARMUP_DAILY_CAPS, settings.SEND_WARMUP_START = [50, 100, 200], "2026-01-01"
+
+    caps = [warmup_cap(date(2026, 1, day)) for day in (1, 2, 3, 4)]
+
+    assert caps == [50, 100, 200, None]
