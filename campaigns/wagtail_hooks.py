@@ -2,6 +2,8 @@ from django.utils.safestring import mark_safe
 from wagtail import hooks
 from wagtail.admin.ui.components import Component
 
+from campaigns.viewsets import CampaignViewSet, LayoutViewSet
+
 
 class WelcomePanel(Component):
     order = 10
@@ -28,4 +30,16 @@ def hide_page_explorer(request, menu_items) -> None:
 @hooks.register("construct_homepage_summary_items")
 def hide_page_summary(request, summary_items) -> None:
     summary_items.clear()
+
+
 from campaigns import sending_hooks  # noqa: F401,E402
+
+
+@hooks.register("register_admin_viewset")
+def register_campaign_editor() -> CampaignViewSet:
+    return CampaignViewSet("campaigns")
+
+
+@hooks.register("register_admin_viewset")
+def register_layouts() -> LayoutViewSet:
+    return LayoutViewSet("layouts")

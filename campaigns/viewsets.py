@@ -1,0 +1,183 @@
+"""The campaign editor in the Wagtail admin: compose, lint, preview as a contact, send a test."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import path, reverse
+from django.views.generic import TemplateView
+from wagtail.admin.forms import WagtailAdminModelForm
+from wagtail.admin.panels import FieldPanel, MultiFieldPanel, ObjectList
+from wagtail.admin.views import generic
+from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
+from wagtail.admin.views.generic.permissions import PermissionCheckedMixin
+from wagtail.admin.viewsets.model import ModelViewSet
+from wagtail.admin.widgets.button import HeaderButton
+
+from campaigns import composer, delivery
+from campaigns.audience import audience_count
+from campaigns.models import Campaign, SenderIdentity
+from campaigns.sending_views import SendTestForm
+from templates_mail.lint import lint
+from templates_mail.models import Layout
+
+AUDIENCE_FIELDS = ["include_lists", "include_segments", "exclude_lists", "exclude_segments"]
+
+
+class CampaignForm(WagtailAdminModelForm):
+    """From addresses come only from verified senders; a sent campaign's content is frozen."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if "sender" in self.fields:
+            self.fields["sender"].queryset = SenderIdentity.objects.filter(verified=True)
+
+    def clean(self) -> dict:
+        if self.instance.pk and Campaign.objects.get(pk=self.instance.pk).is_frozen:
+            raise ValidationError("This campaign has been sent; its content can no longer change. Copy it instead.")
+        return super().clean()
+
+
+def _checkboxes(name: str) -> FieldPanel:
+    return FieldPanel(name, widget=forms.CheckboxSelectMultiple)
+
+
+class CampaignEditView(generic.EditView):
+    """Edit form with the lint panel and the live recipient count above it."""
+
+    template_name = "campaigns/editor/edit.html"
+
+    def get_context_data(self, **kwargs) -> dict:
+        context = super().get_context_data(**kwargs)
+        context["lint_issues"] = lint(self.object)
+        context["recipient_count"] = audience_count(self.object)
+        context["count_url"] = reverse("campaigns:recipient_count")
+        return context
+
+    @property
+    def header_more_buttons(self) -> list:
+        return [
+            *super().header_more_buttons,
+            HeaderButton("Preview and test", url=reverse("campaigns:preview", args=[self.object.pk]), icon_name="view"),
+        ]
+
+
+class CampaignPreviewView(PermissionCheckedMixin, WagtailAdminTemplateMixin, TemplateView):
+    """The message as one contact gets it, at desktop or mobile width, its text part, and a test send."""
+
+    model = Campaign
+    permission_required = "change"
+    template_name = "campaigns/editor/preview.html"
+    header_icon = "view"
+    widths = {"desktop": 680, "mobile": 375}
+
+    def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        self.campaign = get_object_or_404(Campaign.objects.select_related("sender", "layout"), pk=kwargs["pk"])
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_page_title(self) -> str:
+        return f"Preview: {self.campaign}"
+
+    def contact_email(self) -> str:
+        return (self.request.POST or self.request.GET).get("contact", "")
+
+    def get_context_data(self, **kwargs) -> dict:
+        email = self.contact_email()
+        contact = composer.find_contact(email)
+        width = self.request.GET.get("width", "desktop")
+        return super().get_context_data(
+            campaign=self.campaign,
+            preview=composer.preview(self.campaign, contact),
+            contact_email=email,
+            contact_missing=bool(email) and contact is None,
+            width=width if width in self.widths else "desktop",
+            frame_width=self.widths.get(width, self.widths["desktop"]),
+            test_form=kwargs.pop("test_form", None) or SendTestForm(),
+            edit_url=reverse("campaigns:edit", args=[self.campaign.pk]),
+            **kwargs,
+        )
+
+    def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        """Send a test through the real sending path, with the previewed contact's merge values."""
+        form = SendTestForm(request.POST)
+        if not form.is_valid():
+            return self.render_to_response(self.get_context_data(test_form=form))
+        try:
+            results = delivery.send_test(
+                self.campaign, form.cleaned_data["addresses"], composer.find_contact(self.contact_email())
+            )
+        except ValueError as error:
+            messages.error(request, f"Test not sent: {error}")
+        else:
+            for address, result in results.items():
+                level = messages.success if result.outcome is delivery.Outcome.SENT else messages.error
+                level(request, f"Test to {address}: {result.outcome} {result.detail}".strip())
+        query = urlencode({"contact": self.contact_email()})
+        return redirect(f"{reverse('campaigns:preview', args=[self.campaign.pk])}?{query}")
+
+
+class RecipientCountView(PermissionCheckedMixin, TemplateView):
+    """JSON count for the audience currently ticked in the editor, before saving."""
+
+    model = Campaign
+    permission_required = "change"
+
+    def get(self, request: HttpRequest, *args, **kwargs) -> JsonResponse:
+        try:
+            ids = {name: [int(value) for value in request.GET.getlist(name)] for name in AUDIENCE_FIELDS}
+        except ValueError:
+            return JsonResponse({"error": "ids must be numbers"}, status=400)
+        return JsonResponse({"count": composer.selection_count(**ids)})
+
+
+class CampaignViewSet(ModelViewSet):
+    model = Campaign
+    icon = "mail"
+    menu_label = "Campaigns"
+    menu_order = 200
+    add_to_admin_menu = True
+    edit_view_class = CampaignEditView
+    list_display = ["name", "subject", "status", "created_at"]
+    list_filter = ["status"]
+    search_fields = ["name", "subject"]
+    ordering = ["-created_at"]
+    copy_view_enabled = True
+    inspect_view_enabled = False
+    edit_handler = ObjectList(
+        [
+            FieldPanel("name"),
+            MultiFieldPanel(
+                [FieldPanel("subject"), FieldPanel("subject_b"), FieldPanel("preheader")], heading="Subject"
+            ),
+            MultiFieldPanel([FieldPanel("sender"), FieldPanel("reply_to")], heading="From"),
+            FieldPanel("layout"),
+            FieldPanel("body"),
+            FieldPanel("text_body"),
+            MultiFieldPanel([_checkboxes(name) for name in AUDIENCE_FIELDS], heading="Audience"),
+        ],
+        base_form_class=CampaignForm,
+    )
+
+    def get_urlpatterns(self) -> list:
+        return [
+            *super().get_urlpatterns(),
+            path("preview/<int:pk>/", CampaignPreviewView.as_view(), name="preview"),
+            path("recipient-count/", RecipientCountView.as_view(), name="recipient_count"),
+        ]
+
+
+class LayoutViewSet(ModelViewSet):
+    model = Layout
+    icon = "doc-full"
+    menu_label = "Layouts"
+    menu_order = 210
+    add_to_admin_menu = True
+    form_fields = ["name", "html", "is_default"]
+    list_display = ["name", "is_default", "updated_at"]
+    search_fields = ["name"]
+    inspect_view_enabled = False

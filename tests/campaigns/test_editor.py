@@ -1,0 +1,212 @@
+"""The campaign editor in the admin: permissions, frozen content, lint panel, count, preview, test send, copy."""
+
+from email import message_from_bytes, policy
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.urls import reverse
+from wagtail.test.utils.form_data import nested_form_data, rich_text, streamfield
+
+from campaigns import delivery
+from campaigns.models import Campaign
+from templates_mail.models import Layout
+from tests.factories import (
+    CampaignFactory,
+    ContactFactory,
+    MailingListFactory,
+    SenderIdentityFactory,
+    SubscriptionFactory,
+    UserFactory,
+)
+from tests.templates_mail.helpers import text
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def marketer(client):
+    user = UserFactory(is_superuser=True, is_staff=True)
+    client.force_login(user)
+    return user
+
+
+def edit_url(campaign) -> str:
+    return reverse("campaigns:edit", args=[campaign.pk])
+
+
+def preview_url(campaign) -> str:
+    return reverse("campaigns:preview", args=[campaign.pk])
+
+
+def form_data(audience: dict | None = None, **overrides) -> dict:
+    audience = audience or {}
+    fields = {
+        "name": "Autumn news",
+        "subject": "Hello {{ contact.first_name|default:'there' }}",
+        "subject_b": "",
+        "preheader": "",
+        "sender": str(SenderIdentityFactory().pk),
+        "reply_to": "",
+        "layout": str(Layout.objects.get(is_default=True).pk),
+        "body": streamfield(
+            [
+                (
+                    "text",
+                    {
+                        "text": rich_text("<p>Our news</p>"),
+                        "audience": {"segment": "", "field": "", "operator": "is", "value": ""},
+                    },
+                )
+            ]
+        ),
+        "text_body": "",
+    }
+    fields.update(overrides)
+    return {**nested_form_data(fields), **audience}
+
+
+def test_anonymous_visitors_are_sent_to_the_login(client):
+    response = client.get(preview_url(CampaignFactory()))
+    assert response.status_code == 302
+    assert "/login/" in response["Location"]
+
+
+def test_staff_without_change_permission_cannot_preview(client):
+    user = UserFactory(is_staff=True)
+    user.user_permissions.add(Permission.objects.get(codename="access_admin"))
+    client.force_login(user)
+    assert client.get(preview_url(CampaignFactory())).status_code in {302, 403}
+
+
+def test_staff_without_change_permission_cannot_count_recipients(client):
+    user = UserFactory(is_staff=True)
+    user.user_permissions.add(Permission.objects.get(codename="access_admin"))
+    client.force_login(user)
+    assert client.get(reverse("campaigns:recipient_count")).status_code in {302, 403}
+
+
+def test_a_sent_campaigns_content_is_frozen(client, marketer):
+    campaign = CampaignFactory(status=Campaign.Status.SENT, subject="Original")
+    response = client.post(edit_url(campaign), form_data(subject="Changed"))
+    assert response.status_code == 200
+    assert "can no longer change" in response.content.decode()
+    campaign.refresh_from_db()
+    assert campaign.subject == "Original"
+
+
+def test_only_verified_senders_can_be_chosen(client, marketer):
+    unverified = SenderIdentityFactory(email="unverified@example.com", verified=False)
+    response = client.get(reverse("campaigns:add"))
+    assert unverified.email not in response.content.decode()
+    response = client.post(reverse("campaigns:add"), form_data(sender=str(unverified.pk)))
+    assert response.status_code == 200
+    assert not Campaign.objects.filter(name="Autumn news").exists()
+
+
+def test_a_marketer_creates_a_campaign_with_body_and_audience(client, marketer):
+    mailing_list = MailingListFactory()
+    response = client.post(reverse("campaigns:add"), form_data({"include_lists": [str(mailing_list.pk)]}))
+    assert response.status_code == 302
+    campaign = Campaign.objects.get(name="Autumn news")
+    assert campaign.body[0].block_type == "text"
+    assert list(campaign.include_lists.all()) == [mailing_list]
+    assert campaign.status == Campaign.Status.DRAFT
+
+
+def test_the_edit_page_shows_lint_errors_and_the_recipient_count(client, marketer):
+    campaign = CampaignFactory(subject="", body=[text("<p>Hi {{ contact.nickname }}</p>")])
+    mailing_list = MailingListFactory()
+    SubscriptionFactory.create_batch(3, mailing_list=mailing_list)
+    campaign.include_lists.add(mailing_list)
+    page = client.get(edit_url(campaign)).content.decode()
+    assert 'data-code="empty_subject"' in page
+    assert 'data-code="merge"' in page
+    assert "unknown merge field" in page
+    assert '<span id="recipient-count" data-url="/admin/campaigns/recipient-count/">3</span>' in page
+
+
+def test_the_recipient_count_follows_an_unsaved_selection(client, marketer):
+    included, excluded = MailingListFactory(), MailingListFactory()
+    subscriptions = SubscriptionFactory.create_batch(4, mailing_list=included)
+    SubscriptionFactory(mailing_list=excluded, contact=subscriptions[0].contact)
+    response = client.get(
+        reverse("campaigns:recipient_count"), {"include_lists": [included.pk], "exclude_lists": [excluded.pk]}
+    )
+    assert response.json() == {"count": 3}
+
+
+def test_the_recipient_count_rejects_non_numeric_ids(client, marketer):
+    assert client.get(reverse("campaigns:recipient_count"), {"include_lists": "x"}).status_code == 400
+
+
+def test_preview_as_a_contact_fills_their_fields(client, marketer):
+    ContactFactory(email="ann@example.com", first_name="Ann")
+    campaign = CampaignFactory(body=[text("<p>Dear {{ contact.first_name }}</p>")])
+    page = client.get(preview_url(campaign), {"contact": "ANN@example.com"}).content.decode()
+    assert '<span id="preview-subject">Hello Ann</span>' in page
+    assert "Dear Ann" in page
+    assert "/v/" in page
+
+
+def test_preview_at_mobile_width_narrows_the_frame(client, marketer):
+    page = client.get(preview_url(CampaignFactory()), {"width": "mobile"}).content.decode()
+    assert 'width="375"' in page
+
+
+def test_preview_frame_is_sandboxed(client, marketer):
+    page = client.get(preview_url(CampaignFactory(body=[text("<p>x</p>")]))).content.decode()
+    assert '<iframe id="preview-frame" title="HTML preview" sandbox ' in page
+
+
+def test_preview_shows_the_text_part(client, marketer):
+    page = client.get(preview_url(CampaignFactory(body=[text("<p>Plain words</p>")]))).content.decode()
+    assert 'id="preview-text"' in page
+    assert "Plain words" in page.split('id="preview-text"')[1]
+
+
+def test_preview_of_an_unknown_address_says_so(client, marketer):
+    page = client.get(preview_url(CampaignFactory()), {"contact": "nobody@example.com"}).content.decode()
+    assert "No contact with that address" in page
+
+
+def test_preview_of_a_broken_campaign_lists_the_merge_errors(client, marketer):
+    page = client.get(preview_url(CampaignFactory(subject="{{ contact.nope }}"))).content.decode()
+    assert 'id="preview-problems"' in page
+    assert "subject, line 1, column 1: unknown merge field" in page
+
+
+def test_send_test_rejects_bad_addresses(client, marketer, smtp_sink, settings):
+    settings.EMAIL_BACKEND, settings.EMAIL_HOST, settings.EMAIL_PORT = (
+        delivery.SMTP_BACKEND,
+        "127.0.0.1",
+        smtp_sink.port,
+    )
+    response = client.post(preview_url(CampaignFactory()), {"addresses": "not-an-address"})
+    assert response.status_code == 200
+    assert smtp_sink.handler.messages == []
+
+
+def test_send_test_arrives_marked_as_test_with_the_previewed_contacts_fields(client, marketer, smtp_sink, settings):
+    settings.EMAIL_BACKEND, settings.EMAIL_HOST, settings.EMAIL_PORT = (
+        delivery.SMTP_BACKEND,
+        "127.0.0.1",
+        smtp_sink.port,
+    )
+    ContactFactory(email="ann@example.com", first_name="Ann")
+    campaign = CampaignFactory(subject="新品 🎉 for {{ contact.first_name }}")
+    response = client.post(
+        preview_url(campaign), {"addresses": "qa@example.com, boss@example.com", "contact": "ann@example.com"}
+    )
+    assert response.status_code == 302
+    received = smtp_sink.parsed()
+    assert sorted(rcpts for rcpts, _ in smtp_sink.handler.messages) == [["boss@example.com"], ["qa@example.com"]]
+    assert received[0]["Subject"] == "新品 🎉 for Ann"
+    assert received[0]["X-Rapport-Test"] == "1"
+    assert message_from_bytes(smtp_sink.handler.messages[0][1], policy=policy.default).is_multipart()
+
+
+def test_copy_prefills_a_new_campaign_from_the_original(client, marketer):
+    campaign = CampaignFactory(subject="Spring {{ contact.first_name }}", body=[text("<p>Copied body</p>")])
+    page = client.get(reverse("campaigns:copy", args=[campaign.pk])).content.decode()
+    assert "Spring {{ contact.first_name }}" in page
+    assert "Copied body" in page
