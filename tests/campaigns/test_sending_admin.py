@@ -1,0 +1,87 @@
+"""The admin sending page: permission per view, POST-only actions through the services, progress JSON."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.urls import reverse
+
+from campaigns.models import Campaign, Message
+from tests.factories import CampaignFactory, MessageFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def marketer(client):
+    user = UserFactory()
+    user.user_permissions.add(
+        Permission.objects.get(codename="access_admin"), Permission.objects.get(codename="send_campaign")
+    )
+    client.force_login(user)
+    return user
+
+
+@pytest.fixture
+def salesperson(client):
+    user = UserFactory()
+    user.user_permissions.add(Permission.objects.get(codename="access_admin"))
+    client.force_login(user)
+    return user
+
+
+def test_without_send_permission_the_page_and_actions_are_forbidden(client, salesperson):
+    campaign = CampaignFactory(status=Campaign.Status.SENDING)
+
+    page = client.get(reverse("campaigns_sending", args=[campaign.pk]))
+    pause = client.post(reverse("campaigns_sending_action", args=[campaign.pk, "pause"]))
+
+    # Wagtail turns PermissionDenied in admin views into a redirect home with an error message.
+    assert {page.url, pause.url} == {reverse("wagtailadmin_home")}
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.SENDING
+
+
+def test_actions_refuse_get(client, marketer):
+    campaign = CampaignFactory(status=Campaign.Status.SENDING)
+
+    response = client.get(reverse("campaigns_sending_action", args=[campaign.pk, "pause"]))
+
+    assert response.status_code == 405
+
+
+def test_illegal_action_shows_the_reason(client, marketer):
+    campaign = CampaignFactory()
+
+    response = client.post(reverse("campaigns_sending_action", args=[campaign.pk, "resume"]), follow=True)
+
+    assert "cannot resume a campaign that is draft" in response.content.decode()
+
+
+def test_pause_from_the_admin_pauses(client, marketer):
+    campaign = CampaignFactory(status=Campaign.Status.SENDING)
+
+    client.post(reverse("campaigns_sending_action", args=[campaign.pk, "pause"]))
+
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.PAUSED
+
+
+def test_progress_json_counts_messages_by_status(client, marketer):
+    campaign = CampaignFactory(status=Campaign.Status.SENDING)
+    MessageFactory(campaign=campaign, status=Message.Status.SENT)
+    MessageFactory(campaign=campaign, status=Message.Status.QUEUED)
+    MessageFactory(campaign=campaign, status=Message.Status.UNKNOWN)
+
+    data = client.get(reverse("campaigns_sending_progress", args=[campaign.pk])).json()
+
+    assert (data["total"], data["sent"], data["queued"], data["unknown"]) == (3, 1, 1, 1)
+
+
+def test_sending_page_shows_progress_and_actions(client, marketer):
+    campaign = CampaignFactory()
+
+    response = client.get(reverse("campaigns_sending", args=[campaign.pk]))
+
+    assert response.status_code == 200
+    assert b"sending-progress" in response.content and b"Send test" in response.content
