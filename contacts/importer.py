@@ -14,6 +14,7 @@ Every row ends up counted once: ``created + updated + skipped + len(errors) == r
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import io
 import itertools
@@ -589,6 +590,9 @@ def run_job(job_id: int) -> None:
         return
     job = ImportJob.objects.select_related("mailing_list").get(pk=job_id)
     jobs = ImportJob.objects.filter(pk=job_id)
+    # A file that cannot be read is reported below, by import_file, as the job's failure.
+    with contextlib.suppress(ImportFileError):
+        jobs.update(rows_total=sum(1 for _ in open_table(Path(job.file.path)).rows))
 
     def progress(summary: ImportSummary) -> None:
         jobs.update(rows_done=summary.rows, created=summary.created, updated=summary.updated, skipped=summary.skipped)

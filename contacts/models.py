@@ -137,7 +137,12 @@ class Contact(models.Model):
 
     class Meta:
         ordering = ["email"]
-        permissions = [("export_contact", "Can export contacts"), ("import_contact", "Can import contacts")]
+        permissions = [
+            ("export_contact", "Can export contacts"),
+            ("import_contact", "Can import contacts"),
+            # Without it (sales staff), change_contact covers only owned contacts' profile fields and notes.
+            ("change_any_contact", "Can edit any contact and all of its fields"),
+        ]
 
     def __str__(self) -> str:
         return self.email
@@ -340,6 +345,7 @@ class ImportJob(models.Model):
     mapping = models.JSONField(default=dict, blank=True)
     check_dns = models.BooleanField(default=True, help_text="Check each domain's mail servers (slower).")
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.DRAFT, db_index=True)
+    rows_total = models.PositiveIntegerField(default=0, help_text="Counted before the import starts, for progress.")
     rows_done = models.PositiveIntegerField(default=0)
     created = models.PositiveIntegerField(default=0)
     updated = models.PositiveIntegerField(default=0)

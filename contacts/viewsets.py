@@ -1,0 +1,291 @@
+"""The contacts admin: viewsets for contacts, lists, segments, suppressions and imports.
+
+Marketers (``contacts.change_any_contact``) edit everything here. Sales staff have
+``view_contact`` and ``change_contact`` without ``change_any_contact``: they see every
+contact and its history, and edit only the profile fields and notes of contacts they own.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Q, QuerySet
+from django.urls import reverse
+from django_filters import CharFilter, ChoiceFilter, ModelChoiceFilter
+from wagtail.admin.filters import WagtailFilterSet
+from wagtail.admin.panels import FieldPanel, ObjectList
+from wagtail.admin.ui.tables import Column
+from wagtail.admin.widgets.button import HeaderButton
+from wagtail.permission_policies import ModelPermissionPolicy
+from wagtail.permissions import register_permission_policy
+from wagtail.snippets.views.snippets import (
+    CreateView,
+    EditView,
+    IndexView,
+    InspectView,
+    SnippetViewSet,
+    SnippetViewSetGroup,
+)
+
+from contacts import services, views
+from contacts.forms import ContactForm, SegmentForm
+from contacts.models import Contact, CustomField, ImportJob, MailingList, Segment, Suppression
+from contacts.services import PROFILE_EDIT_FIELDS
+
+TIMELINE_LENGTH = 50
+
+
+def is_marketer(user) -> bool:
+    return user.has_perm("contacts.change_any_contact")
+
+
+class ContactPermissionPolicy(ModelPermissionPolicy):
+    """change_contact alone (sales) reaches only the contacts the user owns."""
+
+    def user_has_permission_for_instance(self, user, action: str, instance: Contact) -> bool:
+        allowed = super().user_has_permission_for_instance(user, action, instance)
+        if action == "change" and allowed and not is_marketer(user):
+            return instance.owner_id == user.pk
+        return allowed
+
+    def instances_user_has_permission_for(self, user, action: str) -> QuerySet[Contact]:
+        instances = super().instances_user_has_permission_for(user, action)
+        if action == "change" and not is_marketer(user):
+            return instances.filter(owner_id=user.pk)
+        return instances
+
+
+register_permission_policy(Contact, ContactPermissionPolicy(Contact))
+
+
+# --- Contacts ---------------------------------------------------------------------------------------
+
+
+class ContactFilterSet(WagtailFilterSet):
+    mailing_list = ModelChoiceFilter(
+        label="List", field_name="subscriptions__mailing_list", queryset=MailingList.objects.all(), distinct=True
+    )
+    tag = CharFilter(label="Tag", field_name="tags__name", distinct=True)
+    region = CharFilter(label="Region", lookup_expr="iexact")
+    industry = CharFilter(label="Industry", lookup_expr="iexact")
+    standing = ChoiceFilter(choices=Contact.Standing.choices)
+
+    class Meta:
+        model = Contact
+        fields = ["status", "grade", "owner"]
+
+
+class ContactIndexView(IndexView):
+    def get_base_queryset(self) -> QuerySet[Contact]:
+        return super().get_base_queryset().select_related("owner")
+
+
+class SalesPanelMixin:
+    """Sales staff get a form with only the profile fields and notes."""
+
+    def get_panel(self):
+        if is_marketer(self.request.user):
+            return super().get_panel()
+        return ObjectList([FieldPanel(name) for name in PROFILE_EDIT_FIELDS]).bind_to_model(Contact)
+
+    def get_form_class(self):
+        # The viewset hands every edit view the full form; sales get the one built from their panel.
+        if is_marketer(self.request.user):
+            return super().get_form_class()
+        return self.panel.get_form_class()
+
+
+class ContactCreateView(CreateView):
+    def save_instance(self) -> Contact:
+        instance = self.form.save(commit=False)
+        services.update_profile(instance, list(self.form.changed_data) or ["email"], self.request.user)
+        self.form.save_m2m()
+        return instance
+
+
+class ContactEditView(SalesPanelMixin, EditView):
+    def get_object(self, queryset=None) -> Contact:
+        contact = super().get_object(queryset)
+        if not self.permission_policy.user_has_permission_for_instance(self.request.user, "change", contact):
+            raise PermissionDenied
+        return contact
+
+    def save_instance(self) -> Contact:
+        instance = self.form.save(commit=False)
+        services.update_profile(instance, list(self.form.changed_data), self.request.user)
+        self.form.save_m2m()
+        return instance
+
+
+class ContactInspectView(InspectView):
+    """The contact page: profile, lists, history timeline, notes and engagement."""
+
+    template_name = "contacts/contact_page.html"
+
+    def get_fields(self) -> list[str]:
+        return ["email", *PROFILE_EDIT_FIELDS[:-1], "grade", "source", "owner", "status", "standing", "verification"]
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        contact = self.object
+        context["contact"] = contact
+        context["timeline"] = contact.activities.select_related("created_by").order_by("-occurred_at")[:TIMELINE_LENGTH]
+        context["subscriptions"] = contact.subscriptions.select_related("mailing_list")
+        context["tags"] = list(contact.tags.names())
+        context["note_url"] = reverse("contacts_admin:add_note", args=[contact.pk])
+        return context
+
+
+class ContactViewSet(SnippetViewSet):
+    model = Contact
+    icon = "user"
+    menu_label = "Contacts"
+    index_view_class = ContactIndexView
+    add_view_class = ContactCreateView
+    edit_view_class = ContactEditView
+    inspect_view_class = ContactInspectView
+    inspect_view_enabled = True
+    filterset_class = ContactFilterSet
+    list_display = ["email", "full_name", "company", "grade", "status", "standing", "owner"]
+    search_fields = ["email", "first_name", "last_name", "company"]
+    search_backend_name = None
+    list_per_page = 50
+    ordering = ["email"]
+    panels = [
+        FieldPanel("email"),
+        *[FieldPanel(name) for name in PROFILE_EDIT_FIELDS if name != "notes"],
+        FieldPanel("grade"),
+        FieldPanel("source"),
+        FieldPanel("owner"),
+        FieldPanel("tags"),
+        FieldPanel("custom_fields"),
+        FieldPanel("notes"),
+    ]
+
+    def get_form_class(self, for_update: bool = False):
+        form_class = super().get_form_class(for_update)
+        return type("ContactAdminForm", (ContactForm, form_class), {})
+
+
+# --- Lists, segments, suppressions, custom fields -----------------------------------------------------
+
+
+class MailingListIndexView(IndexView):
+    def get_base_queryset(self) -> QuerySet[MailingList]:
+        return (
+            super()
+            .get_base_queryset()
+            .annotate(members=Count("subscriptions", filter=Q(subscriptions__status="subscribed")))
+        )
+
+
+class MailingListEditView(EditView):
+    @property
+    def header_more_buttons(self) -> list:
+        buttons = list(super().header_more_buttons)
+        buttons.append(
+            HeaderButton(
+                "Export", url=reverse("contacts_admin:export", args=["list", self.object.pk]), icon_name="download"
+            )
+        )
+        buttons.append(
+            HeaderButton(
+                "Re-validate addresses",
+                url=reverse("contacts_admin:revalidate_list", args=[self.object.pk]),
+                icon_name="check",
+            )
+        )
+        return buttons
+
+
+class MailingListViewSet(SnippetViewSet):
+    model = MailingList
+    icon = "list-ul"
+    index_view_class = MailingListIndexView
+    edit_view_class = MailingListEditView
+    list_display = ["name", "slug", Column("members", label="Subscribed members"), "double_opt_in"]
+    search_fields = ["name", "slug"]
+    search_backend_name = None
+    panels = [FieldPanel("name"), FieldPanel("slug"), FieldPanel("description"), FieldPanel("double_opt_in")]
+
+
+class SegmentEditView(EditView):
+    template_name = "contacts/segment_edit.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["count_url"] = reverse("contacts_admin:segment_count")
+        context["member_count"] = Contact.objects.in_segment(self.object).count()
+        return context
+
+    @property
+    def header_more_buttons(self) -> list:
+        url = reverse("contacts_admin:export", args=["segment", self.object.pk])
+        return [*super().header_more_buttons, HeaderButton("Export", url=url, icon_name="download")]
+
+
+class SegmentViewSet(SnippetViewSet):
+    model = Segment
+    icon = "filter"
+    edit_view_class = SegmentEditView
+    list_display = ["name", "updated_at"]
+    search_fields = ["name"]
+    search_backend_name = None
+    panels = [FieldPanel("name"), FieldPanel("description"), FieldPanel("rules")]
+
+    def get_form_class(self, for_update: bool = False):
+        return type("SegmentAdminForm", (SegmentForm, super().get_form_class(for_update)), {})
+
+
+class SuppressionCreateView(CreateView):
+    def save_instance(self) -> Suppression:
+        data = self.form.cleaned_data
+        services.suppress(email=data["email"], domain=data["domain"], reason=data["reason"], source="admin")
+        if data["email"]:
+            return Suppression.objects.get(email=data["email"].strip().lower())
+        return Suppression.objects.get(domain=data["domain"].strip().lower().lstrip("@"))
+
+
+class SuppressionViewSet(SnippetViewSet):
+    model = Suppression
+    icon = "warning"
+    add_view_class = SuppressionCreateView
+    list_display = ["email", "domain", "reason", "source", "created_at"]
+    list_filter = ["reason"]
+    search_fields = ["email", "domain"]
+    search_backend_name = None
+    panels = [FieldPanel("email"), FieldPanel("domain"), FieldPanel("reason"), FieldPanel("note")]
+
+
+class CustomFieldViewSet(SnippetViewSet):
+    model = CustomField
+    icon = "form"
+    list_display = ["label", "key", "kind"]
+
+
+# --- Imports --------------------------------------------------------------------------------------------
+
+
+class ImportJobViewSet(SnippetViewSet):
+    model = ImportJob
+    icon = "upload"
+    menu_label = "Imports"
+    add_view_class = views.ImportUploadView
+    inspect_view_class = views.ImportProgressView
+    inspect_view_enabled = True
+    list_display = ["__str__", "status", "rows_done", "created", "updated", "skipped", "created_at"]
+    list_filter = ["status"]
+    panels = [FieldPanel("file"), FieldPanel("mailing_list"), FieldPanel("check_dns")]
+
+
+class AudienceGroup(SnippetViewSetGroup):
+    menu_label = "Audience"
+    menu_icon = "group"
+    menu_order = 150
+    items = (
+        ContactViewSet,
+        MailingListViewSet,
+        SegmentViewSet,
+        SuppressionViewSet,
+        ImportJobViewSet,
+        CustomFieldViewSet,
+    )
