@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
-from django.db.models import Case, Count, FloatField, OuterRef, Q, Subquery, Sum, Value, When
-from django.db.models.functions import Coalesce
+from django.db import transaction
+from django.db.models import Case, Count, F, FloatField, OuterRef, Q, Subquery, Sum, Value, When
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from contacts.models import Activity, Contact
@@ -52,54 +52,44 @@ class Delta:
         return max(filter(None, [self.last_opened_at, self.last_clicked_at]), default=None)
 
 
-def _later(column: str, value: str) -> str:
-    """SQL for the later of two timestamps where either may be NULL (no GREATEST on SQLite)."""
-    newer = f"{column} IS NULL OR {value} > {column}"
-    return f"CASE WHEN {value} IS NULL THEN {column} WHEN {newer} THEN {value} ELSE {column} END"
+def _later(field: str, deltas: Mapping[int, Delta]) -> Case:
+    """Per contact, the later of the stored timestamp and the batch's; untouched when the
+    batch has none. Written with COALESCE so a NULL column does not swallow the value."""
+    model_field = Contact._meta.get_field(field)
+    whens = []
+    for contact_id, delta in deltas.items():
+        value = getattr(delta, field)
+        if value is not None:
+            when = Value(value, output_field=model_field)
+            whens.append(When(pk=contact_id, then=Greatest(Coalesce(F(field), when), when)))
+    return Case(*whens, default=F(field), output_field=model_field)
 
 
-def _apply_sql(rows: int, vendor: str) -> str:
-    """One UPDATE ... FROM (VALUES ...) for a whole chunk of contacts. Written by hand because
-    the ORM's per-row CASE expressions cost more Python time than the database work itself."""
-    if vendor == "postgresql":
-        row = "(%s::bigint, %s::double precision, %s::timestamptz, %s::timestamptz, %s::timestamptz)"
-    else:
-        row = "(%s, %s, %s, %s, %s)"
-    table = Contact._meta.db_table
-    gone = ", ".join(f"'{status}'" for status in GONE)
-    # Only constants and placeholders go into this string; every value is a parameter.
-    return f"""
-        UPDATE {table} SET
-            engagement_score = engagement_score + v.column2,
-            last_opened_at = {_later("last_opened_at", "v.column3")},
-            last_clicked_at = {_later("last_clicked_at", "v.column4")},
-            last_engaged_at = {_later("last_engaged_at", "v.column5")},
-            sunset_at = NULL,
-            standing = CASE
-                WHEN standing = '{Standing.SUPPRESSED}' OR status IN ({gone}) THEN standing
-                WHEN engagement_score + v.column2 >= {ENGAGED_MIN_SCORE} THEN '{Standing.ENGAGED}'
-                ELSE '{Standing.ACTIVE}'
-            END
-        FROM (VALUES {", ".join([row] * rows)}) AS v
-        WHERE {table}.id = v.column1
-    """  # noqa: S608
-
-
-def apply_human_events(deltas: Mapping[int, Delta], chunk: int = 2000) -> None:
+def apply_human_events(deltas: Mapping[int, Delta], chunk: int = 500) -> None:
     """Add a drained batch of human opens/clicks to the contacts' score, timestamps and
-    standing (suppressed contacts stay suppressed); a contact who engages again also leaves
-    the sunset. Contacts are updated in id order so concurrent drains lock rows in the same order."""
-    adapt = connection.ops.adapt_datetimefield_value
-    items = sorted(deltas.items())
-    with transaction.atomic():
-        for start in range(0, len(items), chunk):
-            part = items[start : start + chunk]
-            params = []
-            for contact_id, delta in part:
-                params += [contact_id, delta.score, adapt(delta.last_opened_at), adapt(delta.last_clicked_at)]
-                params.append(adapt(delta.last_engaged_at))
-            with connection.cursor() as cursor:
-                cursor.execute(_apply_sql(len(part), connection.vendor), params)
+    standing; a contact who engages again also leaves the sunset."""
+    items = list(deltas.items())
+    for start in range(0, len(items), chunk):
+        part = dict(items[start : start + chunk])
+        score = Case(
+            *(When(pk=contact_id, then=Value(delta.score)) for contact_id, delta in part.items()),
+            default=Value(0.0),
+            output_field=FloatField(),
+        )
+        with transaction.atomic():
+            Contact.objects.filter(pk__in=part).update(
+                engagement_score=F("engagement_score") + score,
+                last_opened_at=_later("last_opened_at", part),
+                last_clicked_at=_later("last_clicked_at", part),
+                last_engaged_at=_later("last_engaged_at", part),
+                sunset_at=None,
+            )
+            Contact.objects.filter(pk__in=part).exclude(standing=Standing.SUPPRESSED).exclude(status__in=GONE).update(
+                standing=Case(
+                    When(engagement_score__gte=ENGAGED_MIN_SCORE, then=Value(Standing.ENGAGED)),
+                    default=Value(Standing.ACTIVE),
+                )
+            )
 
 
 def _weight(now: datetime) -> Case:
