@@ -47,6 +47,13 @@ def _checkboxes(name: str) -> FieldPanel:
     return FieldPanel(name, widget=forms.CheckboxSelectMultiple)
 
 
+class CampaignCreateView(generic.CreateView):
+    """A new campaign opens in the editor, where its lint panel and preview are."""
+
+    def get_success_url(self) -> str:
+        return reverse(self.edit_url_name, args=[self.object.pk])
+
+
 class CampaignEditView(generic.EditView):
     """Edit form with the lint panel and the live recipient count above it."""
 
@@ -141,6 +148,7 @@ class CampaignViewSet(ModelViewSet):
     menu_label = "Campaigns"
     menu_order = 200
     add_to_admin_menu = True
+    add_view_class = CampaignCreateView
     edit_view_class = CampaignEditView
     list_display = ["name", "subject", "status", "created_at"]
     list_filter = ["status"]

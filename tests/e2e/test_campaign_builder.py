@@ -1,0 +1,91 @@
+"""Browser test: a marketer creates a campaign in the admin, previews it as a contact, sends a test.
+
+Drives Debian's Chromium headless through Playwright against pytest-django's live server;
+the test arrives at a real SMTP server (aiosmtpd) on loopback.
+"""
+
+import re
+import shutil
+
+import pytest
+
+from campaigns import delivery
+from tests.conftest import wait_until
+from tests.factories import ContactFactory, MailingListFactory, SenderIdentityFactory, UserFactory
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+pytestmark = [
+    pytest.mark.skipif(not shutil.which(CHROMIUM), reason=f"{CHROMIUM} is missing (apt-get install chromium)"),
+    pytest.mark.django_db(transaction=True),
+]
+
+
+@pytest.fixture
+def audience_and_sender():
+    """Created before the browser starts: the ORM refuses to run beside Playwright's event loop."""
+    SenderIdentityFactory(name="Rapport News", email="news@example.com")
+    MailingListFactory(name="Customers")
+    ContactFactory(email="ann@example.com", first_name="Ann")
+
+
+@pytest.fixture
+def browser_page(audience_and_sender, live_server, client, settings):
+    """A logged-in admin page; the session cookie comes from the test client."""
+    settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False
+    client.force_login(UserFactory(username="marketer", is_superuser=True, is_staff=True))
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = browser.new_context(base_url=live_server.url)
+        context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}])
+        yield context.new_page()
+        browser.close()
+
+
+def test_marketer_creates_previews_and_test_sends_a_campaign(browser_page, smtp_sink, settings):
+    settings.EMAIL_BACKEND, settings.EMAIL_HOST, settings.EMAIL_PORT = (
+        delivery.SMTP_BACKEND,
+        "127.0.0.1",
+        smtp_sink.port,
+    )
+    page = browser_page
+
+    page.goto("/admin/campaigns/new/")
+    page.fill("#id_name", "Autumn news")
+    page.fill("#id_subject", "Hello {{ contact.first_name }} 🍂")
+    page.select_option("#id_sender", label="Rapport News <news@example.com>")
+    page.select_option("#id_layout", label="Classic newsletter")
+    page.get_by_label("Customers").first.check()
+    page.locator("#body-root button[title='Insert a block']").first.click()
+    page.get_by_role("option", name="Heading").click()
+    page.locator("input[name='body-0-value-text']").fill("Dear {{ contact.first_name }}, the autumn collection is here")
+    page.get_by_role("button", name="Create").first.click()
+    page.wait_for_url(re.compile(r"/admin/campaigns/edit/\d+/"))
+    campaign_id = re.search(r"/edit/(\d+)/", page.url).group(1)
+    assert page.locator("#recipient-count").inner_text() == "0"
+
+    page.goto(f"/admin/campaigns/preview/{campaign_id}/")
+    page.fill("#id_contact", "ann@example.com")
+    page.locator("#preview-contact button[type=submit]").click()
+    assert page.locator("#preview-subject").inner_text() == "Hello Ann 🍂"
+    frame = page.frame_locator("#preview-frame")
+    assert "Dear Ann, the autumn collection is here" in frame.locator("h2").inner_text()
+    page.get_by_role("link", name="mobile").click()
+    assert page.locator("#preview-frame").get_attribute("width") == "375"
+
+    page.fill("#id_addresses", "qa@example.com")
+    page.get_by_role("button", name="Send test").click()
+    wait_until(lambda: smtp_sink.handler.messages, timeout=30, message="the test message at the SMTP sink")
+    received = smtp_sink.parsed()[0]
+    assert received["Subject"] == "Hello Ann 🍂"
+    assert received["X-Rapport-Test"] == "1"
+    assert "Dear Ann" in received.get_body(("html",)).get_content()
