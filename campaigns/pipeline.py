@@ -38,8 +38,6 @@ Status = Message.Status
 NON_FINAL = [Status.QUEUED, Status.SENDING, Status.DEFERRED]
 CLAIM_PREFIX = "rapport:claim"
 HEARTBEAT_PREFIX = "rapport:campaign-heartbeat"
-# A campaign whose workers have written nothing for this long is re-dispatched by the tick.
-STALL_SECONDS = 120
 
 
 def _redis() -> redis.Redis:
@@ -108,7 +106,7 @@ def dispatch(campaign_id: int) -> int:
     upcoming = Message.objects.filter(campaign_id=campaign_id, status=Status.DEFERRED, not_before__gt=now)
     for batch, first_due in upcoming.values_list("batch").annotate(due=Min("not_before")).values_list("batch", "due"):
         _enqueue_batches(campaign_id, [batch], countdown=(first_due - now).total_seconds())
-    _redis().set(f"{HEARTBEAT_PREFIX}:{campaign_id}", 1, ex=STALL_SECONDS)
+    _redis().set(f"{HEARTBEAT_PREFIX}:{campaign_id}", 1, ex=settings.SEND_STALL_SECONDS)
     return len(batches)
 
 
@@ -309,7 +307,7 @@ class BatchSender:
     def flush(self) -> bool:
         """Write outcomes; returns False (after handing back the unsent rows) once the campaign stopped sending."""
         status = self._write()
-        _redis().set(f"{HEARTBEAT_PREFIX}:{self.campaign.pk}", 1, ex=STALL_SECONDS)
+        _redis().set(f"{HEARTBEAT_PREFIX}:{self.campaign.pk}", 1, ex=settings.SEND_STALL_SECONDS)
         if status == Campaign.Status.SENDING and self._error_rate_exceeded():
             from campaigns import services  # services import this module
 
@@ -415,17 +413,20 @@ def reclaim_expired_leases() -> int:
 
 
 def redispatch_stalled() -> list[int]:
-    """Campaigns sending with no worker progress for STALL_SECONDS get their batches enqueued again
-    (a task lost with a dead worker would otherwise wait for the broker's visibility timeout)."""
+    """Re-dispatch campaigns that have queued rows but nobody working on them for SEND_STALL_SECONDS.
+
+    A task reserved by a worker that was killed stays invisible in the broker until its
+    visibility timeout (hours); its batch would wait that long without this.
+    """
     client = _redis()
-    stalled = [
-        pk
-        for pk in Campaign.objects.filter(status=Campaign.Status.SENDING).values_list("pk", flat=True)
-        if not client.exists(f"{HEARTBEAT_PREFIX}:{pk}")
-    ]
-    for pk in stalled:
-        if not finish_if_done(pk):
+    stalled = []
+    for pk in Campaign.objects.filter(status=Campaign.Status.SENDING).values_list("pk", flat=True):
+        if client.exists(f"{HEARTBEAT_PREFIX}:{pk}") or finish_if_done(pk):
+            continue
+        rows = Message.objects.filter(campaign_id=pk)
+        if rows.filter(status=Status.QUEUED).exists() and not rows.filter(status=Status.SENDING).exists():
             dispatch(pk)
+            stalled.append(pk)
     return stalled
 
 

@@ -241,6 +241,8 @@ SEND_BATCH_SIZE = env_int("SEND_BATCH_SIZE", 500, minimum=1)
 SEND_LEASE_SECONDS = env_int("SEND_LEASE_SECONDS", 300, minimum=2)
 # Outcomes are written to the database every this many messages (and at the end of a batch).
 SEND_FLUSH_EVERY = env_int("SEND_FLUSH_EVERY", 100, minimum=1)
+# A sending campaign with queued rows, no claim and no worker progress for this long is dispatched again.
+SEND_STALL_SECONDS = env_int("SEND_STALL_SECONDS", 300, minimum=1)
 SEND_RETRY_BASE_SECONDS = env_float("SEND_RETRY_BASE_SECONDS", 60.0, minimum=0.01)
 SEND_RETRY_MAX_DELAY_SECONDS = env_int("SEND_RETRY_MAX_DELAY_SECONDS", 3600, minimum=1)
 # A temporarily refused message is retried until it is this old, then marked failed.

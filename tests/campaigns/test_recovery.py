@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+import redis
 from django.utils import timezone
 
 from campaigns import pipeline
@@ -60,3 +61,22 @@ def test_unknown_message_is_never_claimed_again(dead_claim, django_capture_on_co
     claim = pipeline.claim_batch(dead_claim[0].campaign_id, 0)
 
     assert list(Message.objects.filter(claim=claim).values_list("pk", flat=True)) == [dead_claim[2].pk]
+
+
+def test_queued_rows_nobody_works_on_are_dispatched_again(settings, django_capture_on_commit_callbacks):
+    campaign = CampaignFactory(status=Campaign.Status.SENDING)
+    MessageFactory(campaign=campaign)
+    redis.Redis.from_url(settings.REDIS_URL).delete(f"{pipeline.HEARTBEAT_PREFIX}:{campaign.pk}")
+
+    with django_capture_on_commit_callbacks() as enqueued:
+        assert pipeline.redispatch_stalled() == [campaign.pk]
+
+    assert len(enqueued) == 1
+
+
+def test_a_campaign_with_recent_progress_is_not_dispatched_again(settings):
+    campaign = CampaignFactory(status=Campaign.Status.SENDING)
+    MessageFactory(campaign=campaign)
+    redis.Redis.from_url(settings.REDIS_URL).set(f"{pipeline.HEARTBEAT_PREFIX}:{campaign.pk}", 1, ex=60)
+
+    assert pipeline.redispatch_stalled() == []

@@ -64,10 +64,11 @@ def test_every_recipient_gets_exactly_one_message(smtp_sink, start_worker):
     assert Activity.objects.filter(campaign_id=campaign.pk, kind=Activity.Kind.SENT).count() == 300
 
 
-def test_killed_worker_loses_nothing_and_resends_only_unknown(smtp_sink, start_worker):
+def test_killed_worker_loses_nothing_and_resends_only_unknown(smtp_sink, start_worker, settings):
+    settings.SEND_STALL_SECONDS = 2
     addresses = emails(20_000)
     campaign = campaign_for(addresses)
-    env = worker_env(smtp_sink, SEND_LEASE_SECONDS="3")
+    env = worker_env(smtp_sink, SEND_LEASE_SECONDS="3", SEND_STALL_SECONDS="2")
     first = start_worker(env, concurrency=2)
     services.send_now(campaign)
     wait_until(lambda: len(smtp_sink.handler.messages) >= 3000, timeout=120, message="3,000 messages delivered")
@@ -78,7 +79,9 @@ def test_killed_worker_loses_nothing_and_resends_only_unknown(smtp_sink, start_w
     reclaimed = []
 
     def settled() -> bool:
+        """What beat's tick does: settle dead claims, re-dispatch batches whose task died with the worker."""
         reclaimed.append(pipeline.reclaim_expired_leases())
+        pipeline.redispatch_stalled()
         return finished(campaign)
 
     wait_until(settled, timeout=600, interval=1, message="campaign finished after the crash")
