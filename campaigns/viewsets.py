@@ -23,7 +23,7 @@ from campaigns import composer, delivery
 from campaigns.audience import audience_count
 from campaigns.models import Campaign, SenderIdentity
 from campaigns.sending_views import SendTestForm
-from templates_mail.lint import lint
+from templates_mail.lint import lint, missing_placeholders
 from templates_mail.models import Layout
 
 AUDIENCE_FIELDS = ["include_lists", "include_segments", "exclude_lists", "exclude_segments"]
@@ -179,13 +179,24 @@ class CampaignViewSet(ModelViewSet):
         ]
 
 
+class LayoutForm(WagtailAdminModelForm):
+    def clean_html(self) -> str:
+        html = self.cleaned_data["html"]
+        missing = missing_placeholders(html)
+        if missing:
+            raise ValidationError("The layout needs " + ", ".join(f"{{{{ {name} }}}}" for name in missing) + ".")
+        return html
+
+
 class LayoutViewSet(ModelViewSet):
     model = Layout
     icon = "doc-full"
     menu_label = "Layouts"
     menu_order = 210
     add_to_admin_menu = True
-    form_fields = ["name", "html", "is_default"]
+    edit_handler = ObjectList(
+        [FieldPanel("name"), FieldPanel("html"), FieldPanel("is_default")], base_form_class=LayoutForm
+    )
     list_display = ["name", "is_default", "updated_at"]
     search_fields = ["name"]
     inspect_view_enabled = False

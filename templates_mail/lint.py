@@ -115,6 +115,15 @@ def html_problems(source: str) -> list[str]:
     return checker.finish()
 
 
+LAYOUT_PLACEHOLDERS = ("content", "unsubscribe_url", "preferences_url", "postal_address")
+
+
+def missing_placeholders(layout_html: str) -> list[str]:
+    """Placeholders a layout must carry: the content slot and the footer's legal parts."""
+    present = {tag.expression.strip() for tag in merge.scan(layout_html, "layout") if isinstance(tag, merge.Tag)}
+    return [name for name in LAYOUT_PLACEHOLDERS if name not in present]
+
+
 def _snippet(element: etree._Element) -> str:
     copy = lxml_html.fromstring(lxml_html.tostring(element, encoding="unicode"))
     copy.tail = None
@@ -162,6 +171,8 @@ def _message_issues(campaign, prepared: PreparedCampaign) -> list[LintIssue]:
     hrefs = [anchor.get("href", "") for anchor in document.iter("a")]
     if not any(href.startswith(f"{settings.SITE_URL}/u/") for href in hrefs):
         issues.append(_error("no_unsubscribe", "No unsubscribe link: the layout needs {{ unsubscribe_url }}."))
+    if not any(href.startswith(f"{settings.SITE_URL}/p/") for href in hrefs):
+        issues.append(_warning("no_preferences", "No preference-centre link: the layout needs {{ preferences_url }}."))
     address = postal_address(campaign)
     if not address or " ".join(address.split()) not in " ".join(document.text_content().split()):
         issues.append(_error("no_postal_address", "No postal address: set one and use {{ postal_address }}."))

@@ -210,3 +210,13 @@ def test_copy_prefills_a_new_campaign_from_the_original(client, marketer):
     page = client.get(reverse("campaigns:copy", args=[campaign.pk])).content.decode()
     assert "Spring {{ contact.first_name }}" in page
     assert "Copied body" in page
+
+
+def test_a_layout_without_footer_placeholders_is_refused(client, marketer):
+    response = client.post(reverse("layouts:add"), {"name": "Bare", "html": "<html><body>{{ content }}</body></html>"})
+    assert response.status_code == 200
+    assert (
+        "The layout needs {{ unsubscribe_url }}, {{ preferences_url }}, {{ postal_address }}."
+        in response.content.decode()
+    )
+    assert not Layout.objects.filter(name="Bare").exists()

@@ -2,7 +2,7 @@
 
 import pytest
 
-from templates_mail.lint import html_problems, lint
+from templates_mail.lint import html_problems, lint, missing_placeholders
 from tests.factories import CampaignFactory, LayoutFactory, SenderIdentityFactory
 from tests.templates_mail.helpers import block, text
 
@@ -111,3 +111,14 @@ def test_errors_come_before_warnings():
     blocking_flags = [issue.blocking for issue in lint(campaign)]
     assert blocking_flags == sorted(blocking_flags, reverse=True)
     assert blocking_flags[0] and not blocking_flags[-1]
+
+
+def test_missing_preference_link_is_a_warning():
+    layout = LayoutFactory(
+        html='<html><body>{{ content }}<a href="{{ unsubscribe_url }}">u</a> {{ postal_address }}</body></html>'
+    )
+    assert "no_preferences" in codes(CampaignFactory(layout=layout, body=[text(WORDS)]), blocking=False)
+
+
+def test_a_layout_must_carry_content_slot_and_footer_placeholders():
+    assert missing_placeholders("<p>{{ content }} {{ unsubscribe_url }}</p>") == ["preferences_url", "postal_address"]
