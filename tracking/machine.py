@@ -12,7 +12,6 @@ import hashlib
 import hmac
 import ipaddress
 import re
-from datetime import datetime, timedelta
 from functools import cache
 
 from django.conf import settings
@@ -26,7 +25,8 @@ SCANNER_AGENT = re.compile(
     re.I,
 )
 PROXY_NETWORKS = [ipaddress.ip_network(net) for net in ("17.0.0.0/8", "2620:149::/32", "2a01:b740::/32")]
-# An event this soon after the message was sent is a machine's: no person is that quick.
+# An event this soon after the message was sent is a machine's: no person is that quick
+# (checked by the database as events are inserted, see tracking/ingest.py).
 MACHINE_SECONDS = 5
 # Clicks on this many distinct links of one message within BURST_SECONDS: a scanner.
 BURST_LINKS, BURST_SECONDS = 3, 2.0
@@ -46,10 +46,6 @@ def _in_proxy_network(ip: str) -> bool:
     except ValueError:
         return False
     return any(address in network for network in PROXY_NETWORKS)
-
-
-def too_soon(occurred_at: datetime, sent_at: datetime | None) -> bool:
-    return sent_at is not None and occurred_at - sent_at < timedelta(seconds=MACHINE_SECONDS)
 
 
 def burst_messages(clicks: list[tuple[int, int | None, float]]) -> set[int]:

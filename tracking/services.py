@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -27,6 +27,7 @@ from contacts.models import Activity, Contact, MailingList, Subscription
 from contacts.tokens import HONEYPOT_LINK_INDEX, Purpose, TokenData, read_token
 from templates_mail import rendering
 from tracking import buffer, machine
+from tracking import ingest as ingest_sql
 
 log = logging.getLogger(__name__)
 
@@ -135,58 +136,48 @@ def _enqueue(event: dict[str, Any]) -> None:
 
 
 def ingest(entries: list[tuple[str, dict[str, Any]]]) -> int:
-    """Write buffered events into Activity and the contacts' engagement; returns how many
-    were new. Idempotent: an entry whose event id is already in Activity is skipped, so a
-    batch re-read after a crash is never counted twice."""
+    """Write buffered events into Activity and credit the contacts' engagement; returns how
+    many were new. Idempotent: an event id already in Activity is skipped by the insert
+    itself, so a batch re-read after a crash is never counted twice."""
     if not entries:
         return 0
+    bursts = machine.burst_messages(
+        [(event["m"], event["l"], event["t"]) for _, event in entries if event["k"] == "c" and event["m"]]
+    )
+    rows = [_row(event_id, event, bursts) for event_id, event in entries]
     with transaction.atomic():
-        known = set(
-            Activity.objects.filter(event_id__in=[eid for eid, _ in entries]).values_list("event_id", flat=True)
-        )
-        fresh = [(eid, event) for eid, event in entries if eid not in known]
-        existing = set(Contact.objects.filter(pk__in={event["c"] for _, event in fresh}).values_list("pk", flat=True))
-        fresh = [(eid, event) for eid, event in fresh if event["c"] in existing]
-        sent_at = dict(
-            Message.objects.filter(pk__in={event["m"] for _, event in fresh if event["m"]}).values_list("pk", "sent_at")
-        )
-        bursts = machine.burst_messages(
-            [(event["m"], event["l"], event["t"]) for _, event in fresh if event["k"] == "c" and event["m"]]
-        )
-        rows, deltas = [], {}
-        for eid, event in fresh:
-            row = _activity(eid, event, sent_at.get(event["m"]), bursts)
-            rows.append(row)
-            if not row.is_machine:
-                deltas.setdefault(row.contact_id, engagement.Delta()).add(row.kind, row.occurred_at)
-        contact_services.record_many(rows, batch_size=5000)
-        engagement.apply_human_events(dict(sorted(deltas.items())))
-    return len(rows)
+        inserted = ingest_sql.insert_events(rows)
+        events = dict(entries)
+        deltas: dict[int, engagement.Delta] = {}
+        for event_id, is_machine in inserted:
+            if not is_machine:
+                event = events[event_id]
+                moment = datetime.fromtimestamp(event["t"], UTC)
+                deltas.setdefault(event["c"], engagement.Delta()).add(KINDS[event["k"]], moment)
+        engagement.apply_human_events(deltas)
+    return len(inserted)
 
 
-def _activity(event_id: str, event: dict[str, Any], sent_at: datetime | None, bursts: set[int]) -> Activity:
-    occurred_at = datetime.fromtimestamp(event["t"], UTC)
-    reason = event["r"]
-    if not reason and machine.too_soon(occurred_at, sent_at):
-        reason = "too_soon"
-    if not reason and event["k"] == "c" and event["m"] in bursts:
-        reason = "burst"
+def _row(event_id: str, event: dict[str, Any], bursts: set[int]) -> dict[str, Any]:
+    """One Activity row as the insert statement reads it; flags known at request time (agent,
+    network, honeypot) or visible in the batch (a burst of clicks) are set here, the
+    delivery-time check is made by the database."""
+    reason = event["r"] or ("burst" if event["k"] == "c" and event["m"] in bursts else "")
     details = {"ua": event["u"], "ip": event["h"]}
     if event["l"] is not None:
         details["link"] = event["l"]
-    if reason:
-        details["machine"] = reason
-    return Activity(
-        contact_id=event["c"],
-        kind=KINDS[event["k"]],
-        occurred_at=occurred_at,
-        campaign_id=event["g"],
-        message_id=event["m"],
-        link_url=event.get("url", ""),
-        is_machine=bool(reason),
-        details=details,
-        event_id=event_id,
-    )
+    occurred_at = datetime.fromtimestamp(event["t"], UTC)
+    return {
+        "event_id": event_id,
+        "contact_id": event["c"],
+        "kind": KINDS[event["k"]],
+        "occurred_at": str(connection.ops.adapt_datetimefield_value(occurred_at)),
+        "campaign_id": event["g"],
+        "message_id": event["m"],
+        "link_url": event.get("url", ""),
+        "details": details,
+        "reason": reason,
+    }
 
 
 def drain_events(batch_size: int = 5000, max_batches: int | None = None) -> int:
