@@ -159,14 +159,18 @@ class CampaignViewSet(ModelViewSet):
     edit_handler = ObjectList(
         [
             FieldPanel("name"),
-            MultiFieldPanel(
-                [FieldPanel("subject"), FieldPanel("subject_b"), FieldPanel("preheader")], heading="Subject"
-            ),
+            MultiFieldPanel([FieldPanel("subject"), FieldPanel("preheader")], heading="Subject"),
             MultiFieldPanel([FieldPanel("sender"), FieldPanel("reply_to")], heading="From"),
             FieldPanel("layout"),
             FieldPanel("body"),
             FieldPanel("text_body"),
+            FieldPanel("utm_enabled"),
             MultiFieldPanel([_checkboxes(name) for name in AUDIENCE_FIELDS], heading="Audience"),
+            MultiFieldPanel(
+                [FieldPanel("subject_b"), FieldPanel("ab_test_share"), FieldPanel("ab_metric"), FieldPanel("ab_wait")],
+                heading="A/B test",
+                classname="collapsed",
+            ),
         ],
         base_form_class=CampaignForm,
     )

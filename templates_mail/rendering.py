@@ -21,8 +21,10 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from threading import Lock
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.conf import settings
+from django.utils.text import slugify
 from lxml import html as lxml_html
 from premailer import Premailer
 
@@ -156,8 +158,9 @@ class Compiled:
 class _Builder:
     """Assembles the document with placeholders in place of merge tags, links and markers."""
 
-    def __init__(self, custom_keys: frozenset[str]) -> None:
+    def __init__(self, custom_keys: frozenset[str], utm_campaign: str = "") -> None:
         self.custom_keys = custom_keys
+        self.utm_campaign = utm_campaign
         self.tags: list[Tag] = []
         self.problems: list[MergeProblem] = []
         self.conditions: list[tuple] = []
@@ -212,9 +215,10 @@ class _Builder:
             href = (anchor.get("href") or "").strip()
             if not href.lower().startswith(("http://", "https://")) or "R4pp0rt" in href:
                 continue
-            if href not in self.links:
-                self.links.append(href)
-            anchor.set("href", f"R4pp0rtL{self.links.index(href)}X")
+            url = with_utm(href, self.utm_campaign) if self.utm_campaign else href
+            if url not in self.links:
+                self.links.append(url)
+            anchor.set("href", f"R4pp0rtL{self.links.index(url)}X")
 
     def items(self, text: str):
         """The compiled document's stream: literal text, tags, link and pixel nodes, block markers."""
@@ -238,6 +242,21 @@ class _Builder:
 
     def compile(self, text: str) -> Template:
         return merge.compile_items(self.items(text), self.custom_keys)
+
+
+def utm_campaign(campaign) -> str:
+    """The utm_campaign value when the campaign asks for UTM parameters, else empty."""
+    return (slugify(campaign.name) or f"campaign-{campaign.pk}") if campaign.utm_enabled else ""
+
+
+def with_utm(url: str, campaign_slug: str) -> str:
+    """Add UTM parameters to a link for web analytics, keeping any the marketer set by hand."""
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    present = {name for name, _ in query}
+    utm = {"utm_source": "rapport", "utm_medium": "email", "utm_campaign": campaign_slug}
+    query += [(name, value) for name, value in utm.items() if name not in present]
+    return urlunsplit(parts._replace(query=urlencode(query)))
 
 
 def layout_for(campaign) -> Layout:
@@ -265,7 +284,7 @@ def inline_css(document_html: str) -> str:
 
 
 def _build(campaign, layout: Layout, body_value, custom_keys: frozenset[str]) -> Compiled:
-    builder = _Builder(custom_keys)
+    builder = _Builder(custom_keys, utm_campaign(campaign))
     preheader_source = html_lib.escape(campaign.preheader)
     body = builder.body(body_value)
     document_html = builder.protect(layout.html, "layout", content=body)
@@ -311,6 +330,7 @@ def content_key(campaign, layout: Layout, body_value, custom_keys: frozenset[str
         "preheader": campaign.preheader,
         "text": campaign.text_body,
         "site": settings.SITE_URL,
+        "utm": utm_campaign(campaign),
         "custom_keys": sorted(custom_keys),
     }
     return hashlib.sha256(json.dumps(material, sort_keys=True, default=str).encode()).hexdigest()

@@ -60,6 +60,9 @@ def form_data(audience: dict | None = None, **overrides) -> dict:
             ]
         ),
         "text_body": "",
+        "ab_test_share": "0",
+        "ab_metric": "opens",
+        "ab_wait": "",
     }
     fields.update(overrides)
     return {**nested_form_data(fields), **audience}

@@ -237,3 +237,31 @@ def test_preheader_is_hidden_at_the_top_of_the_body():
         r'<body[^>]*>\s*<div class="preheader" style="display:none[^"]*">Sale ends soon</div>', message.html
     )
     assert message.preheader == "Sale ends soon"
+
+
+def test_utm_parameters_join_the_link_table_when_asked_for():
+    campaign = CampaignFactory(name="Autumn Sale", utm_enabled=True, body=LINKS_BODY)
+    prepare(campaign)
+    assert CampaignLink.objects.get(campaign=campaign, index=0).url == (
+        "https://shop.example.com/a?x=1&y=2&utm_source=rapport&utm_medium=email&utm_campaign=autumn-sale"
+    )
+
+
+def test_utm_parameters_set_by_hand_are_kept():
+    body = [text('<p><a href="https://shop.example.com/?utm_source=partner">x</a></p>')]
+    prepare(campaign := CampaignFactory(name="Sale", utm_enabled=True, body=body))
+    url = CampaignLink.objects.get(campaign=campaign, index=0).url
+    assert url == "https://shop.example.com/?utm_source=partner&utm_medium=email&utm_campaign=sale"
+
+
+def test_international_domain_and_path_links_resolve_back_exactly():
+    body = [text('<p><a href="https://bücher.example/straße?q=中文">x</a></p>')]
+    campaign = CampaignFactory(body=body)
+    html = prepare(campaign).render(Recipient(contact_id=1, email="a@example.com")).html
+    assert tracked_url(campaign, next(h for h in hrefs(html) if "/t/c/" in h)) == "https://bücher.example/straße?q=中文"
+
+
+def test_a_personalised_link_is_filled_per_recipient_and_not_tracked():
+    body = [text('<p><a href="https://shop.example.com/me?email={{ contact.email }}">me</a></p>')]
+    html = prepare(CampaignFactory(body=body)).render(Recipient(contact_id=1, email="a@example.com")).html
+    assert 'href="https://shop.example.com/me?email=a@example.com"' in html
