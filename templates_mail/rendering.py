@@ -379,6 +379,17 @@ def freeze_links(campaign, links: list[str]) -> None:
     )
 
 
+def default_list_name(campaign) -> str:
+    """The list a recipient is mailed through, when the campaign goes to exactly one list."""
+    names = list(campaign.include_lists.values_list("name", flat=True)[:2])
+    return names[0] if len(names) == 1 else ""
+
+
+def one_line(value: str) -> str:
+    """A line break from a contact's profile must not break (or inject into) a header."""
+    return value.replace("\r", " ").replace("\n", " ")
+
+
 class PreparedCampaign:
     """One campaign version, ready to render for any number of recipients."""
 
@@ -390,6 +401,7 @@ class PreparedCampaign:
         self.link_count = len(compiled.links)
         self.postal_address = postal_address(campaign)
         self.site_url = settings.SITE_URL
+        self.list_name = default_list_name(campaign)
         self._members: dict[int, frozenset[int]] = {}
         self._members_loaded_at = 0.0
 
@@ -419,6 +431,7 @@ class PreparedCampaign:
         """The message for one recipient; ``show_all_blocks`` (linter, previews) ignores audiences."""
         values = recipient.values()
         values["postal_address"] = self.postal_address
+        values["list.name"] = recipient.list_name or self.list_name
         values["unsubscribe_url"] = self._token_url("u", Purpose.UNSUBSCRIBE, recipient)
         values["preferences_url"] = self._token_url("p", Purpose.PREFERENCES, recipient)
         values["web_version_url"] = self._token_url("v", Purpose.VIEW, recipient)
@@ -435,10 +448,10 @@ class PreparedCampaign:
         compiled = self.compiled
         text = compiled.text.render(RenderContext(values, escape=False, links=links, block_visible=visible))
         return RenderedMessage(
-            subject=self.subject.render(RenderContext(values, escape=False)),
+            subject=one_line(self.subject.render(RenderContext(values, escape=False))),
             html=compiled.html.render(RenderContext(values, escape=True, links=links, block_visible=visible)),
             text=tidy(text) if compiled.conditions else text,
-            preheader=compiled.preheader.render(RenderContext(values, escape=False)),
+            preheader=one_line(compiled.preheader.render(RenderContext(values, escape=False))),
         )
 
 

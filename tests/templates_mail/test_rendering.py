@@ -13,7 +13,7 @@ from contacts.tokens import Purpose, read_token
 from templates_mail import rendering
 from templates_mail.merge import MergeError
 from templates_mail.rendering import Recipient, RenderError, prepare, recipient_for
-from tests.factories import CampaignFactory, ContactFactory, SegmentFactory, UserFactory
+from tests.factories import CampaignFactory, ContactFactory, MailingListFactory, SegmentFactory, UserFactory
 from tests.templates_mail.helpers import block, only_field, only_segment, text
 
 pytestmark = pytest.mark.django_db
@@ -265,3 +265,19 @@ def test_a_personalised_link_is_filled_per_recipient_and_not_tracked():
     body = [text('<p><a href="https://shop.example.com/me?email={{ contact.email }}">me</a></p>')]
     html = prepare(CampaignFactory(body=body)).render(Recipient(contact_id=1, email="a@example.com")).html
     assert 'href="https://shop.example.com/me?email=a@example.com"' in html
+
+
+def test_the_list_name_is_the_campaigns_only_list_unless_the_recipient_names_one():
+    campaign = CampaignFactory(body=[text("<p>via {{ list.name }}</p>")])
+    campaign.include_lists.add(MailingListFactory(name="Customers"))
+    prepared = prepare(campaign)
+    assert "via Customers" in prepared.render(Recipient(contact_id=1, email="a@example.com")).html
+    assert "via VIP" in prepared.render(Recipient(contact_id=1, email="a@example.com", list_name="VIP")).html
+
+
+def test_line_breaks_in_profile_values_cannot_break_the_subject_header():
+    campaign = CampaignFactory(subject="Hi {{ contact.first_name }}")
+    message = prepare(campaign).render(
+        Recipient(contact_id=1, email="a@example.com", first_name="Ann\r\nBcc: x@evil.example")
+    )
+    assert message.subject == "Hi Ann  Bcc: x@evil.example"
