@@ -355,3 +355,8 @@ if IMAP_HOST:
     }
 # flufl.bounce logs every detector it tries at INFO.
 LOGGING["loggers"]["flufl.bounce"] = {"level": "WARNING"}
+
+# --- Campaign builder (templates_mail) ------------------------------------------------------
+# Compiled (inlined) campaign versions are shared between worker processes through the
+# cache for this long, so premailer runs once per version, not once per process. 0 = off.
+RENDER_CACHE_SECONDS = env_int("RENDER_CACHE_SECONDS", 24 * 3600, minimum=0)

@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.conf import settings
+from django.core.cache import cache
 from django.utils.text import slugify
 from lxml import html as lxml_html
 from premailer import Premailer
@@ -47,6 +48,7 @@ PREHEADER = (
 # follows contacts that join or leave a segment without a query per recipient.
 SEGMENT_TTL_SECONDS = 300
 CACHE_SIZE = 32
+logger = logging.getLogger(__name__)
 
 
 class RenderError(ValueError):
@@ -340,12 +342,35 @@ _cache: OrderedDict[str, Compiled] = OrderedDict()
 _cache_lock = Lock()
 
 
+def _shared_get(key: str) -> Compiled | None:
+    if not settings.RENDER_CACHE_SECONDS:
+        return None
+    try:
+        return cache.get(f"render:{key}")
+    except Exception:  # any cache failure (Redis down, stale pickle) only costs one inlining
+        logger.warning("render cache unavailable; inlining locally", exc_info=True)
+        return None
+
+
+def _shared_set(key: str, compiled: Compiled) -> None:
+    if not settings.RENDER_CACHE_SECONDS:
+        return
+    try:
+        cache.set(f"render:{key}", compiled, settings.RENDER_CACHE_SECONDS)
+    except Exception:  # the in-process copy still serves this worker
+        logger.warning("render cache unavailable; not shared", exc_info=True)
+
+
 def _compiled(campaign, layout: Layout, body_value, custom_keys: frozenset[str], key: str) -> Compiled:
+    """In-process LRU first, then the cache shared by all workers, then premailer."""
     with _cache_lock:
         if key in _cache:
             _cache.move_to_end(key)
             return _cache[key]
-    compiled = _build(campaign, layout, body_value, custom_keys)
+    compiled = _shared_get(key)
+    if compiled is None:
+        compiled = _build(campaign, layout, body_value, custom_keys)
+        _shared_set(key, compiled)
     with _cache_lock:
         _cache[key] = compiled
         while len(_cache) > CACHE_SIZE:
@@ -354,7 +379,7 @@ def _compiled(campaign, layout: Layout, body_value, custom_keys: frozenset[str],
 
 
 def clear_cache() -> None:
-    """Forget compiled campaigns (tests; a deploy that changes block templates restarts anyway)."""
+    """Forget this process's compiled campaigns (tests); the shared cache expires on its own."""
     with _cache_lock:
         _cache.clear()
 

@@ -1,6 +1,7 @@
 """prepare() once per campaign version, render() per recipient by substitution only."""
 
 import re
+import uuid
 from unittest import mock
 
 import pytest
@@ -281,3 +282,21 @@ def test_line_breaks_in_profile_values_cannot_break_the_subject_header():
         Recipient(contact_id=1, email="a@example.com", first_name="Ann\r\nBcc: x@evil.example")
     )
     assert message.subject == "Hi Ann  Bcc: x@evil.example"
+
+
+def test_a_second_worker_process_reuses_the_shared_compiled_version(settings):
+    settings.RENDER_CACHE_SECONDS = 60
+    campaign = CampaignFactory(body=[text(f"<p>shared {uuid.uuid4()}</p>")])
+    with mock.patch.object(rendering, "Premailer", wraps=rendering.Premailer) as premailer:
+        first = prepare(campaign).render(Recipient(contact_id=1, email="a@example.com")).html
+        rendering.clear_cache()
+        second = prepare(campaign).render(Recipient(contact_id=1, email="a@example.com")).html
+    assert premailer.call_count == 1
+    assert first == second
+
+
+def test_an_unavailable_shared_cache_only_costs_an_inlining(settings):
+    settings.RENDER_CACHE_SECONDS = 60
+    campaign = CampaignFactory(body=[text("<p>still works</p>")])
+    with mock.patch.object(rendering.cache, "get", side_effect=ConnectionError("redis down")):
+        assert "still works" in prepare(campaign).render(Recipient(contact_id=1, email="a@example.com")).html
