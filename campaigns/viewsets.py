@@ -53,6 +53,10 @@ class CampaignCreateView(generic.CreateView):
     def get_success_url(self) -> str:
         return reverse(self.edit_url_name, args=[self.object.pk])
 
+    def save_instance(self) -> Campaign:
+        self.form.instance.created_by = self.request.user
+        return super().save_instance()
+
 
 class CampaignEditView(generic.EditView):
     """Edit form with the lint panel and the live recipient count above it."""

@@ -113,7 +113,7 @@ def test_a_marketer_creates_a_campaign_with_body_and_audience(client, marketer):
     campaign = Campaign.objects.get(name="Autumn news")
     assert campaign.body[0].block_type == "text"
     assert list(campaign.include_lists.all()) == [mailing_list]
-    assert campaign.status == Campaign.Status.DRAFT
+    assert (campaign.status, campaign.created_by) == (Campaign.Status.DRAFT, marketer)
 
 
 def test_the_edit_page_shows_lint_errors_and_the_recipient_count(client, marketer):
