@@ -29,7 +29,7 @@ from django.utils import timezone
 from campaigns import delivery
 from campaigns.audience import audience
 from campaigns.models import Campaign, Message
-from campaigns.throttle import Limit, Throttle
+from campaigns.throttle import Limit, Note, Throttle
 from contacts import services as contact_services
 from contacts.models import Activity, Contact
 
@@ -164,30 +164,26 @@ def backoff(attempts: int) -> float:
 
 
 class Journal:
-    """Per-claim record in Redis of the message on the wire and those accepted since the last flush."""
+    """Per-claim record in Redis of the message on the wire and those accepted since the last flush.
+
+    Written by the throttle's script together with each token (:class:`throttle.Note`).
+    """
 
     def __init__(self, claim: str) -> None:
-        self.key = f"{CLAIM_PREFIX}:{claim}"
-        self.client = _redis()
-        self.accepted: list[int] = []
+        self.note = Note(f"{CLAIM_PREFIX}:{claim}")
 
-    def on_wire(self, message_id: int) -> None:
-        pipe = self.client.pipeline(transaction=True)
-        if self.accepted:
-            pipe.hset(self.key, mapping=dict.fromkeys(self.accepted, "s"))
-            self.accepted = []
-        pipe.hset(self.key, message_id, "w")
-        pipe.expire(self.key, 86400)
-        pipe.execute()
+    def before_send(self, message_id: int) -> Note:
+        self.note.wire = message_id
+        return self.note
 
     def sent(self, message_id: int) -> None:
-        self.accepted.append(message_id)
+        self.note.accepted.append(message_id)
 
     def read(self) -> dict[int, str]:
-        return {int(key): value.decode() for key, value in self.client.hgetall(self.key).items()}
+        return {int(key): value.decode() for key, value in _redis().hgetall(self.note.key).items()}
 
     def delete(self) -> None:
-        self.client.delete(self.key)
+        _redis().delete(self.note.key)
 
 
 ContentSource = Callable[[Contact, int | None], delivery.Content]
@@ -220,10 +216,13 @@ class BatchSender:
                 if message.domain in throttled:
                     self._defer(message, throttled[message.domain], "throttled: domain rate limit", retry=False)
                     continue
-                decision = self.throttle.take(message.domain)
+                outgoing = self._compose(message)
+                if outgoing is None:
+                    continue
+                decision = self.throttle.take(message.domain, journal.before_send(message.pk))
                 while decision.blocked_by is Limit.GLOBAL:
                     time.sleep(decision.wait)
-                    decision = self.throttle.take(message.domain)
+                    decision = self.throttle.take(message.domain, journal.before_send(message.pk))
                 if not decision.allowed:
                     until = timezone.now() + timedelta(seconds=decision.wait)
                     if decision.blocked_by is Limit.DOMAIN:
@@ -233,7 +232,7 @@ class BatchSender:
                     self._write()
                     self._release(Status.DEFERRED, not_before=until, error=f"throttled: {decision.blocked_by} cap")
                     break
-                self._send(carrier, journal, message)
+                self._send(carrier, journal, message, outgoing)
                 pending = len(self.sent) + len(self.changed)
                 if (
                     pending >= settings.SEND_FLUSH_EVERY or time.monotonic() - self.last_flush > 1
@@ -243,10 +242,11 @@ class BatchSender:
         journal.delete()
         self._schedule_retry()
 
-    def _send(self, carrier, journal: Journal, message: Message) -> None:
+    def _compose(self, message: Message) -> delivery.Outgoing | None:
+        """Rendered before its token is taken, so the journal never marks an unsendable message on the wire."""
         try:
             template, source = self.sources[message.variant]
-            outgoing = delivery.compose(
+            return delivery.compose(
                 template,
                 source(message.contact, message.pk),
                 campaign_id=self.campaign.pk,
@@ -256,8 +256,9 @@ class BatchSender:
             )
         except delivery.UnsendableError as error:
             self._fail(message, str(error), bounce=False)
-            return
-        journal.on_wire(message.pk)
+            return None
+
+    def _send(self, carrier, journal: Journal, message: Message, outgoing: delivery.Outgoing) -> None:
         result = carrier.send(outgoing)
         self.attempted += 1
         if result.outcome is delivery.Outcome.SENT:

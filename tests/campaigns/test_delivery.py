@@ -9,12 +9,15 @@ from io import StringIO
 
 import dkim
 import pytest
+from aiosmtpd.controller import Controller
 from django.core import mail
 from django.core.management import CommandError, call_command
 
 from campaigns import delivery
 from campaigns.models import Message
 from contacts.tokens import Purpose, read_token
+from devtools.services import free_port
+from tests.conftest import SinkHandler
 from tests.factories import CampaignFactory, ContactFactory, MessageFactory, SenderIdentityFactory
 
 
@@ -179,3 +182,55 @@ def test_render_message_prints_the_exact_signed_bytes(settings, dkim_key):
     assert raw.startswith(b"DKIM-Signature:")
     assert dkim.verify(raw, dnsfunc=lambda name, timeout=5: dkim_key[1])
     assert f"<rapport.{message.campaign_id}.{message.pk}@example.com>".encode() in raw
+
+
+class PipeliningHandler(SinkHandler):
+    """An aiosmtpd sink that offers PIPELINING (aiosmtpd reads pipelined commands in order)."""
+
+    refuse_rcpt: str | None = None
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):  # noqa: N802 - aiosmtpd API
+        session.host_name = hostname
+        return [*responses[:-1], "250-PIPELINING", responses[-1]]
+
+    async def handle_RCPT(self, server, session, envelope, address, options):  # noqa: N802 - aiosmtpd API
+        if self.refuse_rcpt:
+            return self.refuse_rcpt
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+
+@pytest.fixture
+def pipelining_sink(settings):
+    handler = PipeliningHandler()
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    settings.EMAIL_BACKEND, settings.EMAIL_HOST, settings.EMAIL_PORT = (
+        delivery.SMTP_BACKEND,
+        "127.0.0.1",
+        controller.port,
+    )
+    yield handler
+    controller.stop()
+
+
+@pytest.mark.django_db
+def test_pipelined_smtp_keeps_lines_that_start_with_a_dot(pipelining_sink):
+    campaign = CampaignFactory(text_body=".hidden line\n..two dots\n{{ unsubscribe_url }}")
+
+    delivery.send_test(campaign, ["qa@example.com"])
+
+    (recipients, raw), *_ = pipelining_sink.messages
+    text = message_from_bytes(raw, policy=policy.default).get_body(("plain",)).get_content()
+    assert recipients == ["qa@example.com"]
+    assert text.replace("\r\n", "\n").startswith(".hidden line\n..two dots\n")
+
+
+@pytest.mark.django_db
+def test_pipelined_smtp_reports_a_refused_recipient(pipelining_sink):
+    pipelining_sink.refuse_rcpt = "550 5.1.1 no such mailbox"
+
+    result = delivery.send_test(CampaignFactory(), ["gone@example.com"])["gone@example.com"]
+
+    assert (result.outcome, result.code) == (delivery.Outcome.FAILED, 550)
+    assert pipelining_sink.messages == []

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from campaigns import pipeline
 from campaigns.models import Campaign, Message
+from campaigns.throttle import Throttle
 from contacts.models import Activity
 from tests.factories import CampaignFactory, MessageFactory
 
@@ -17,15 +18,16 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def dead_claim():
+def dead_claim(settings):
     """Three rows claimed by a worker that died: one accepted, one on the wire, one not tried."""
+    settings.SEND_RATE_PER_SECOND = 1_000_000
     campaign = CampaignFactory(status=Campaign.Status.SENDING)
     rows = [MessageFactory(campaign=campaign) for _ in range(3)]
     claim = pipeline.claim_batch(campaign.pk, 0)
-    journal = pipeline.Journal(claim)
-    journal.on_wire(rows[0].pk)
+    journal, throttle = pipeline.Journal(claim), Throttle()
+    throttle.take("example.com", journal.before_send(rows[0].pk))
     journal.sent(rows[0].pk)
-    journal.on_wire(rows[1].pk)
+    throttle.take("example.com", journal.before_send(rows[1].pk))
     Message.objects.filter(claim=claim).update(lease_until=timezone.now() - timedelta(seconds=1))
     return rows
 

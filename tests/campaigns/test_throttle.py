@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 import redis
 
-from campaigns.throttle import PREFIX, Limit, Throttle, warmup_cap
+from campaigns.throttle import PREFIX, Limit, Note, Throttle, warmup_cap
 
 
 @pytest.fixture(autouse=True)
@@ -54,3 +54,19 @@ def test_warm_up_cap_grows_daily_and_ends_with_the_schedule(settings):
     caps = [warmup_cap(date(2026, 1, day)) for day in (1, 2, 3, 4)]
 
     assert caps == [50, 100, 200, None]
+
+
+def test_only_a_message_that_got_its_token_is_marked_on_the_wire(settings):
+    settings.SEND_RATE_PER_SECOND, settings.DOMAIN_RATE_LIMITS = 1000, {"slow.example": 0.5}
+    throttle, note = Throttle(), Note("rapport:claim:test-journal")
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    client.delete(note.key)
+
+    note.wire = 1
+    throttle.take("slow.example", note)
+    note.accepted.append(1)
+    note.wire = 2
+    refused = throttle.take("slow.example", note)
+
+    assert refused.blocked_by is Limit.DOMAIN
+    assert client.hgetall(note.key) == {b"1": b"s"}
