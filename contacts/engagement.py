@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Case, Count, FloatField, OuterRef, Q, Subquery, Sum, Value, When
+from django.db.models import Case, Count, Exists, FloatField, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -179,6 +179,17 @@ def apply_sunset(now: datetime | None = None) -> int:
         .exclude(_seen_since(cutoff))
         .update(sunset_at=now)
     )
+
+
+def hot_leads(days: int = 7) -> QuerySet[Contact]:
+    """Contacts a person clicked for in the last ``days``, best score first: the sales list."""
+    clicked = Activity.objects.filter(
+        contact=OuterRef("pk"),
+        kind=Kind.CLICKED,
+        is_machine=False,
+        occurred_at__gte=timezone.now() - timedelta(days=days),
+    )
+    return Contact.objects.filter(Exists(clicked)).select_related("owner").order_by("-engagement_score", "email")
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,113 @@
+"""Drain N buffered open/click events from the Redis stream into Activity and print the rate.
+
+    .venv/bin/python -m bench.drain_events [--events 1000000] [--contacts 100000] [--batch 10000]
+
+Uses DATABASE_URL when set (it must be PostgreSQL for the issue's figure); otherwise it
+starts a throwaway PostgreSQL cluster and a private Redis, and removes them afterwards.
+"""
+
+import argparse
+import json
+import os
+import sys
+import time
+
+from devtools.services import PostgresCluster, RedisServer
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--contacts", type=int, default=100_000)
+    parser.add_argument("--batch", type=int, default=10_000)
+    args = parser.parse_args()
+
+    started = []
+    if not os.environ.get("DATABASE_URL"):
+        cluster = PostgresCluster().start()
+        started.append(cluster)
+        os.environ["DATABASE_URL"] = cluster.url
+    redis_server = RedisServer().start()
+    started.append(redis_server)
+    os.environ["REDIS_URL"] = redis_server.url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
+    try:
+        run(args)
+    finally:
+        for service in reversed(started):
+            service.stop()
+
+
+def run(args) -> None:
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    from campaigns.models import Campaign, Message
+    from contacts.models import Activity, Contact
+    from tests.factories import CampaignFactory
+    from tracking import buffer, services
+
+    call_command("migrate", verbosity=0)
+    print(f"database: {connection.vendor}", file=sys.stderr)
+    setup = time.perf_counter()
+    Contact.objects.bulk_create(
+        (Contact(email=f"bench{i}@example.com", email_domain="example.com") for i in range(args.contacts)),
+        batch_size=10_000,
+    )
+    contact_ids = list(Contact.objects.values_list("pk", flat=True))
+    campaign = CampaignFactory(status=Campaign.Status.SENT)
+    sent_at = django.utils.timezone.now() - django.utils.timezone.timedelta(hours=2)
+    Message.objects.bulk_create(
+        (
+            Message(campaign=campaign, contact_id=cid, email="x", domain="example.com", status="sent", sent_at=sent_at)
+            for cid in contact_ids
+        ),
+        batch_size=10_000,
+    )
+    message_of = dict(Message.objects.values_list("contact_id", "pk"))
+    redis = buffer.client()
+    ua = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36"
+    now = time.time()
+    pipe = redis.pipeline(transaction=False)
+    for n in range(args.events):
+        contact_id = contact_ids[n % len(contact_ids)]
+        kind = "c" if n % 4 == 0 else "o"
+        event = {
+            "k": kind,
+            "c": contact_id,
+            "m": message_of[contact_id],
+            "g": campaign.pk,
+            "l": 0 if kind == "c" else None,
+            "t": now + n / 1000,
+            "u": ua,
+            "h": "5d41402abc4b2a76b971",
+            "r": "",
+            "url": "",
+        }
+        pipe.xadd(buffer.STREAM, {"e": json.dumps(event, separators=(",", ":"))})
+        if n % 10_000 == 9_999:
+            pipe.execute()
+    pipe.execute()
+    print(
+        f"setup: {args.contacts} contacts, {args.events} events buffered in {time.perf_counter() - setup:.1f}s",
+        file=sys.stderr,
+    )
+
+    start = time.perf_counter()
+    drained = services.drain_events(batch_size=args.batch)
+    elapsed = time.perf_counter() - start
+    in_activity = Activity.objects.count()
+    print(f"drained events:        {drained}")
+    print(f"Activity rows:         {in_activity}")
+    print(f"left in buffer:        {buffer.backlog()}")
+    print(f"drain time:            {elapsed:.1f} s")
+    print(f"drain rate:            {drained / elapsed:,.0f} events/s")
+    print(f"database:              {connection.vendor}")
+
+
+if __name__ == "__main__":
+    main()
