@@ -212,21 +212,6 @@ class Template:
         emit_nodes(self.nodes, context, out)
         return "".join(out)
 
-    def paths(self) -> set[str]:
-        """Every field the template reads, for the linter."""
-        found: set[str] = set()
-        stack = [self.nodes]
-        while stack:
-            for node in stack.pop():
-                if isinstance(node, Variable):
-                    found.add(node.path)
-                elif isinstance(node, If):
-                    found.update(condition.path for condition, _ in node.branches if condition)
-                    stack.extend(nodes for _, nodes in node.branches)
-                elif isinstance(node, DynamicBlock):
-                    stack.append(node.nodes)
-        return found
-
 
 def position(source: str, offset: int) -> tuple[int, int]:
     line = source.count("\n", 0, offset) + 1

@@ -4,9 +4,9 @@
 link, dynamic-block boundary and the open pixel with an inert placeholder, runs premailer
 once over the whole document, and compiles the result into a tree of literal strings and
 nodes. ``PreparedCampaign.render(recipient)`` only walks that tree: no parsing, no
-inlining, no database. The compiled artifact is cached in-process by a hash of everything
-that shapes the HTML, so preparing the same campaign version again (per batch, per
-variant) never calls premailer again.
+inlining, no database. The compiled artifact is cached by a hash of everything that
+shapes the HTML, in-process and in the cache shared by all workers, so preparing the same
+campaign version again (per batch, per variant, per worker) never calls premailer again.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from templates_mail.merge import MergeError, MergeProblem, RenderContext, Slot, 
 from templates_mail.models import Layout
 from templates_mail.text import text_from_html, tidy
 
-RENDERER_VERSION = "1"
+RENDERER_VERSION = "2"
 PLACEHOLDER_RE = re.compile(r"<!--R4pp0rt([BE])(\d+)X-->|R4pp0rt([MLP])(\d+)X")
 PIXEL = '<img src="R4pp0rtP0X" width="1" height="1" alt="" style="display:block;width:1px;height:1px;border:0">'
 PREHEADER = (
@@ -154,7 +154,6 @@ class Compiled:
     preheader: Template
     links: list[str]
     conditions: list[tuple]
-    source_html: str
 
 
 class _Builder:
@@ -311,7 +310,6 @@ def _build(campaign, layout: Layout, body_value, custom_keys: frozenset[str]) ->
         preheader=merge.compile_template(campaign.preheader, "preheader", custom_keys),
         links=builder.links,
         conditions=builder.conditions,
-        source_html=document_html,
     )
 
 
