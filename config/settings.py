@@ -239,8 +239,8 @@ if bool(DKIM_SELECTOR) != bool(DKIM_PRIVATE_KEY_PATH):
 SEND_BATCH_SIZE = env_int("SEND_BATCH_SIZE", 500, minimum=1)
 # A claimed batch is renewed at every flush; a lease that runs out means its worker died.
 SEND_LEASE_SECONDS = env_int("SEND_LEASE_SECONDS", 300, minimum=2)
-# Outcomes are written to the database every this many messages (and at the end of a batch).
-SEND_FLUSH_EVERY = env_int("SEND_FLUSH_EVERY", 100, minimum=1)
+# Outcomes are written to the database every this many messages, at least once a second and at the end of a batch.
+SEND_FLUSH_EVERY = env_int("SEND_FLUSH_EVERY", 500, minimum=1)
 # A sending campaign with queued rows, no claim and no worker progress for this long is dispatched again.
 SEND_STALL_SECONDS = env_int("SEND_STALL_SECONDS", 300, minimum=1)
 SEND_RETRY_BASE_SECONDS = env_float("SEND_RETRY_BASE_SECONDS", 60.0, minimum=0.01)
@@ -255,7 +255,7 @@ try:
 except ValueError:
     raise ConfigError("SEND_WARMUP_DAILY_CAPS: expected comma-separated whole numbers") from None
 SEND_WARMUP_START = env_str("SEND_WARMUP_START")
-if SEND_RETRY_MAX_DELAY_SECONDS >= CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]:
+if CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] <= SEND_RETRY_MAX_DELAY_SECONDS:
     raise ConfigError("SEND_RETRY_MAX_DELAY_SECONDS: must be shorter than CELERY_VISIBILITY_TIMEOUT")
 CELERY_BEAT_SCHEDULE["campaigns-tick"] = {"task": "campaigns.tasks.tick", "schedule": 10.0}
 
