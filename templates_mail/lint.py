@@ -51,6 +51,7 @@ SPAM_PHRASES = (
     "$$$",
     "!!!",
 )
+PERSONALISED_HREF_RE = re.compile(r"""href\s*=\s*["']([^"']*\{\{[^"']*)["']""")
 VOID_ELEMENTS = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 # Elements whose end tag HTML lets the author leave out.
 OPTIONAL_END = {"p", "li", "td", "th", "tr", "thead", "tbody", "tfoot", "option", "dt", "dd", "colgroup"}
@@ -136,6 +137,11 @@ def _structure_issues(campaign, body) -> list[LintIssue]:
         (f"block {number} ({child.block_type})", str(child.render())) for number, child in enumerate(body, 1)
     ]:
         issues += [_error("broken_html", f"{where}: {problem}") for problem in html_problems(source)]
+        issues += [
+            _warning("untracked_link", f"{where}: a link with merge fields is not click-tracked.", href)
+            for href in PERSONALISED_HREF_RE.findall(source)
+            if not re.fullmatch(r"\{\{\s*(unsubscribe|preferences|web_version)_url\s*\}\}", href)
+        ]
     return issues
 
 

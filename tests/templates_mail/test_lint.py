@@ -122,3 +122,9 @@ def test_missing_preference_link_is_a_warning():
 
 def test_a_layout_must_carry_content_slot_and_footer_placeholders():
     assert missing_placeholders("<p>{{ content }} {{ unsubscribe_url }}</p>") == ["preferences_url", "postal_address"]
+
+
+def test_a_personalised_link_is_a_warning_because_it_is_not_tracked():
+    body = [text(WORDS + '<p><a href="https://shop.example.com/?e={{ contact.email }}">me</a></p>')]
+    issue = next(issue for issue in lint(CampaignFactory(body=body)) if issue.code == "untracked_link")
+    assert (issue.blocking, issue.element) == (False, "https://shop.example.com/?e={{ contact.email }}")
