@@ -206,7 +206,7 @@ class BatchSender:
     last_flush: float = field(default_factory=time.monotonic)
 
     def messages(self) -> list[Message]:
-        return list(self._claimed().select_related("contact").order_by("pk"))
+        return list(self._claimed().select_related("contact__owner").order_by("pk"))
 
     def run(self) -> None:
         journal = Journal(self.claim)
@@ -353,13 +353,16 @@ class BatchSender:
 
 
 # --- Batches, end to end -----------------------------------------------------------------------
-def content_sources(campaign: Campaign) -> dict[int, tuple[delivery.MessageTemplate, ContentSource]]:
-    """Header template and renderer of each variant that has messages (prepared once per batch)."""
+def content_sources(
+    campaign: Campaign, variants: set[int]
+) -> dict[int, tuple[delivery.MessageTemplate, ContentSource]]:
+    """Header template and renderer of each variant in a batch (the renderer caches the inlined
+    HTML per process, so preparing per batch costs a few queries, not premailer)."""
     from templates_mail.rendering import prepare, recipient_for
 
     from_names = dict(campaign.variants.values_list("index", "from_name"))
     sources = {}
-    for variant in set(Message.objects.filter(campaign=campaign).values_list("variant", flat=True).distinct()):
+    for variant in variants:
         prepared = prepare(campaign, variant)
         sources[variant] = (
             delivery.template_for(campaign, from_names.get(variant, "")),
@@ -369,12 +372,27 @@ def content_sources(campaign: Campaign) -> dict[int, tuple[delivery.MessageTempl
 
 
 def send_batch(campaign_id: int, batch: int) -> None:
-    """Claim one batch and send what it holds; whoever loses the claim does nothing."""
+    """Claim one batch and send what it holds; whoever loses the claim does nothing.
+
+    A campaign that no longer renders (a merge error, a deleted layout) fails with the reason;
+    the claimed rows go back to the queue untouched.
+    """
+    from campaigns import services  # services import this module
+    from templates_mail.merge import MergeError
+    from templates_mail.rendering import RenderError
+
     claim = claim_batch(campaign_id, batch)
     if claim is None:
         return
     campaign = Campaign.objects.select_related("sender").get(pk=campaign_id)
-    BatchSender(campaign, batch, claim, content_sources(campaign)).run()
+    claimed = Message.objects.filter(campaign_id=campaign_id, batch=batch, claim=claim, status=Status.SENDING)
+    try:
+        sources = content_sources(campaign, set(claimed.values_list("variant", flat=True).distinct()))
+    except (MergeError, RenderError) as error:
+        claimed.update(status=Status.QUEUED, claim="", lease_until=None)
+        services.fail(campaign, f"cannot render: {error}")
+        return
+    BatchSender(campaign, batch, claim, sources).run()
     finish_if_done(campaign_id)
 
 

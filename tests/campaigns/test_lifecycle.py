@@ -145,3 +145,15 @@ def test_error_rate_over_the_threshold_pauses_with_a_reason(settings, smtp_sink,
     assert campaign.status == State.PAUSED
     assert "refused" in campaign.status_reason
     assert Message.objects.filter(campaign=campaign, status=Message.Status.QUEUED).count() == 15
+
+
+def test_a_campaign_that_no_longer_renders_fails_with_the_reason(django_capture_on_commit_callbacks):
+    campaign = campaign_for(["a@example.com"], subject="Hello {{ contact.no_such_field }}")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.send_now(campaign)
+
+    campaign.refresh_from_db()
+    assert campaign.status == State.FAILED
+    assert campaign.status_reason.startswith("cannot render")
+    assert Message.objects.get().status == Message.Status.QUEUED
