@@ -101,7 +101,19 @@ class ImportProgressView(InspectView):
         context["running"] = job.status in (ImportJob.Status.QUEUED, ImportJob.Status.RUNNING)
         context["percent"] = min(100, round(100 * job.rows_done / job.rows_total)) if job.rows_total else 0
         context["errors_url"] = reverse("contacts_admin:import_errors", args=[job.pk])
+        context["retry_url"] = reverse("contacts_admin:import_retry", args=[job.pk])
+        context["can_retry"] = job.status in (ImportJob.Status.FAILED, ImportJob.Status.RUNNING)
         return context
+
+
+@require_POST
+@permission_required("contacts.add_importjob", raise_exception=True)
+def import_retry(request: HttpRequest, pk: int) -> HttpResponse:
+    """Run a failed or interrupted import again; the upserts make a second run harmless."""
+    job = get_object_or_404(ImportJob, pk=pk)
+    if importer.queue_job(job, job.mapping):
+        messages.success(request, "The import was started again.")
+    return redirect(_inspect_url(job))
 
 
 @permission_required("contacts.view_importjob", raise_exception=True)

@@ -29,6 +29,7 @@ from wagtail.snippets.views.snippets import (
 from contacts import services, views
 from contacts.forms import ContactForm, SegmentForm
 from contacts.models import Contact, CustomField, ImportJob, MailingList, Segment, Suppression
+from contacts.segments import SegmentError, compile_rules
 from contacts.services import PROFILE_EDIT_FIELDS
 
 TIMELINE_LENGTH = 50
@@ -68,10 +69,20 @@ class ContactFilterSet(WagtailFilterSet):
     region = CharFilter(label="Region", lookup_expr="iexact")
     industry = CharFilter(label="Industry", lookup_expr="iexact")
     standing = ChoiceFilter(choices=Contact.Standing.choices)
+    custom = CharFilter(label="Custom field (key=value)", method="filter_custom")
 
     class Meta:
         model = Contact
         fields = ["status", "grade", "owner"]
+
+    def filter_custom(self, queryset: QuerySet[Contact], name: str, value: str) -> QuerySet[Contact]:
+        key, _, wanted = value.partition("=")
+        try:
+            return queryset.filter(
+                compile_rules({"field": f"custom.{key.strip()}", "op": "contains", "value": wanted.strip()})
+            )
+        except SegmentError:
+            return queryset.none()
 
 
 class ContactIndexView(IndexView):

@@ -300,3 +300,21 @@ def test_revalidate_list_cleans_bad_addresses_in_the_background(
     with django_capture_on_commit_callbacks(execute=True):
         client_for(client, marketer).post(reverse("contacts_admin:revalidate_list", args=[mailing_list.pk]))
     assert Contact.objects.get(pk=dead.pk).status == Contact.Status.CLEANED
+
+
+def test_contact_listing_filters_by_custom_field(client, marketer):
+    ContactFactory(email="ann@example.com", custom_fields={"plan": "pro"})
+    ContactFactory(email="bob@example.com", custom_fields={"plan": "free"})
+    response = client_for(client, marketer).get(reverse(f"{CONTACTS}:list") + "?custom=plan%3Dpro")
+    assert [contact.email for contact in response.context["object_list"]] == ["ann@example.com"]
+
+
+def test_interrupted_import_can_be_run_again(client, marketer, settings, tmp_path, django_capture_on_commit_callbacks):
+    settings.MEDIA_ROOT = tmp_path
+    job = ImportJob(original_name="p.csv", check_dns=False, status=ImportJob.Status.RUNNING, mapping={"email": "email"})
+    job.file.save("p.csv", SimpleUploadedFile("p.csv", b"email\nann@example.com\n"), save=False)
+    job.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        client_for(client, marketer).post(reverse("contacts_admin:import_retry", args=[job.pk]))
+    job.refresh_from_db()
+    assert (job.status, job.created) == (ImportJob.Status.DONE, 1)
