@@ -32,20 +32,23 @@ def wait_for_port(port: int, timeout: float = 20.0, process: subprocess.Popen | 
     raise RuntimeError(f"nothing listening on 127.0.0.1:{port} after {timeout}s")
 
 
-def ensure_redis_server() -> str:
-    """Path of redis-server; installs Debian's package when missing and we are root."""
-    found = shutil.which("redis-server")
-    if found:
+def ensure_command(command: str, package: str) -> str | None:
+    """Path of ``command``; installs Debian's ``package`` when it is missing and we are root."""
+    found = shutil.which(command)
+    if found or os.geteuid() != 0 or not shutil.which("apt-get"):
         return found
-    if os.geteuid() == 0 and shutil.which("apt-get"):
-        print("rapport: installing redis-server with apt-get ...", file=sys.stderr)
-        quiet = {"stdout": subprocess.DEVNULL, "env": {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}}
-        subprocess.run(["apt-get", "update", "-qq"], check=True, **quiet)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "redis-server"], check=True, **quiet)
-        found = shutil.which("redis-server")
-        if found:
-            return found
-    raise RuntimeError("redis-server not found: install it (apt-get install redis-server) or set REDIS_URL")
+    print(f"rapport: installing {package} with apt-get ...", file=sys.stderr, flush=True)
+    quiet = {"stdout": subprocess.DEVNULL, "env": {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}}
+    subprocess.run(["apt-get", "update", "-qq"], check=False, **quiet)
+    subprocess.run(["apt-get", "install", "-y", "-qq", package], check=False, **quiet)
+    return shutil.which(command)
+
+
+def ensure_redis_server() -> str:
+    found = ensure_command("redis-server", "redis-server")
+    if not found:
+        raise RuntimeError("redis-server not found: install it (apt-get install redis-server) or set REDIS_URL")
+    return found
 
 
 class RedisServer:

@@ -12,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from devtools.services import PostgresCluster, RedisServer
+from devtools.services import PostgresCluster, RedisServer, ensure_command
 
 
 def run(command: list[str], env: dict[str, str] | None = None) -> int:
@@ -36,6 +36,8 @@ def main() -> int:
         print("lint failed: run `make format` and fix what `make lint` reports", file=sys.stderr)
         return 1
 
+    # The browser tests drive Debian's Chromium; without it they are skipped, never failed.
+    ensure_command("chromium", "chromium")
     redis = None
     if not os.environ.get("REDIS_URL"):
         redis = RedisServer().start()
