@@ -48,9 +48,23 @@ class Delta:
         elif kind == Kind.CLICKED:
             self.last_clicked_at = max(filter(None, [self.last_clicked_at, occurred_at]))
 
+    def merge(self, other: Delta) -> None:
+        self.score += other.score
+        self.last_opened_at = max(filter(None, [self.last_opened_at, other.last_opened_at]), default=None)
+        self.last_clicked_at = max(filter(None, [self.last_clicked_at, other.last_clicked_at]), default=None)
+
     @property
     def last_engaged_at(self) -> datetime | None:
         return max(filter(None, [self.last_opened_at, self.last_clicked_at]), default=None)
+
+
+def merge(into: dict[int, Delta], deltas: Mapping[int, Delta]) -> None:
+    """Add one batch's credit to credit pending from earlier batches."""
+    for contact_id, delta in deltas.items():
+        if contact_id in into:
+            into[contact_id].merge(delta)
+        else:
+            into[contact_id] = delta
 
 
 def _later(column: str, value: str) -> str:
@@ -150,8 +164,16 @@ def _standing(now: datetime) -> Case:
     )
 
 
+def _latest_human(kinds: list[str]) -> Subquery:
+    """The time of the contact's latest human event of ``kinds``, as SQL (NULL if none is
+    left in history, so the stored value is kept)."""
+    latest = Activity.objects.filter(contact=OuterRef("pk"), kind__in=kinds, is_machine=False).order_by("-occurred_at")
+    return Subquery(latest.values("occurred_at")[:1])
+
+
 def recompute_all(now: datetime | None = None) -> None:
-    """Nightly: everyone's decayed score and standing, in two UPDATE statements, then the sunset."""
+    """Nightly: everyone's decayed score, last engagement and standing, in two UPDATE statements,
+    then the sunset. Also repairs credit a crashed drain did not write (tracking.services.drain_events)."""
     now = now or timezone.now()
     score = (
         Activity.objects.filter(_human(now), contact=OuterRef("pk"))
@@ -160,7 +182,12 @@ def recompute_all(now: datetime | None = None) -> None:
         .values("total")
     )
     with transaction.atomic():
-        Contact.objects.update(engagement_score=Coalesce(Subquery(score, output_field=FloatField()), Value(0.0)))
+        Contact.objects.update(
+            engagement_score=Coalesce(Subquery(score, output_field=FloatField()), Value(0.0)),
+            last_opened_at=Coalesce(_latest_human([Kind.OPENED]), "last_opened_at"),
+            last_clicked_at=Coalesce(_latest_human([Kind.CLICKED]), "last_clicked_at"),
+            last_engaged_at=Coalesce(_latest_human(list(WEIGHTS)), "last_engaged_at"),
+        )
         Contact.objects.update(standing=_standing(now))
     apply_sunset(now)
 

@@ -136,26 +136,31 @@ def _enqueue(event: dict[str, Any]) -> None:
 
 
 def ingest(entries: list[tuple[str, dict[str, Any]]]) -> int:
-    """Write buffered events into Activity and credit the contacts' engagement; returns how
-    many were new. Idempotent: an event id already in Activity is skipped by the insert
-    itself, so a batch re-read after a crash is never counted twice."""
+    """Write events into Activity and credit the contacts' engagement in one transaction;
+    returns how many were new (the Redis-down fallback and ESP webhooks come through here).
+    Idempotent: an event id already in Activity is skipped by the insert itself."""
+    with transaction.atomic():
+        inserted, deltas = _insert(entries)
+        engagement.apply_human_events(deltas)
+    return inserted
+
+
+def _insert(entries: list[tuple[str, dict[str, Any]]]) -> tuple[int, dict[int, engagement.Delta]]:
+    """Insert the events; returns how many were new and the engagement credit they earn."""
     if not entries:
-        return 0
+        return 0, {}
     bursts = machine.burst_messages(
         [(event["m"], event["l"], event["t"]) for _, event in entries if event["k"] == "c" and event["m"]]
     )
-    rows = [_row(event_id, event, bursts) for event_id, event in entries]
-    with transaction.atomic():
-        inserted = ingest_sql.insert_events(rows)
-        events = dict(entries)
-        deltas: dict[int, engagement.Delta] = {}
-        for event_id, is_machine in inserted:
-            if not is_machine:
-                event = events[event_id]
-                moment = datetime.fromtimestamp(event["t"], UTC)
-                deltas.setdefault(event["c"], engagement.Delta()).add(KINDS[event["k"]], moment)
-        engagement.apply_human_events(deltas)
-    return len(inserted)
+    inserted = ingest_sql.insert_events([_row(event_id, event, bursts) for event_id, event in entries])
+    events = dict(entries)
+    deltas: dict[int, engagement.Delta] = {}
+    for event_id, is_machine in inserted:
+        if not is_machine:
+            event = events[event_id]
+            moment = datetime.fromtimestamp(event["t"], UTC)
+            deltas.setdefault(event["c"], engagement.Delta()).add(KINDS[event["k"]], moment)
+    return len(inserted), deltas
 
 
 def _row(event_id: str, event: dict[str, Any], bursts: set[int]) -> dict[str, Any]:
@@ -180,17 +185,31 @@ def _row(event_id: str, event: dict[str, Any], bursts: set[int]) -> dict[str, An
     }
 
 
-def drain_events(batch_size: int = 5000, max_batches: int | None = None) -> int:
+def drain_events(batch_size: int = 5000, max_batches: int | None = None, credit_every: int = 20) -> int:
     """Move buffered events into Activity, batch by batch, until the buffer is empty;
-    returns how many were new. Entries are acknowledged only after their batch committed."""
+    returns how many were new. Entries are acknowledged only after their batch committed.
+
+    The engagement credit of ``credit_every`` batches is merged and written in one
+    statement, so a contact active in many batches is updated once rather than once per
+    batch. A crash in between loses at most that credit, never an event, and the nightly
+    recompute rebuilds scores and last-engagement times from Activity.
+    """
     total = batches = 0
+    pending: dict[int, engagement.Delta] = {}
     while max_batches is None or batches < max_batches:
         batch = buffer.read_batch(batch_size)
         if not batch:
             break
-        total += ingest(batch)
+        with transaction.atomic():
+            inserted, deltas = _insert(batch)
         buffer.ack([entry_id for entry_id, _ in batch])
+        engagement.merge(pending, deltas)
+        total += inserted
         batches += 1
+        if batches % credit_every == 0:
+            engagement.apply_human_events(pending)
+            pending = {}
+    engagement.apply_human_events(pending)
     return total
 
 

@@ -172,3 +172,13 @@ def test_a_real_worker_drains_the_buffer_into_activity(start_worker):
     wait_until(lambda: Activity.objects.filter(campaign_id=campaign.pk).count() == 10, message="drained events")
     assert buffer.backlog() == 0
     assert Contact.objects.filter(pk__in=[m.contact_id for m in messages], last_clicked_at__isnull=False).count() == 5
+
+
+def test_credit_merged_across_batches_equals_credit_per_batch(sent_message):
+    for _ in range(7):
+        visit("o", sent_message)
+    visit("c", sent_message, 0)
+    services.drain_events(batch_size=2, credit_every=3)
+    contact = Contact.objects.get(pk=sent_message.contact_id)
+    assert contact.engagement_score == 7 * 1.0 + 3.0
+    assert contact.last_clicked_at is not None

@@ -145,3 +145,14 @@ def test_contact_page_include_shows_score_trend_standing_and_machine_counts():
     assert "+3.0" in html
     assert "Engaged" in html
     assert "1 more by machines" in html
+
+
+def test_nightly_recompute_restores_last_engagement_a_crashed_drain_did_not_write():
+    contact = ContactFactory(created_at=days_ago(400))
+    ActivityFactory(contact=contact, kind=Activity.Kind.OPENED, occurred_at=days_ago(3))
+    ActivityFactory(contact=contact, kind=Activity.Kind.CLICKED, occurred_at=days_ago(1))
+    engagement.recompute_all()
+    contact.refresh_from_db()
+    assert contact.last_clicked_at == contact.last_engaged_at
+    assert contact.last_opened_at < contact.last_clicked_at
+    assert (contact.engagement_score, contact.standing) == (4.0, Standing.ENGAGED)
