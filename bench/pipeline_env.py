@@ -125,18 +125,17 @@ class Workers:
             for n in range(count)
         ]
 
-    def rss_mb(self) -> list[float]:
-        """Resident set of each worker: the main process plus its pool child."""
-        sizes = []
-        for process in self.processes:
-            pids = [process.pid, *_children(process.pid)]
-            sizes.append(sum(_rss_kb(pid) for pid in pids) / 1024)
-        return sizes
+    def rss_mb(self) -> list[tuple[float, float]]:
+        """Resident set of each worker as (main process, pool children) in MB."""
+        return [
+            (_rss_kb(process.pid) / 1024, sum(_rss_kb(child) for child in _children(process.pid)) / 1024)
+            for process in self.processes
+        ]
 
     def stop(self) -> None:
         for process in self.processes:
             if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
+                process.terminate()  # warm shutdown: the running task finishes
         for process in self.processes:
             try:
                 process.wait(30)
