@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import charset_normalizer
+import psycopg
 from django.conf import settings
 from django.db import connection, models, transaction
 from django.utils import timezone
@@ -389,9 +390,17 @@ class RowInserter:
             self.sql += f" ON CONFLICT ({quote(fields[conflict].column)}) DO UPDATE SET {assignments}"
 
     def run(self, rows: list[tuple]) -> None:
-        if rows:
-            with connection.cursor() as cursor:
-                cursor.executemany(self.sql, [row + self.defaults for row in rows])
+        if not rows:
+            return
+        params = [row + self.defaults for row in rows]
+        with connection.cursor() as cursor:
+            if connection.vendor != "postgresql":
+                cursor.executemany(self.sql, params)
+                return
+            # Django's PostgreSQL cursors bind client-side, quoting every value in Python; a
+            # server-side-binding cursor on the same connection (and transaction) sends them as parameters.
+            with psycopg.Cursor(cursor.connection) as raw:
+                raw.executemany(self.sql, params)
 
 
 class ChunkWriter:
