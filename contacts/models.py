@@ -5,6 +5,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import models
 from django.db.models import Exists, OuterRef, Q
+from django.db.models.functions import Lower
 from django.utils import timezone
 from taggit.managers import TaggableManager
 from taggit.models import TaggedItemBase
@@ -142,6 +143,10 @@ class Contact(models.Model):
             ("import_contact", "Can import contacts"),
             # Without it (sales staff), change_contact covers only owned contacts' profile fields and notes.
             ("change_any_contact", "Can edit any contact and all of its fields"),
+        ]
+        constraints = [
+            # Addresses are stored normalised (lower case); this also stops a mixed-case twin slipping in.
+            models.UniqueConstraint(Lower("email"), name="unique_contact_email_ci"),
         ]
 
     def __str__(self) -> str:

@@ -5,8 +5,10 @@ import json
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import IntegrityError, transaction
 
 from contacts.validation import DomainChecker, Reason, suggest_domain, validate_address
+from tests.factories import ContactFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -145,3 +147,9 @@ def test_validate_emails_no_dns_skips_the_domain_check(capsys, dns_stub):
     call_command("validate_emails", "ann@no-such-domain.example.net", "--no-dns", "--json")
     assert json.loads(capsys.readouterr().out)[0]["valid"] is True
     assert dns_stub.queries == {}
+
+
+def test_the_same_address_in_another_case_cannot_be_stored_twice():
+    ContactFactory(email="ann@example.com")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ContactFactory(email="Ann@Example.com")
