@@ -8,7 +8,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from contacts.models import Activity, Contact, ImportJob, Subscription
+from contacts.models import Activity, Contact, ImportJob, Subscription, Suppression
 from tests.factories import (
     ActivityFactory,
     ContactFactory,
@@ -318,3 +318,38 @@ def test_interrupted_import_can_be_run_again(client, marketer, settings, tmp_pat
         client_for(client, marketer).post(reverse("contacts_admin:import_retry", args=[job.pk]))
     job.refresh_from_db()
     assert (job.status, job.created) == (ImportJob.Status.DONE, 1)
+
+
+def test_every_contacts_admin_page_renders_for_a_marketer(client, marketer, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    contact = ContactFactory()
+    mailing_list, segment = MailingListFactory(), SegmentFactory()
+    job = ImportJob(original_name="p.csv", errors=[{"row": 2, "email": "x", "reason": "invalid_syntax"}])
+    job.file.save("p.csv", SimpleUploadedFile("p.csv", b"email\nann@example.com\n"), save=False)
+    job.save()
+    urls = [
+        reverse(f"{CONTACTS}:list"),
+        reverse(f"{CONTACTS}:add"),
+        reverse(f"{CONTACTS}:edit", args=[contact.pk]),
+        reverse(f"{CONTACTS}:inspect", args=[contact.pk]),
+        reverse("wagtailsnippets_contacts_mailinglist:list"),
+        reverse("wagtailsnippets_contacts_mailinglist:edit", args=[mailing_list.pk]),
+        reverse("wagtailsnippets_contacts_segment:add"),
+        reverse("wagtailsnippets_contacts_suppression:add"),
+        reverse("wagtailsnippets_contacts_customfield:list"),
+        reverse("wagtailsnippets_contacts_importjob:list"),
+        reverse("wagtailsnippets_contacts_importjob:inspect", args=[job.pk]),
+        reverse("contacts_admin:import_map", args=[job.pk]),
+        reverse("contacts_admin:export", args=["segment", segment.pk]),
+        reverse("contacts_admin:revalidate_list", args=[mailing_list.pk]),
+    ]
+    client = client_for(client, marketer)
+    assert {url: client.get(url).status_code for url in urls} == dict.fromkeys(urls, 200)
+
+
+def test_marketer_adds_a_domain_suppression_through_the_service(client, marketer):
+    client_for(client, marketer).post(
+        reverse("wagtailsnippets_contacts_suppression:add"),
+        {"email": "", "domain": "@Blocked.example.org", "reason": "manual", "note": ""},
+    )
+    assert list(Suppression.objects.values_list("domain", "source")) == [("blocked.example.org", "admin")]
