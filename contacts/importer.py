@@ -626,7 +626,7 @@ def queue_job(job: ImportJob, mapping: dict[str, str]) -> bool:
         pk=job.pk, status__in=[ImportJob.Status.DRAFT, ImportJob.Status.FAILED, ImportJob.Status.RUNNING]
     ).update(status=ImportJob.Status.QUEUED, mapping=mapping, failure="")
     if queued:
-        transaction.on_commit(lambda: run_import_job.delay(job.pk))
+        run_import_job.delay_on_commit(job.pk)
     return bool(queued)
 
 

@@ -183,7 +183,7 @@ def revalidate_list(request: HttpRequest, pk: int) -> HttpResponse:
     """GET asks for confirmation; POST re-checks the list's addresses in the background."""
     mailing_list = get_object_or_404(MailingList, pk=pk)
     if request.method == "POST":
-        transaction.on_commit(lambda: tasks.revalidate_list.delay(mailing_list.pk))
+        tasks.revalidate_list.delay_on_commit(mailing_list.pk)
         messages.success(request, f"Re-validating the addresses of {mailing_list} in the background.")
         return redirect(reverse(mailing_list.snippet_viewset.get_url_name("edit"), args=[mailing_list.pk]))
     context = {"mailing_list": mailing_list, "page_title": "Re-validate addresses", "header_icon": "check"}
