@@ -16,6 +16,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ["DATABASE_URL"] = "sqlite:///:memory:"
+# Measure premailer itself, without the Redis cache shared between workers.
+os.environ["RENDER_CACHE_SECONDS"] = "0"
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
 

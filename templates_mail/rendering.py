@@ -345,8 +345,8 @@ def _shared_get(key: str) -> Compiled | None:
         return None
     try:
         return cache.get(f"render:{key}")
-    except Exception:  # any cache failure (Redis down, stale pickle) only costs one inlining
-        logger.warning("render cache unavailable; inlining locally", exc_info=True)
+    except Exception as error:  # any cache failure (Redis down, stale pickle) only costs one inlining
+        logger.warning("render cache unavailable (%s); inlining locally", error)
         return None
 
 
@@ -355,8 +355,8 @@ def _shared_set(key: str, compiled: Compiled) -> None:
         return
     try:
         cache.set(f"render:{key}", compiled, settings.RENDER_CACHE_SECONDS)
-    except Exception:  # the in-process copy still serves this worker
-        logger.warning("render cache unavailable; not shared", exc_info=True)
+    except Exception as error:  # the in-process copy still serves this worker
+        logger.warning("render cache unavailable (%s); not shared", error)
 
 
 def _compiled(campaign, layout: Layout, body_value, custom_keys: frozenset[str], key: str) -> Compiled:
