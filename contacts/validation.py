@@ -202,20 +202,35 @@ def build_resolver() -> dns.resolver.Resolver:
 
 
 class DomainChecker:
-    """DNS verdicts per domain: memoised for this run, definite ones shared through Redis."""
+    """DNS verdicts per domain: memoised for this run, definite ones shared through Redis.
+
+    After ``MAX_CONSECUTIVE_FAILURES`` lookups in a row fail (timeout, resolver down), the
+    rest of the run stops asking and marks new domains unverified: a dead resolver would
+    otherwise cost DNS_TIMEOUT for every domain of an import.
+    """
+
+    MAX_CONSECUTIVE_FAILURES = 5
 
     def __init__(self, resolver: dns.resolver.Resolver | None = None) -> None:
         self._resolver = resolver
         self._memo: dict[str, DomainStatus] = {}
+        self._failures = 0
 
     def check(self, ascii_domain: str) -> DomainStatus:
         status = self._memo.get(ascii_domain)
         if status is None:
             cached = cache.get(CACHE_PREFIX + ascii_domain)
-            status = DomainStatus(cached) if cached else self._lookup(ascii_domain)
+            status = DomainStatus(cached) if cached else self._lookup_unless_resolver_is_down(ascii_domain)
             if not cached and status != DomainStatus.UNVERIFIED:
                 cache.set(CACHE_PREFIX + ascii_domain, status.value, CACHE_TTL)
             self._memo[ascii_domain] = status
+        return status
+
+    def _lookup_unless_resolver_is_down(self, domain: str) -> DomainStatus:
+        if self._failures >= self.MAX_CONSECUTIVE_FAILURES:
+            return DomainStatus.UNVERIFIED
+        status = self._lookup(domain)
+        self._failures = self._failures + 1 if status == DomainStatus.UNVERIFIED else 0
         return status
 
     def _lookup(self, domain: str) -> DomainStatus:

@@ -153,3 +153,12 @@ def test_the_same_address_in_another_case_cannot_be_stored_twice():
     ContactFactory(email="ann@example.com")
     with pytest.raises(IntegrityError), transaction.atomic():
         ContactFactory(email="Ann@Example.com")
+
+
+def test_a_dead_resolver_stops_being_asked_after_a_few_timeouts(settings, dns_stub):
+    dns_stub.default = "timeout"
+    checker = DomainChecker()
+    verdicts = [validate_address(f"ann@dead{number}.example.net", checker=checker) for number in range(8)]
+    assert {verdict.reason for verdict in verdicts} == {Reason.UNVERIFIED}
+    assert sum(dns_stub.queries.values()) <= DomainChecker.MAX_CONSECUTIVE_FAILURES * 3
+    assert "dead7.example.net" not in dns_stub.queries
