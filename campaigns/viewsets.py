@@ -101,9 +101,11 @@ class CampaignPreviewView(PermissionCheckedMixin, WagtailAdminTemplateMixin, Tem
         email = self.contact_email()
         contact = composer.find_contact(email)
         width = self.request.GET.get("width", "desktop")
+        variant = 1 if self.request.GET.get("variant") == "1" and self.campaign.subject_b.strip() else 0
         return super().get_context_data(
             campaign=self.campaign,
-            preview=composer.preview(self.campaign, contact),
+            preview=composer.preview(self.campaign, contact, variant=variant),
+            variant=variant,
             contact_email=email,
             contact_missing=bool(email) and contact is None,
             width=width if width in self.widths else "desktop",
@@ -207,4 +209,18 @@ class LayoutViewSet(ModelViewSet):
     )
     list_display = ["name", "is_default", "updated_at"]
     search_fields = ["name"]
+    inspect_view_enabled = False
+
+
+class SenderIdentityViewSet(ModelViewSet):
+    """From addresses; only those marked verified (SPF/DKIM in place) can be chosen in a campaign."""
+
+    model = SenderIdentity
+    icon = "user"
+    menu_label = "Senders"
+    menu_order = 220
+    add_to_admin_menu = True
+    form_fields = ["name", "email", "reply_to", "postal_address", "verified"]
+    list_display = ["name", "email", "verified"]
+    search_fields = ["name", "email"]
     inspect_view_enabled = False

@@ -2,7 +2,7 @@ from django.utils.safestring import mark_safe
 from wagtail import hooks
 from wagtail.admin.ui.components import Component
 
-from campaigns.viewsets import CampaignViewSet, LayoutViewSet
+from campaigns.viewsets import CampaignViewSet, LayoutViewSet, SenderIdentityViewSet
 
 
 class WelcomePanel(Component):
@@ -43,3 +43,8 @@ def register_campaign_editor() -> CampaignViewSet:
 @hooks.register("register_admin_viewset")
 def register_layouts() -> LayoutViewSet:
     return LayoutViewSet("layouts")
+
+
+@hooks.register("register_admin_viewset")
+def register_senders() -> SenderIdentityViewSet:
+    return SenderIdentityViewSet("senders")

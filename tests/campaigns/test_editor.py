@@ -8,7 +8,7 @@ from django.urls import reverse
 from wagtail.test.utils.form_data import nested_form_data, rich_text, streamfield
 
 from campaigns import delivery
-from campaigns.models import Campaign
+from campaigns.models import Campaign, SenderIdentity
 from templates_mail.models import Layout
 from tests.factories import (
     CampaignFactory,
@@ -223,3 +223,18 @@ def test_a_layout_without_footer_placeholders_is_refused(client, marketer):
         in response.content.decode()
     )
     assert not Layout.objects.filter(name="Bare").exists()
+
+
+def test_preview_can_show_subject_b(client, marketer):
+    campaign = CampaignFactory(subject="Subject A", subject_b="Subject B")
+    page = client.get(preview_url(campaign), {"variant": "1"}).content.decode()
+    assert '<span id="preview-subject">Subject B</span>' in page
+
+
+def test_a_marketer_adds_a_sender_identity(client, marketer):
+    response = client.post(
+        reverse("senders:add"),
+        {"name": "Sales", "email": "sales@example.com", "reply_to": "", "postal_address": "1 Road", "verified": "on"},
+    )
+    assert response.status_code == 302
+    assert SenderIdentity.objects.get(email="sales@example.com").verified
