@@ -176,6 +176,10 @@ class Journal:
         self.note.wire = message_id
         return self.note
 
+    def mark_wire(self, message_id: int) -> None:
+        """For a message that waited for its slot: the throttle's call did not mark it."""
+        _redis().hset(self.note.key, message_id, "w")
+
     def sent(self, message_id: int) -> None:
         self.note.accepted.append(message_id)
 
@@ -220,9 +224,9 @@ class BatchSender:
                 if outgoing is None:
                     continue
                 decision = self.throttle.take(message.domain, journal.before_send(message.pk))
-                while decision.blocked_by is Limit.GLOBAL:
+                if decision.allowed and decision.wait:
                     time.sleep(decision.wait)
-                    decision = self.throttle.take(message.domain, journal.before_send(message.pk))
+                    journal.mark_wire(message.pk)
                 if not decision.allowed:
                     until = timezone.now() + timedelta(seconds=decision.wait)
                     if decision.blocked_by is Limit.DOMAIN:

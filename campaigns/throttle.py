@@ -1,13 +1,16 @@
 """The global send throttle, shared by every worker on every machine through Redis.
 
-One Lua script decides atomically, per message: a token bucket for the global rate and one
-for the recipient's domain (settings.DOMAIN_RATE_LIMITS), plus fixed-window counters for
-the hourly cap and the warm-up daily cap. Nothing is taken unless every limit allows it,
-so a message refused for its domain costs the others nothing.
+One Lua script decides atomically, per message. The global rate is a schedule (GCRA-style
+virtual scheduling): each message gets the next free slot, 1/rate after the previous one,
+and its worker sleeps until then, so slots are never lost while workers are busy and no
+one-second window gets more than rate + 1 grants. The recipient's domain has a token
+bucket of its own (settings.DOMAIN_RATE_LIMITS), and fixed-window counters hold the hourly
+cap and the warm-up daily cap. Nothing is taken unless every limit allows it, so a message
+refused for its domain costs the others nothing.
 
 The same call also writes the sending worker's journal (see campaigns/pipeline.py): the
-messages accepted since the previous call, and, when a token was taken, the message about
-to go on the wire. One round trip per message instead of two.
+messages accepted since the previous call, and, when the message may go at once, that it
+is about to go on the wire. One round trip per message instead of two.
 """
 
 from __future__ import annotations
@@ -21,65 +24,65 @@ import redis
 from django.conf import settings
 from django.utils import timezone
 
-# KEYS: token buckets, then window counters, then the journal hash (or none).
-# ARGV: number of buckets, number of limits, a (rate per second, capacity) pair per bucket and a
-# (limit, window seconds) pair per counter, then the message going on the wire ("" for none)
-# and the ids accepted since the last call.
-# Returns {0, 0} when a token was taken, else {index of the blocking key, wait in ms}.
+# KEYS: the global schedule, the domain bucket (if any), window counters, the journal (if any).
+# ARGV: global rate, number of buckets, number of limits, a (rate per second, capacity) pair
+# per bucket and a (limit, window seconds) pair per counter, then the message going on the
+# wire ("" for none) and the ids accepted since the last call.
+# Returns {0, microseconds to wait for the slot} when taken, else {index of the blocking limit, ms}.
 _TAKE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
-local buckets, limits = tonumber(ARGV[1]), tonumber(ARGV[2])
-local journal = KEYS[limits + 1]
-local wire = ARGV[2 * limits + 3]
+local rate, buckets, limits = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local journal = KEYS[limits + 2]
+local wire = ARGV[2 * limits + 4]
 if journal then
-  for i = 2 * limits + 4, #ARGV do redis.call('HSET', journal, ARGV[i], 's') end
+  for i = 2 * limits + 5, #ARGV do redis.call('HSET', journal, ARGV[i], 's') end
 end
 local tokens = {}
 local blocked, longest = 0, 0
 for i = 1, limits do
-  local a, b = tonumber(ARGV[2 * i + 1]), tonumber(ARGV[2 * i + 2])
+  local key, a, b = KEYS[i + 1], tonumber(ARGV[2 * i + 2]), tonumber(ARGV[2 * i + 3])
   local wait = 0
   if i <= buckets then
-    local state = redis.call('HMGET', KEYS[i], 't', 'ts')
+    local state = redis.call('HMGET', key, 't', 'ts')
     local level = tonumber(state[1]) or b
     local since = tonumber(state[2]) or now
     level = math.min(b, level + math.max(0, now - since) * a)
     tokens[i] = level
     if level < 1 then wait = (1 - level) / a end
   else
-    local used = tonumber(redis.call('GET', KEYS[i]) or '0')
+    local used = tonumber(redis.call('GET', key) or '0')
     if used >= a then wait = b - (now % b) end
   end
   if wait > longest then blocked, longest = i, wait end
 end
 if blocked > 0 then return {blocked, math.ceil(longest * 1000)} end
-if journal and wire ~= '' then
+for i = 1, limits do
+  local key, a, b = KEYS[i + 1], tonumber(ARGV[2 * i + 2]), tonumber(ARGV[2 * i + 3])
+  if i <= buckets then
+    redis.call('HSET', key, 't', string.format('%.6f', tokens[i] - 1), 'ts', string.format('%.6f', now))
+    redis.call('EXPIRE', key, math.ceil(b / a) + 60)
+  else
+    redis.call('INCR', key)
+    redis.call('EXPIRE', key, math.ceil(b) + 60)
+  end
+end
+local slot = math.max(now, tonumber(redis.call('GET', KEYS[1]) or '0'))
+redis.call('SET', KEYS[1], string.format('%.6f', slot + 1 / rate), 'EX', 3600)
+if journal and wire ~= '' and slot <= now then
   redis.call('HSET', journal, wire, 'w')
   redis.call('EXPIRE', journal, 86400)
 end
-for i = 1, limits do
-  local a, b = tonumber(ARGV[2 * i + 1]), tonumber(ARGV[2 * i + 2])
-  if i <= buckets then
-    redis.call('HSET', KEYS[i], 't', tostring(tokens[i] - 1), 'ts', tostring(now))
-    redis.call('EXPIRE', KEYS[i], math.ceil(b / a) + 60)
-  else
-    redis.call('INCR', KEYS[i])
-    redis.call('EXPIRE', KEYS[i], math.ceil(b) + 60)
-  end
-end
-return {0, 0}
+return {0, math.floor((slot - now) * 1000000)}
 """
 
 PREFIX = "rapport:throttle"
-# A bucket holds at most this many seconds of its rate, so no one-second window can exceed
-# the configured rate by more than 5 %.
+# A domain bucket holds at most this many seconds of its rate (and at least one token).
 BURST_SECONDS = 0.05
 
 
 class Limit(StrEnum):
     NONE = ""
-    GLOBAL = "global"
     DOMAIN = "domain"
     HOURLY = "hourly"
     DAILY = "daily"
@@ -87,7 +90,8 @@ class Limit(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Decision:
-    """``blocked_by`` is Limit.NONE when the message may go now; else ``wait`` seconds until it may."""
+    """Allowed (``blocked_by`` is Limit.NONE) after sleeping ``wait`` seconds for its slot;
+    else refused by ``blocked_by`` for ``wait`` seconds."""
 
     blocked_by: Limit
     wait: float
@@ -139,12 +143,13 @@ class Throttle:
         return rate, max(1.0, rate * BURST_SECONDS)
 
     def take(self, domain: str, journal: Note | None = None) -> Decision:
-        keys, args, limits = [f"{PREFIX}:global"], [*self._bucket(self.rate)], [Limit.GLOBAL]
+        """Reserve this message's slot; with a ``journal`` note, record it on the wire when the slot is now."""
+        keys, args, limits = [f"{PREFIX}:global"], [], []
         if domain in self.domains:
             keys.append(f"{PREFIX}:domain:{domain}")
             args.extend(self._bucket(self.domains[domain]))
             limits.append(Limit.DOMAIN)
-        buckets = len(keys)
+        buckets = len(limits)
         if self.hourly:
             keys.append(f"{PREFIX}:hour:{int(time.time() // 3600)}")
             args.extend((self.hourly, 3600))
@@ -157,7 +162,9 @@ class Throttle:
         if journal:
             keys.append(journal.key)
             note[0] = journal.wire
-        index, wait_ms = self.script(keys=keys, args=[buckets, len(limits), *args, *note])
+        index, wait = self.script(keys=keys, args=[self.rate, buckets, len(limits), *args, *note])
         if journal:
             journal.accepted.clear()
-        return Decision(limits[index - 1] if index else Limit.NONE, wait_ms / 1000)
+        if index:
+            return Decision(limits[index - 1], wait / 1000)
+        return Decision(Limit.NONE, wait / 1_000_000)

@@ -96,15 +96,20 @@ def test_killed_worker_loses_nothing_and_resends_only_unknown(smtp_sink, start_w
 
 
 def test_pausing_and_resuming_ten_times_loses_and_repeats_nothing(smtp_sink, start_worker):
-    addresses = emails(1500)
+    addresses = emails(1000)
     campaign = campaign_for(addresses)
-    start_worker(worker_env(smtp_sink, SEND_RATE_PER_SECOND="300", SEND_BATCH_SIZE="100"), concurrency=2)
+    # Slow enough (25 s) that ten pauses happen before the end.
+    start_worker(worker_env(smtp_sink, SEND_RATE_PER_SECOND="40", SEND_BATCH_SIZE="50"), concurrency=2)
     services.send_now(campaign)
 
     pauses = 0
     for _ in range(10):
         before = len(smtp_sink.handler.messages)
-        wait_until(lambda before=before: len(smtp_sink.handler.messages) > before, message="progress")
+        wait_until(
+            lambda before=before: len(smtp_sink.handler.messages) > before or finished(campaign), message="progress"
+        )
+        if campaign.status == Campaign.Status.SENT:
+            break
         campaign.refresh_from_db()
         services.pause(campaign)
         pauses += 1
