@@ -11,7 +11,7 @@ from types import SimpleNamespace
 from django.conf import settings
 
 from campaigns.audience import audience
-from campaigns.models import Campaign
+from campaigns.models import Campaign, Message
 from contacts.models import Contact, MailingList, Segment
 from contacts.tokens import Purpose, TokenData, make_token
 from templates_mail.merge import MergeError
@@ -24,6 +24,7 @@ PREVIEW_EMAIL = "preview@example.com"
 class Preview:
     message: RenderedMessage | None
     contact: Contact | None
+    # The public web version, once the contact has been sent this campaign.
     web_version_url: str
     problems: list[str]
 
@@ -45,8 +46,12 @@ def preview(campaign: Campaign, contact: Contact | None, *, variant: int = 0) ->
     if contact is None:
         message = prepared.render(Recipient(contact_id=0, email=PREVIEW_EMAIL), show_all_blocks=True)
         return Preview(message, None, "", [])
-    token = make_token(TokenData(Purpose.VIEW, contact.pk, None, campaign.pk))
-    return Preview(prepared.render(recipient_for(contact)), contact, f"{settings.SITE_URL}/v/{token}", [])
+    message_id = Message.objects.filter(campaign=campaign, contact=contact).values_list("pk", flat=True).first()
+    web_version_url = ""
+    if message_id is not None:
+        token = make_token(TokenData(Purpose.VIEW, contact.pk, message_id, campaign.pk))
+        web_version_url = f"{settings.SITE_URL}/v/{token}"
+    return Preview(prepared.render(recipient_for(contact, message_id)), contact, web_version_url, [])
 
 
 def selection_count(

@@ -97,6 +97,15 @@ class CampaignPreviewView(PermissionCheckedMixin, WagtailAdminTemplateMixin, Tem
     def contact_email(self) -> str:
         return (self.request.POST or self.request.GET).get("contact", "")
 
+    def get(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if request.GET.get("format") != "web":
+            return super().get(request, *args, **kwargs)
+        preview = composer.preview(self.campaign, composer.find_contact(self.contact_email()))
+        response = HttpResponse(preview.message.html if preview.message else "; ".join(preview.problems))
+        # The web page as the contact would see it, but never running script in the admin's origin.
+        response["Content-Security-Policy"] = "sandbox"
+        return response
+
     def get_context_data(self, **kwargs) -> dict:
         email = self.contact_email()
         contact = composer.find_contact(email)

@@ -300,3 +300,16 @@ def test_an_unavailable_shared_cache_only_costs_an_inlining(settings):
     campaign = CampaignFactory(body=[text("<p>still works</p>")])
     with mock.patch.object(rendering.cache, "get", side_effect=ConnectionError("redis down")):
         assert "still works" in prepare(campaign).render(Recipient(contact_id=1, email="a@example.com")).html
+
+
+def test_a_tracked_link_redirects_to_exactly_the_original_url(client):
+    campaign = CampaignFactory(body=LINKS_BODY)
+    contact = ContactFactory()
+    html = prepare(campaign).render(recipient_for(contact)).html
+    tracked = [href for href in hrefs(html) if "/t/c/" in href]
+    locations = [client.get(href.removeprefix(settings.SITE_URL))["Location"] for href in tracked]
+    assert locations == [
+        "https://shop.example.com/a?x=1&y=2",
+        "http://plain.example.com/b",
+        "https://shop.example.com/a?x=1&y=2",
+    ]
