@@ -37,6 +37,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--workers", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=8, help="per worker; 1 means gunicorn's sync worker")
     parser.add_argument("--recipients", type=int, default=2000)
     args = parser.parse_args()
 
@@ -113,10 +114,7 @@ def run(args) -> None:
             f"127.0.0.1:{port}",
             "--workers",
             str(args.workers),
-            "--worker-class",
-            "gthread",
-            "--threads",
-            "8",
+            *(["--worker-class", "gthread", "--threads", str(args.threads)] if args.threads > 1 else []),
             "--log-level",
             "warning",
             "--keep-alive",

@@ -69,7 +69,7 @@ def handle_tracking_event(event: AnymailTrackingEvent, esp_name: str) -> None:
 def _engagement(event: AnymailTrackingEvent, contact: Contact) -> dict:
     user_agent = event.user_agent or ""
     clicked = event.event_type == EventType.CLICKED
-    scanner = machine.is_scanner_click(user_agent) if clicked else machine.is_proxy_open(user_agent, "")
+    by_machine = machine.is_scanner_click(user_agent) if clicked else machine.is_proxy_open(user_agent, "")
     return {
         "k": "c" if clicked else "o",
         "c": contact.pk,
@@ -79,6 +79,6 @@ def _engagement(event: AnymailTrackingEvent, contact: Contact) -> dict:
         "t": (event.timestamp or timezone.now()).timestamp(),
         "u": user_agent[:300],
         "h": "",
-        "r": ("scanner_agent" if clicked else "proxy") if scanner else "",
+        "r": ("scanner_agent" if clicked else "proxy") if by_machine else "",
         "url": event.click_url or "",
     }

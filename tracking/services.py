@@ -34,7 +34,6 @@ log = logging.getLogger(__name__)
 KINDS = {"o": Activity.Kind.OPENED, "c": Activity.Kind.CLICKED}
 REDIRECT_SCHEMES = {"http", "https"}
 PROFILE_FIELDS = ["first_name", "last_name", "company", "job_title", "phone", "city", "country"]
-PAUSE_CHOICES = [0, 30, 90]
 
 
 @dataclass(frozen=True, slots=True)
