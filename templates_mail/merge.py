@@ -192,9 +192,13 @@ class DynamicBlock:
 
 def emit_nodes(nodes: list, context: RenderContext, out: list[str]) -> None:
     append = out.append
+    links = context.links
     for node in nodes:
-        if type(node) is str:
+        kind = type(node)
+        if kind is str:
             append(node)
+        elif kind is Link:  # the commonest node: inlined to spare a method call per link
+            append(links[node.index])
         else:
             node.emit(context, out)
 
