@@ -6,10 +6,9 @@ from unittest import mock
 
 import pytest
 from django.conf import settings
-from django.db.models import Q
 
-from campaigns.models import CampaignLink, CampaignVariant
-from contacts.models import CustomField, Segment
+from campaigns.models import Campaign, CampaignLink, CampaignVariant
+from contacts.models import CustomField
 from contacts.tokens import Purpose, read_token
 from templates_mail import rendering
 from templates_mail.merge import MergeError
@@ -180,14 +179,32 @@ def test_field_rule_blocks_are_chosen_per_recipient():
     assert "Gold offer" not in grade_b.text
 
 
-def test_segment_blocks_are_chosen_by_segment_membership(monkeypatch):
-    vip, other = ContactFactory(), ContactFactory()
-    segment = SegmentFactory()
-    monkeypatch.setattr(Segment, "to_q", lambda self: Q(pk=vip.pk))
+def test_segment_blocks_are_chosen_by_segment_membership():
+    vip, other = ContactFactory(industry="Retail"), ContactFactory(industry="Energy")
+    segment = SegmentFactory(rules={"field": "industry", "op": "equals", "value": "Retail"})
     campaign = CampaignFactory(body=[text("<p>Hello</p>"), text("<p>VIP lounge</p>", only_segment(segment))])
     prepared = prepare(campaign)
     assert "VIP lounge" in prepared.render(recipient_for(vip)).html
     assert "VIP lounge" not in prepared.render(recipient_for(other)).html
+
+
+def test_segment_membership_is_read_once_per_prepared_campaign(django_assert_num_queries):
+    segment = SegmentFactory(rules={"field": "grade", "op": "equals", "value": "A"})
+    campaign = CampaignFactory(body=[text("<p>Gold</p>", only_segment(segment))])
+    prepared = prepare(campaign)
+    with django_assert_num_queries(2):
+        for number in range(50):
+            prepared.render(Recipient(contact_id=number, email=f"r{number}@example.com"))
+
+
+def test_a_sent_campaigns_link_table_cannot_change():
+    campaign = CampaignFactory(body=LINKS_BODY)
+    prepare(campaign)
+    Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.SENT)
+    campaign.refresh_from_db()
+    campaign.body = [text('<p><a href="https://other.example.com/">new</a></p>')]
+    with pytest.raises(RenderError, match="cannot change"):
+        prepare(campaign)
 
 
 def test_a_preview_can_show_every_dynamic_block():
