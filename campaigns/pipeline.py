@@ -29,7 +29,7 @@ from django.utils import timezone
 from campaigns import delivery
 from campaigns.audience import audience
 from campaigns.models import Campaign, Message
-from campaigns.throttle import Limit, Note, Throttle
+from campaigns.throttle import Decision, Limit, Note, Throttle
 from contacts import services as contact_services
 from contacts.models import Activity, Contact
 
@@ -163,10 +163,20 @@ def backoff(attempts: int) -> float:
     return random.uniform(ceiling / 2, ceiling)
 
 
+# Marks a message on the wire unless the claim was revoked (see Journal.revoke_and_read).
+_MARK_WIRE = """
+if redis.call('HEXISTS', KEYS[1], 'revoked') == 1 then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], 'w')
+return 1
+"""
+
+
 class Journal:
     """Per-claim record in Redis of the message on the wire and those accepted since the last flush.
 
-    Written by the throttle's script together with each token (:class:`throttle.Note`).
+    Written by the throttle's script together with each slot (:class:`throttle.Note`). Once
+    :meth:`revoke_and_read` has run, no message of the claim can be marked on the wire again,
+    so a worker that outlived its lease stops before sending anything someone else may resend.
     """
 
     def __init__(self, claim: str) -> None:
@@ -176,15 +186,21 @@ class Journal:
         self.note.wire = message_id
         return self.note
 
-    def mark_wire(self, message_id: int) -> None:
-        """For a message that waited for its slot: the throttle's call did not mark it."""
-        _redis().hset(self.note.key, message_id, "w")
+    def mark_wire(self, message_id: int) -> bool:
+        """For a message that waited for its slot (the throttle's call did not mark it); False if revoked."""
+        return bool(_redis().register_script(_MARK_WIRE)(keys=[self.note.key], args=[message_id]))
 
     def sent(self, message_id: int) -> None:
         self.note.accepted.append(message_id)
 
-    def read(self) -> dict[int, str]:
-        return {int(key): value.decode() for key, value in _redis().hgetall(self.note.key).items()}
+    def revoke_and_read(self) -> dict[int, str]:
+        """Atomically forbid further sends under this claim and return what it recorded."""
+        pipe = _redis().pipeline(transaction=True)
+        pipe.hset(self.note.key, "revoked", 1)
+        pipe.expire(self.note.key, 86400)
+        pipe.hgetall(self.note.key)
+        entries = pipe.execute()[-1]
+        return {int(key): value.decode() for key, value in entries.items() if key != b"revoked"}
 
     def delete(self) -> None:
         _redis().delete(self.note.key)
@@ -226,7 +242,13 @@ class BatchSender:
                 decision = self.throttle.take(message.domain, journal.before_send(message.pk))
                 if decision.allowed and decision.wait:
                     time.sleep(decision.wait)
-                    journal.mark_wire(message.pk)
+                    if not journal.mark_wire(message.pk):
+                        decision = Decision(Limit.REVOKED, 0)
+                if decision.blocked_by is Limit.REVOKED:
+                    log.warning(
+                        "campaign %s batch %s: claim revoked (lease ran out); stopping", self.campaign.pk, self.batch
+                    )
+                    break
                 if not decision.allowed:
                     until = timezone.now() + timedelta(seconds=decision.wait)
                     if decision.blocked_by is Limit.DOMAIN:
@@ -295,8 +317,12 @@ class BatchSender:
         now = timezone.now()
         with transaction.atomic():
             _mark_sent(self.campaign.pk, self.claim, self.sent, now)
-            Message.objects.bulk_update(self.changed, ["status", "error", "not_before", "lease_until", "attempts"])
-            for message in self.bounced:
+            # Rows reclaimed after a lapsed lease are someone else's now.
+            ours = set(self._claimed().filter(pk__in=[m.pk for m in self.changed]).values_list("pk", flat=True))
+            Message.objects.bulk_update(
+                [m for m in self.changed if m.pk in ours], ["status", "error", "not_before", "lease_until", "attempts"]
+            )
+            for message in (m for m in self.bounced if m.pk in ours):
                 contact_services.mark_bounced(
                     message.contact,
                     campaign_id=self.campaign.pk,
@@ -419,8 +445,7 @@ def reclaim_expired_leases() -> int:
     expired = Message.objects.filter(status=Status.SENDING, lease_until__lt=now)
     settled = 0
     for campaign_id, batch, claim in expired.values_list("campaign_id", "batch", "claim").distinct():
-        journal = Journal(claim)
-        notes = journal.read()
+        notes = Journal(claim).revoke_and_read()
         with transaction.atomic():
             _mark_sent(campaign_id, claim, [pk for pk, note in notes.items() if note == "s"], now)
             rows = Message.objects.filter(campaign_id=campaign_id, batch=batch, claim=claim, status=Status.SENDING)
@@ -430,7 +455,6 @@ def reclaim_expired_leases() -> int:
             settled += rows.update(status=Status.QUEUED, claim="", lease_until=None)
             if Campaign.objects.filter(pk=campaign_id, status=Campaign.Status.SENDING).exists():
                 _enqueue_batches(campaign_id, [batch])
-        transaction.on_commit(journal.delete)
         log.warning("campaign %s batch %s: reclaimed an expired claim", campaign_id, batch)
     return settled
 

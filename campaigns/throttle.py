@@ -28,13 +28,15 @@ from django.utils import timezone
 # ARGV: global rate, number of buckets, number of limits, a (rate per second, capacity) pair
 # per bucket and a (limit, window seconds) pair per counter, then the message going on the
 # wire ("" for none) and the ids accepted since the last call.
-# Returns {0, microseconds to wait for the slot} when taken, else {index of the blocking limit, ms}.
+# Returns {0, microseconds to wait for the slot} when taken, {-1, 0} when the journal's claim was
+# revoked, else {index of the blocking limit, ms}.
 _TAKE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 local rate, buckets, limits = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local journal = KEYS[limits + 2]
 local wire = ARGV[2 * limits + 4]
+if journal and redis.call('HEXISTS', journal, 'revoked') == 1 then return {-1, 0} end
 if journal then
   for i = 2 * limits + 5, #ARGV do redis.call('HSET', journal, ARGV[i], 's') end
 end
@@ -83,6 +85,8 @@ BURST_SECONDS = 0.05
 
 class Limit(StrEnum):
     NONE = ""
+    # The worker's claim was taken back after its lease ran out: it must stop sending.
+    REVOKED = "revoked"
     DOMAIN = "domain"
     HOURLY = "hourly"
     DAILY = "daily"
@@ -165,6 +169,8 @@ class Throttle:
         index, wait = self.script(keys=keys, args=[self.rate, buckets, len(limits), *args, *note])
         if journal:
             journal.accepted.clear()
+        if index < 0:
+            return Decision(Limit.REVOKED, 0)
         if index:
             return Decision(limits[index - 1], wait / 1000)
         return Decision(Limit.NONE, wait / 1_000_000)

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from campaigns import pipeline
 from campaigns.models import Campaign, Message
-from campaigns.throttle import Throttle
+from campaigns.throttle import Limit, Throttle
 from contacts.models import Activity
 from tests.factories import CampaignFactory, MessageFactory
 
@@ -82,3 +82,15 @@ def test_a_campaign_with_recent_progress_is_not_dispatched_again(settings):
     redis.Redis.from_url(settings.REDIS_URL).set(f"{pipeline.HEARTBEAT_PREFIX}:{campaign.pk}", 1, ex=60)
 
     assert pipeline.redispatch_stalled() == []
+
+
+def test_a_worker_that_outlived_its_lease_cannot_send_again(dead_claim, django_capture_on_commit_callbacks):
+    claim = Message.objects.get(pk=dead_claim[0].pk).claim
+    with django_capture_on_commit_callbacks():
+        pipeline.reclaim_expired_leases()
+
+    journal = pipeline.Journal(claim)
+    decision = Throttle().take("example.com", journal.before_send(dead_claim[2].pk))
+
+    assert decision.blocked_by is Limit.REVOKED
+    assert journal.mark_wire(dead_claim[2].pk) is False
