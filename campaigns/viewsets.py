@@ -23,7 +23,7 @@ from campaigns import composer, delivery
 from campaigns.audience import audience_count
 from campaigns.models import Campaign, SenderIdentity
 from campaigns.sending_views import SendTestForm
-from templates_mail.lint import lint, missing_placeholders
+from templates_mail.lint import layout_problems, lint
 from templates_mail.models import Layout
 
 AUDIENCE_FIELDS = ["include_lists", "include_segments", "exclude_lists", "exclude_segments"]
@@ -201,9 +201,9 @@ class CampaignViewSet(ModelViewSet):
 class LayoutForm(WagtailAdminModelForm):
     def clean_html(self) -> str:
         html = self.cleaned_data["html"]
-        missing = missing_placeholders(html)
-        if missing:
-            raise ValidationError("The layout needs " + ", ".join(f"{{{{ {name} }}}}" for name in missing) + ".")
+        problems = layout_problems(html)
+        if problems:
+            raise ValidationError(problems)
         return html
 
 

@@ -125,6 +125,21 @@ def missing_placeholders(layout_html: str) -> list[str]:
     return [name for name in LAYOUT_PLACEHOLDERS if name not in present]
 
 
+def layout_problems(layout_html: str) -> list[str]:
+    """Why a layout cannot be saved: missing placeholders, merge errors, unbalanced tags."""
+    problems = [f"it needs {{{{ {name} }}}}" for name in missing_placeholders(layout_html)]
+    items = [
+        item
+        for item in merge.scan(layout_html, "layout")
+        if not (isinstance(item, merge.Tag) and item.expression.strip() == "content")
+    ]
+    try:
+        merge.compile_items(items, custom_keys())
+    except MergeError as error:
+        problems += [str(problem) for problem in error.problems]
+    return problems + html_problems(layout_html)
+
+
 def _snippet(element: etree._Element) -> str:
     copy = lxml_html.fromstring(lxml_html.tostring(element, encoding="unicode"))
     copy.tail = None

@@ -219,9 +219,9 @@ def test_copy_prefills_a_new_campaign_from_the_original(client, marketer):
 def test_a_layout_without_footer_placeholders_is_refused(client, marketer):
     response = client.post(reverse("layouts:add"), {"name": "Bare", "html": "<html><body>{{ content }}</body></html>"})
     assert response.status_code == 200
-    assert (
-        "The layout needs {{ unsubscribe_url }}, {{ preferences_url }}, {{ postal_address }}."
-        in response.content.decode()
+    page = response.content.decode()
+    assert all(
+        f"it needs {{{{ {name} }}}}" in page for name in ["unsubscribe_url", "preferences_url", "postal_address"]
     )
     assert not Layout.objects.filter(name="Bare").exists()
 
@@ -262,3 +262,11 @@ def test_the_campaign_listing_runs_a_fixed_number_of_queries(client, marketer, d
     CampaignFactory.create_batch(30)
     with django_assert_max_num_queries(25):
         assert client.get(reverse("campaigns:index")).status_code == 200
+
+
+def test_a_layout_with_a_merge_error_is_refused_with_its_position(client, marketer):
+    html = Layout.objects.get(is_default=True).html.replace("</body>", "{{ contact.nope }}</body>")
+    response = client.post(reverse("layouts:add"), {"name": "Typo", "html": html})
+    assert "layout, line" in response.content.decode()
+    assert "unknown merge field" in response.content.decode()
+    assert not Layout.objects.filter(name="Typo").exists()
