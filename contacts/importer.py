@@ -429,29 +429,41 @@ class ChunkWriter:
 
     @transaction.atomic
     def write(self, pending: dict[str, PendingContact]) -> set[str]:
-        """Write the chunk; returns the emails that already existed."""
+        """Write the chunk; returns the emails that already existed.
+
+        Existing contacts the file would not change are not written at all, so re-running an
+        import is cheap and leaves no new history."""
         existing = {
             row["email"]: row
             for row in Contact.objects.filter(email__in=list(pending)).values(
-                "email", "custom_fields", *self.mapped_profile
+                "email", "custom_fields", "verification", *self.mapped_profile
             )
         }
         now = timezone.now()
-        contacts = RowInserter(Contact, self.given, conflict="email", update=self.updated)
-        contacts.run([self._contact_row(item, existing.get(email), now) for email, item in pending.items()])
+        rows = {email: self._contact_row(item, existing.get(email), now) for email, item in pending.items()}
+        changed = [email for email, row in rows.items() if row is not None]
+        RowInserter(Contact, self.given, conflict="email", update=self.updated).run([rows[email] for email in changed])
         ids = dict(Contact.objects.filter(email__in=list(pending)).values_list("email", "id"))
         self._tag(pending, ids)
         subscribed = self._subscribe(ids) if self.mailing_list else set()
-        self._history(pending, ids, set(existing), subscribed, now)
+        touched = [email for email in pending if rows[email] is not None or ids[email] in subscribed]
+        self._history(touched, ids, set(existing), subscribed, now)
         return set(existing)
 
-    def _contact_row(self, item: PendingContact, current: dict[str, Any] | None, now: datetime) -> tuple:
+    def _contact_row(self, item: PendingContact, current: dict[str, Any] | None, now: datetime) -> tuple | None:
+        """The row to upsert, or None when the contact exists and the file changes nothing in it."""
         profile = [item.profile.get(name, "") for name in self.mapped_profile]
         custom = item.custom
         if current:
             # Blank cells keep what we know; filled cells overwrite it.
             profile = [value or current[name] for name, value in zip(self.mapped_profile, profile, strict=True)]
             custom = {**current["custom_fields"], **custom}
+            same_verification = item.verification in (Contact.Verification.UNCHECKED, current["verification"])
+            unchanged = (
+                profile == [current[name] for name in self.mapped_profile] and custom == current["custom_fields"]
+            )
+            if unchanged and same_verification:
+                return None
         moment = _db_datetime(now)
         checked = item.verification != Contact.Verification.UNCHECKED
         return (
@@ -470,15 +482,13 @@ class ChunkWriter:
             moment,
         )
 
-    def _history(
-        self, pending: dict[str, PendingContact], ids: dict[str, int], existing: set[str], subscribed: set[int], now
-    ) -> None:
+    def _history(self, emails: list[str], ids: dict[str, int], existing: set[str], subscribed: set[int], now) -> None:
         base = {"source": self.source_name, **({"list": self.mailing_list.slug} if self.mailing_list else {})}
         details = {created: _db_json(Activity, "details", {**base, "created": created}) for created in (True, False)}
         moment = _db_datetime(now)
         kinds = {True: Activity.Kind.SUBSCRIBED, False: Activity.Kind.IMPORTED}
         RowInserter(Activity, ["contact", "kind", "occurred_at", "details"]).run(
-            [(ids[email], kinds[ids[email] in subscribed], moment, details[email not in existing]) for email in pending]
+            [(ids[email], kinds[ids[email] in subscribed], moment, details[email not in existing]) for email in emails]
         )
 
     def _tag(self, pending: dict[str, PendingContact], ids: dict[str, int]) -> None:

@@ -9,7 +9,7 @@ from django.core.management.base import CommandError
 from openpyxl import Workbook
 
 from contacts.importer import ImportFileError, import_file
-from contacts.models import Contact, CustomField, Subscription
+from contacts.models import Activity, Contact, CustomField, Subscription
 from contacts.services import suppress
 from tests.factories import ContactFactory, MailingListFactory, SubscriptionFactory
 
@@ -278,3 +278,19 @@ def test_command_json_prints_the_summary(tmp_path, capsys):
         "errors": [{"row": 3, "email": "bad", "reason": "invalid_syntax: An email address must have an @-sign."}],
     }
     assert mailing_list.subscriptions.count() == 1
+
+
+def test_rerun_of_an_unchanged_file_adds_no_history(tmp_path):
+    path = write(tmp_path, "email,city\nann@example.com,Paris\nbob@example.com,Lyon\n")
+    import_file(path, check_dns=False)
+    import_file(path, check_dns=False)
+    assert Activity.objects.count() == 2
+
+
+def test_rerun_with_a_changed_row_writes_only_that_contact(tmp_path):
+    import_file(write(tmp_path, "email,city\nann@example.com,Paris\nbob@example.com,Lyon\n"), check_dns=False)
+    summary = import_file(write(tmp_path, "email,city\nann@example.com,Paris\nbob@example.com,Nice\n"), check_dns=False)
+    assert summary.updated == 2
+    assert Contact.objects.get(email="bob@example.com").city == "Nice"
+    assert Activity.objects.filter(contact__email="bob@example.com").count() == 2
+    assert Activity.objects.filter(contact__email="ann@example.com").count() == 1
