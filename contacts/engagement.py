@@ -113,8 +113,10 @@ def apply_human_events(deltas: Mapping[int, Delta]) -> None:
     if not deltas:
         return
 
+    adapt = connection.ops.adapt_datetimefield_value  # looked up once: the proxy is slow per row
+
     def stamp(moment: datetime | None) -> str | None:
-        return None if moment is None else str(connection.ops.adapt_datetimefield_value(moment))
+        return None if moment is None else str(adapt(moment))
 
     batch = [
         {
