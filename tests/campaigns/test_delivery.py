@@ -234,3 +234,16 @@ def test_pipelined_smtp_reports_a_refused_recipient(pipelining_sink):
 
     assert (result.outcome, result.code) == (delivery.Outcome.FAILED, 550)
     assert pipelining_sink.messages == []
+
+
+@pytest.mark.django_db
+def test_esp_backend_gets_the_verp_sender_and_list_headers(settings):
+    settings.EMAIL_BACKEND = "anymail.backends.test.EmailBackend"
+
+    result = delivery.send_test(CampaignFactory(), ["qa@example.com"])["qa@example.com"]
+
+    sent = mail.outbox[0]
+    assert result.outcome is delivery.Outcome.SENT
+    assert sent.anymail_test_params["envelope_sender"].startswith("bounces+")
+    assert sent.extra_headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert sent.extra_headers["List-Unsubscribe"].startswith("<http://127.0.0.1:8000/u/")
