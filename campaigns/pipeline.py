@@ -19,7 +19,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-import redis
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet
 from django.db import connection, transaction
@@ -30,6 +29,7 @@ from campaigns import delivery
 from campaigns.audience import audience
 from campaigns.models import Campaign, Message
 from campaigns.throttle import Decision, Limit, Note, Throttle
+from campaigns.throttle import client as redis_client
 from contacts import services as contact_services
 from contacts.models import Activity, Contact
 
@@ -38,10 +38,6 @@ Status = Message.Status
 NON_FINAL = [Status.QUEUED, Status.SENDING, Status.DEFERRED]
 CLAIM_PREFIX = "rapport:claim"
 HEARTBEAT_PREFIX = "rapport:campaign-heartbeat"
-
-
-def _redis() -> redis.Redis:
-    return redis.Redis.from_url(settings.REDIS_URL)
 
 
 def _enqueue_batches(campaign_id: int, batches: list[int], countdown: float = 0) -> None:
@@ -106,7 +102,7 @@ def dispatch(campaign_id: int) -> int:
     upcoming = Message.objects.filter(campaign_id=campaign_id, status=Status.DEFERRED, not_before__gt=now)
     for batch, first_due in upcoming.values_list("batch").annotate(due=Min("not_before")).values_list("batch", "due"):
         _enqueue_batches(campaign_id, [batch], countdown=(first_due - now).total_seconds())
-    _redis().set(f"{HEARTBEAT_PREFIX}:{campaign_id}", 1, ex=settings.SEND_STALL_SECONDS)
+    redis_client().set(f"{HEARTBEAT_PREFIX}:{campaign_id}", 1, ex=settings.SEND_STALL_SECONDS)
     return len(batches)
 
 
@@ -181,6 +177,7 @@ class Journal:
 
     def __init__(self, claim: str) -> None:
         self.note = Note(f"{CLAIM_PREFIX}:{claim}")
+        self._mark_wire = redis_client().register_script(_MARK_WIRE)
 
     def before_send(self, message_id: int) -> Note:
         self.note.wire = message_id
@@ -188,14 +185,14 @@ class Journal:
 
     def mark_wire(self, message_id: int) -> bool:
         """For a message that waited for its slot (the throttle's call did not mark it); False if revoked."""
-        return bool(_redis().register_script(_MARK_WIRE)(keys=[self.note.key], args=[message_id]))
+        return bool(self._mark_wire(keys=[self.note.key], args=[message_id]))
 
     def sent(self, message_id: int) -> None:
         self.note.accepted.append(message_id)
 
     def revoke_and_read(self) -> dict[int, str]:
         """Atomically forbid further sends under this claim and return what it recorded."""
-        pipe = _redis().pipeline(transaction=True)
+        pipe = redis_client().pipeline(transaction=True)
         pipe.hset(self.note.key, "revoked", 1)
         pipe.expire(self.note.key, 86400)
         pipe.hgetall(self.note.key)
@@ -203,7 +200,7 @@ class Journal:
         return {int(key): value.decode() for key, value in entries.items() if key != b"revoked"}
 
     def delete(self) -> None:
-        _redis().delete(self.note.key)
+        redis_client().delete(self.note.key)
 
 
 ContentSource = Callable[[Contact, int | None], delivery.Content]
@@ -338,7 +335,7 @@ class BatchSender:
     def flush(self) -> bool:
         """Write outcomes; returns False (after handing back the unsent rows) once the campaign stopped sending."""
         status = self._write()
-        _redis().set(f"{HEARTBEAT_PREFIX}:{self.campaign.pk}", 1, ex=settings.SEND_STALL_SECONDS)
+        redis_client().set(f"{HEARTBEAT_PREFIX}:{self.campaign.pk}", 1, ex=settings.SEND_STALL_SECONDS)
         if status == Campaign.Status.SENDING and self._error_rate_exceeded():
             from campaigns import services  # services import this module
 
@@ -465,7 +462,7 @@ def redispatch_stalled() -> list[int]:
     A task reserved by a worker that was killed stays invisible in the broker until its
     visibility timeout (hours); its batch would wait that long without this.
     """
-    client = _redis()
+    client = redis_client()
     stalled = []
     for pk in Campaign.objects.filter(status=Campaign.Status.SENDING).values_list("pk", flat=True):
         if client.exists(f"{HEARTBEAT_PREFIX}:{pk}") or finish_if_done(pk):

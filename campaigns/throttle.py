@@ -117,7 +117,8 @@ class Note:
 _clients: dict[str, redis.Redis] = {}
 
 
-def _client() -> redis.Redis:
+def client() -> redis.Redis:
+    """One client (and connection pool) per process for the pipeline's Redis calls."""
     if settings.REDIS_URL not in _clients:
         _clients[settings.REDIS_URL] = redis.Redis.from_url(settings.REDIS_URL)
     return _clients[settings.REDIS_URL]
@@ -140,7 +141,7 @@ class Throttle:
         self.hourly = settings.SEND_RATE_PER_HOUR
         self.domains = settings.DOMAIN_RATE_LIMITS
         self.daily = warmup_cap()
-        self.script = _client().register_script(_TAKE)
+        self.script = client().register_script(_TAKE)
 
     @staticmethod
     def _bucket(rate: float) -> tuple[float, float]:
