@@ -6,7 +6,7 @@ from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
@@ -22,6 +22,7 @@ from wagtail.admin.widgets.button import HeaderButton
 from campaigns import composer, delivery
 from campaigns.audience import audience_count
 from campaigns.models import Campaign, SenderIdentity
+from campaigns.sending_views import PERMISSION as SEND_PERMISSION
 from campaigns.sending_views import SendTestForm
 from templates_mail.lint import layout_problems, lint
 from templates_mail.models import Layout
@@ -121,11 +122,16 @@ class CampaignPreviewView(PermissionCheckedMixin, WagtailAdminTemplateMixin, Tem
             frame_width=self.widths.get(width, self.widths["desktop"]),
             test_form=kwargs.pop("test_form", None) or SendTestForm(),
             edit_url=reverse("campaigns:edit", args=[self.campaign.pk]),
+            can_send=self.request.user.has_perm(SEND_PERMISSION),
             **kwargs,
         )
 
     def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        """Send a test through the real sending path, with the previewed contact's merge values."""
+        """Send a test through the real sending path, with the previewed contact's merge values.
+
+        Tests leave the building as real mail, so they take the permission to send."""
+        if not request.user.has_perm(SEND_PERMISSION):
+            raise PermissionDenied
         form = SendTestForm(request.POST)
         if not form.is_valid():
             return self.render_to_response(self.get_context_data(test_form=form))

@@ -179,6 +179,23 @@ def test_preview_of_a_broken_campaign_lists_the_merge_errors(client, marketer):
     assert "subject, line 1, column 1: unknown merge field" in page
 
 
+def test_send_test_needs_the_permission_to_send(client, smtp_sink, settings):
+    settings.EMAIL_BACKEND, settings.EMAIL_HOST, settings.EMAIL_PORT = (
+        delivery.SMTP_BACKEND,
+        "127.0.0.1",
+        smtp_sink.port,
+    )
+    editor = UserFactory(is_staff=True)
+    editor.user_permissions.add(
+        *Permission.objects.filter(codename__in=["access_admin", "change_campaign", "view_campaign"])
+    )
+    client.force_login(editor)
+    campaign = CampaignFactory()
+    assert 'id="send-test"' not in client.get(preview_url(campaign)).content.decode()
+    assert client.post(preview_url(campaign), {"addresses": "qa@example.com"}).status_code in {302, 403}
+    assert smtp_sink.handler.messages == []
+
+
 def test_send_test_rejects_bad_addresses(client, marketer, smtp_sink, settings):
     settings.EMAIL_BACKEND, settings.EMAIL_HOST, settings.EMAIL_PORT = (
         delivery.SMTP_BACKEND,
