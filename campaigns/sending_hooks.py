@@ -3,6 +3,7 @@
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from wagtail import hooks
+from wagtail.admin.menu import MenuItem
 from wagtail.admin.ui.components import Component
 
 from campaigns import sending_views
@@ -12,6 +13,7 @@ from campaigns.models import Campaign
 @hooks.register("register_admin_urls")
 def sending_urls() -> list:
     return [
+        path("sending/", sending_views.SendingIndexView.as_view(), name="campaigns_sending_index"),
         path("campaigns/<int:pk>/sending/", sending_views.SendingView.as_view(), name="campaigns_sending"),
         path("campaigns/<int:pk>/sending/progress/", sending_views.progress_json, name="campaigns_sending_progress"),
         path(
@@ -45,3 +47,13 @@ class ActiveSendsPanel(Component):
 def add_active_sends_panel(request, panels) -> None:
     if request.user.has_perm(sending_views.PERMISSION):
         panels.append(ActiveSendsPanel())
+
+
+class SendingMenuItem(MenuItem):
+    def is_shown(self, request) -> bool:
+        return request.user.has_perm(sending_views.PERMISSION)
+
+
+@hooks.register("register_admin_menu_item")
+def sending_menu_item() -> MenuItem:
+    return SendingMenuItem("Sending", reverse("campaigns_sending_index"), icon_name="mail", order=310)

@@ -52,6 +52,23 @@ class SendTestForm(forms.Form):
         return addresses
 
 
+class SendingIndexView(WagtailAdminTemplateMixin, TemplateView):
+    """Campaigns by send status, each linking to its sending page."""
+
+    template_name = "campaigns/sending/index.html"
+    page_title = "Sending"
+    header_icon = "mail"
+
+    def dispatch(self, request, *args, **kwargs):
+        if not request.user.has_perm(PERMISSION):
+            raise PermissionDenied
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        campaigns = Campaign.objects.only("pk", "name", "status", "scheduled_at", "started_at", "finished_at")
+        return super().get_context_data(campaigns=campaigns.order_by("-created_at")[:100], **kwargs)
+
+
 class SendingView(WagtailAdminTemplateMixin, TemplateView):
     """The campaign's sending page: actions and a progress bar that polls :func:`progress_json`."""
 

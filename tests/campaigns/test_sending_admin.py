@@ -85,3 +85,11 @@ def test_sending_page_shows_progress_and_actions(client, marketer):
 
     assert response.status_code == 200
     assert b"sending-progress" in response.content and b"Send test" in response.content
+
+
+def test_sending_index_links_each_campaign_to_its_sending_page(client, marketer):
+    campaign = CampaignFactory(name="Autumn news")
+
+    response = client.get(reverse("campaigns_sending_index"))
+
+    assert reverse("campaigns_sending", args=[campaign.pk]) in response.content.decode()
