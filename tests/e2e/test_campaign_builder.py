@@ -42,7 +42,7 @@ def audience_and_sender():
 def browser_page(audience_and_sender, live_server, client, settings):
     """A logged-in admin page; the session cookie comes from the test client."""
     settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False
-    client.force_login(UserFactory(username="marketer", is_superuser=True, is_staff=True))
+    client.force_login(UserFactory(username="e2e-admin", is_superuser=True, is_staff=True))
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         context = browser.new_context(base_url=live_server.url)
@@ -80,7 +80,9 @@ def test_marketer_creates_previews_and_test_sends_a_campaign(browser_page, smtp_
     frame = page.frame_locator("#preview-frame")
     assert "Dear Ann, the autumn collection is here" in frame.locator("h2").inner_text()
     page.get_by_role("link", name="mobile").click()
+    page.wait_for_url(re.compile(r"width=mobile"))
     assert page.locator("#preview-frame").get_attribute("width") == "375"
+    assert page.locator("#send-test").count() == 1, page.locator("main").inner_text()[:2000]
 
     page.fill("#id_addresses", "qa@example.com")
     page.get_by_role("button", name="Send test").click()
