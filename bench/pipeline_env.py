@@ -132,6 +132,16 @@ class Workers:
             for process in self.processes
         ]
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU used so far by the workers' pool children."""
+        ticks = os.sysconf("SC_CLK_TCK")
+        total = 0
+        for process in self.processes:
+            for child in _children(process.pid):
+                fields = Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()
+                total += int(fields[11]) + int(fields[12])
+        return total / ticks
+
     def stop(self) -> None:
         for process in self.processes:
             if process.poll() is None:

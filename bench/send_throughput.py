@@ -52,6 +52,7 @@ def main() -> None:
             try:
                 time.sleep(5)  # let the workers connect before the clock starts
                 peak = [0.0] * args.workers
+                cpu_before = workers.cpu_seconds()
                 services.send_now(campaign)
 
                 def sample() -> None:
@@ -59,12 +60,17 @@ def main() -> None:
                     peak[:] = [max(old, new) for old, new in zip(peak, children, strict=True)]
 
                 elapsed = wait_finished(campaign, timeout=3600, on_tick=sample)
+                cpu = workers.cpu_seconds() - cpu_before
             finally:
                 workers.stop()
         sent = Message.objects.filter(campaign=campaign, status=Message.Status.SENT).count()
         size = len(delivery.to_bytes(_one(campaign)))
         label = "RSA-2048 DKIM" if args.dkim else "no DKIM"
         print(f"{label}: {sent:,} of {args.recipients:,} sent in {elapsed:.1f} s = {sent / elapsed:,.0f} msg/s")
+        print(
+            f"worker CPU {cpu * 1000 / sent:.2f} ms per message (ceiling {sent / cpu:,.0f} msg/s per core "
+            f"for the workers alone); load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+        )
         print(
             f"message size {size / 1024:.1f} KB; peak RSS per sending process "
             + ", ".join(f"{mb:.0f} MB" for mb in peak)
