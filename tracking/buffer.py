@@ -15,6 +15,7 @@ from functools import cache
 from typing import Any
 
 import redis
+import redis.lock
 from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
@@ -92,3 +93,9 @@ def _text(value: bytes | str) -> str:
 def _reset_client(*, setting: str, **kwargs) -> None:
     if setting == "REDIS_URL":
         client.cache_clear()
+
+
+def drain_lock() -> redis.lock.Lock:
+    """Held by the drain that is running, so beat ticks do not pile up concurrent drains
+    whose engagement updates would contend for the same contact rows."""
+    return client().lock("rapport:events:drain-lock", timeout=600)

@@ -8,6 +8,7 @@ Unsubscribes and preference changes are rare and go to the database at once.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 import uuid
@@ -17,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+import redis.exceptions
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.text import slugify
@@ -186,7 +188,7 @@ def _row(event_id: str, event: dict[str, Any], bursts: set[int], adapt: Callable
     }
 
 
-def drain_events(batch_size: int = 5000, max_batches: int | None = None, credit_every: int = 20) -> int:
+def drain_events(batch_size: int = 5000, max_batches: int | None = None, credit_every: int = 100) -> int:
     """Move buffered events into Activity, batch by batch, until the buffer is empty;
     returns how many were new. Entries are acknowledged only after their batch committed.
 
@@ -212,6 +214,19 @@ def drain_events(batch_size: int = 5000, max_batches: int | None = None, credit_
             pending = {}
     engagement.apply_human_events(pending)
     return total
+
+
+def drain_exclusively(max_batches: int) -> int:
+    """One drain at a time across all workers; a drain already running makes this a no-op."""
+    lock = buffer.drain_lock()
+    if not lock.acquire(blocking=False):
+        return 0
+    try:
+        return drain_events(max_batches=max_batches)
+    finally:
+        # A drain that outlived the lock's timeout no longer owns it; nothing to release then.
+        with contextlib.suppress(redis.exceptions.LockError):
+            lock.release()
 
 
 def web_version(token: str) -> str | None:

@@ -12,7 +12,7 @@ DRAIN_MAX_BATCHES = 200
 
 @shared_task(ignore_result=True)
 def drain_events() -> int:
-    return services.drain_events(max_batches=DRAIN_MAX_BATCHES)
+    return services.drain_exclusively(max_batches=DRAIN_MAX_BATCHES)
 
 
 @shared_task(ignore_result=True)

@@ -169,7 +169,10 @@ def test_a_real_worker_drains_the_buffer_into_activity(start_worker):
         visit("c", message, 0)
     start_worker()
     app.send_task("tracking.tasks.drain_events")  # through the broker, not eagerly
-    wait_until(lambda: Activity.objects.filter(campaign_id=campaign.pk).count() == 10, message="drained events")
+    # Generous bound: a worker process starting on a busy 2-core machine can take a minute.
+    wait_until(
+        lambda: Activity.objects.filter(campaign_id=campaign.pk).count() == 10, timeout=180, message="drained events"
+    )
     assert buffer.backlog() == 0
     assert Contact.objects.filter(pk__in=[m.contact_id for m in messages], last_clicked_at__isnull=False).count() == 5
 
@@ -182,3 +185,14 @@ def test_credit_merged_across_batches_equals_credit_per_batch(sent_message):
     contact = Contact.objects.get(pk=sent_message.contact_id)
     assert contact.engagement_score == 7 * 1.0 + 3.0
     assert contact.last_clicked_at is not None
+
+
+def test_a_drain_while_another_is_running_does_nothing(sent_message):
+    visit("o", sent_message)
+    running = buffer.drain_lock()
+    assert running.acquire(blocking=False)
+    try:
+        assert services.drain_exclusively(max_batches=10) == 0
+    finally:
+        running.release()
+    assert services.drain_exclusively(max_batches=10) == 1
