@@ -85,14 +85,14 @@ class ImportMappingForm(forms.Form):
 
 
 class ExportForm(forms.Form):
-    fields = forms.MultipleChoiceField(
+    columns = forms.MultipleChoiceField(
         widget=forms.CheckboxSelectMultiple, initial=["email", "first_name", "last_name"]
     )
     format = forms.ChoiceField(choices=[("csv", "CSV"), ("xlsx", "Excel (XLSX)")], initial="csv")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["fields"].choices = exporter.field_choices()
+        self.fields["columns"].choices = exporter.field_choices()
 
 
 class AddToListForm(forms.Form):

@@ -148,7 +148,7 @@ def export_contacts(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
     if request.method != "POST" or not form.is_valid():
         context = {"form": form, "source": source, "page_title": f"Export {source}", "header_icon": "download"}
         return TemplateResponse(request, "contacts/export.html", context)
-    fields, name = form.cleaned_data["fields"], f"{kind}-{source.pk}"
+    fields, name = form.cleaned_data["columns"], f"{kind}-{source.pk}"
     if form.cleaned_data["format"] == "csv":
         response = StreamingHttpResponse(exporter.csv_chunks(queryset, fields), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="{name}.csv"'

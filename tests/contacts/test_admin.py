@@ -7,8 +7,9 @@ import json
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from openpyxl import load_workbook
 
-from contacts.models import Activity, Contact, ImportJob, Subscription, Suppression
+from contacts.models import Activity, Contact, CustomField, ImportJob, Subscription, Suppression
 from tests.factories import (
     ActivityFactory,
     ContactFactory,
@@ -257,7 +258,7 @@ def test_list_export_downloads_members_with_formulas_neutralised(client, markete
     SubscriptionFactory(mailing_list=mailing_list, status=Subscription.Status.UNSUBSCRIBED)
     response = client_for(client, marketer).post(
         reverse("contacts_admin:export", args=["list", mailing_list.pk]),
-        {"fields": ["email", "company"], "format": "csv"},
+        {"columns": ["email", "company"], "format": "csv"},
     )
     body = b"".join(response.streaming_content).decode().lstrip("\ufeff")
     assert list(csv.reader(io.StringIO(body))) == [["email", "company"], ["ann@example.com", "'=1+1"]]
@@ -353,3 +354,28 @@ def test_marketer_adds_a_domain_suppression_through_the_service(client, marketer
         {"email": "", "domain": "@Blocked.example.org", "reason": "manual", "note": ""},
     )
     assert list(Suppression.objects.values_list("domain", "source")) == [("blocked.example.org", "admin")]
+
+
+def test_export_form_offers_the_fields_to_choose(client, marketer):
+    CustomField.objects.create(key="plan", label="Plan")
+    response = client_for(client, marketer).get(reverse("contacts_admin:export", args=["segment", SegmentFactory().pk]))
+    page = response.content.decode()
+    assert 'name="columns" value="email"' in page
+    assert 'value="custom.plan"' in page
+
+
+def test_segment_export_as_xlsx(client, marketer):
+    ContactFactory(email="ann@example.com", industry="Retail", first_name="+cmd")
+    ContactFactory(email="bob@example.com", industry="Finance")
+    segment = SegmentFactory(
+        rules={"match": "all", "rules": [{"field": "industry", "op": "equals", "value": "Retail"}]}
+    )
+    response = client_for(client, marketer).post(
+        reverse("contacts_admin:export", args=["segment", segment.pk]),
+        {"columns": ["email", "first_name"], "format": "xlsx"},
+    )
+    sheet = load_workbook(io.BytesIO(b"".join(response.streaming_content))).active
+    assert [[cell.value for cell in row] for row in sheet.iter_rows()] == [
+        ["email", "first_name"],
+        ["ann@example.com", "'+cmd"],
+    ]
