@@ -97,15 +97,35 @@ def run(args) -> None:
         file=sys.stderr,
     )
 
+    spent = {"insert": 0.0, "credit": 0.0}
+
+    def timed(name, function):
+        def wrapper(*a, **kw):
+            began = time.perf_counter()
+            try:
+                return function(*a, **kw)
+            finally:
+                spent[name] += time.perf_counter() - began
+
+        return wrapper
+
+    # Time the two SQL statements apart from the Python around them.
+    services.ingest_sql.insert_events = timed("insert", services.ingest_sql.insert_events)
+    services.engagement.apply_human_events = timed("credit", services.engagement.apply_human_events)
+    cpu_start = time.process_time()
     start = time.perf_counter()
     drained = services.drain_events(batch_size=args.batch)
     elapsed = time.perf_counter() - start
+    cpu = time.process_time() - cpu_start
     in_activity = Activity.objects.count()
     print(f"drained events:        {drained}")
     print(f"Activity rows:         {in_activity}")
     print(f"left in buffer:        {buffer.backlog()}")
     print(f"drain time:            {elapsed:.1f} s")
     print(f"drain rate:            {drained / elapsed:,.0f} events/s")
+    print(f"  in Activity INSERTs: {spent['insert']:.1f} s (wall, incl. JSON encoding)")
+    print(f"  in contact UPDATEs:  {spent['credit']:.1f} s (wall)")
+    print(f"  drain process CPU:   {cpu:.1f} s (Python, Redis client, JSON)")
     print(f"database:              {connection.vendor}")
 
 
