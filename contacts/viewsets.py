@@ -220,8 +220,6 @@ class MailingListViewSet(SnippetViewSet):
 
 
 class SegmentEditView(EditView):
-    template_name = "contacts/segment_edit.html"
-
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["count_url"] = reverse("contacts_admin:segment_count")
@@ -238,6 +236,7 @@ class SegmentViewSet(SnippetViewSet):
     model = Segment
     icon = "filter"
     edit_view_class = SegmentEditView
+    edit_template_name = "contacts/segment_edit.html"
     list_display = ["name", "updated_at"]
     search_fields = ["name"]
     search_backend_name = None
