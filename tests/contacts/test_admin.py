@@ -345,6 +345,9 @@ def test_every_contacts_admin_page_renders_for_a_marketer(client, marketer, sett
         reverse("contacts_admin:import_map", args=[job.pk]),
         reverse("contacts_admin:export", args=["segment", segment.pk]),
         reverse("contacts_admin:revalidate_list", args=[mailing_list.pk]),
+        bulk_url("add_to_list", contact),
+        bulk_url("tag", contact),
+        bulk_url("unsubscribe", contact),
     ]
     client = client_for(client, marketer)
     assert {url: client.get(url).status_code for url in urls} == dict.fromkeys(urls, 200)
