@@ -45,7 +45,7 @@ PREHEADER = (
     'opacity:0;overflow:hidden;mso-hide:all">{}</div>'
 )
 # Membership of segments used by dynamic blocks is re-read after this long, so a long send
-# follows contacts that join or leave a segment without a query per recipient.
+# follows contacts that join or leave a segment without a query per recipient or batch.
 SEGMENT_TTL_SECONDS = 300
 CACHE_SIZE = 32
 logger = logging.getLogger(__name__)
@@ -338,6 +338,7 @@ def content_key(campaign, layout: Layout, body_value, custom_keys: frozenset[str
 
 _cache: OrderedDict[str, Compiled] = OrderedDict()
 _cache_lock = Lock()
+_memberships: dict[tuple[int, str], tuple[float, frozenset[int]]] = {}
 
 
 def _shared_get(key: str) -> Compiled | None:
@@ -380,6 +381,7 @@ def clear_cache() -> None:
     """Forget this process's compiled campaigns (tests); the shared cache expires on its own."""
     with _cache_lock:
         _cache.clear()
+        _memberships.clear()
 
 
 def freeze_links(campaign, links: list[str]) -> None:
@@ -400,6 +402,26 @@ def freeze_links(campaign, links: list[str]) -> None:
         ],
         ignore_conflicts=True,
     )
+
+
+def segment_members(segment_id: int) -> frozenset[int]:
+    """Ids of a segment's contacts, shared by every batch this process prepares for a while.
+
+    A send prepares once per batch; re-reading a large segment for each batch would cost
+    more than the batch. Keyed by the rules too, so editing a segment takes effect at once.
+    """
+    segment = Segment.objects.filter(pk=segment_id).first()
+    if segment is None:
+        return frozenset()
+    key = (segment_id, json.dumps(segment.rules, sort_keys=True))
+    with _cache_lock:
+        loaded = _memberships.get(key)
+    if loaded and time.monotonic() - loaded[0] < SEGMENT_TTL_SECONDS:
+        return loaded[1]
+    members = frozenset(Contact.objects.filter(segment.to_q()).values_list("pk", flat=True))
+    with _cache_lock:
+        _memberships[key] = (time.monotonic(), members)
+    return members
 
 
 def default_list_name(campaign) -> str:
@@ -426,16 +448,10 @@ class PreparedCampaign:
         self.site_url = settings.SITE_URL
         self.list_name = default_list_name(campaign)
         self._members: dict[int, frozenset[int]] = {}
-        self._members_loaded_at = 0.0
 
     def _segment_members(self, segment_id: int) -> frozenset[int]:
-        if time.monotonic() - self._members_loaded_at > SEGMENT_TTL_SECONDS:
-            self._members = {}
-            self._members_loaded_at = time.monotonic()
         if segment_id not in self._members:
-            segment = Segment.objects.filter(pk=segment_id).first()
-            members = Contact.objects.filter(segment.to_q()).values_list("pk", flat=True) if segment else []
-            self._members[segment_id] = frozenset(members)
+            self._members[segment_id] = segment_members(segment_id)
         return self._members[segment_id]
 
     def _visible(self, index: int, contact_id: int, values: dict[str, str]) -> bool:

@@ -188,13 +188,25 @@ def test_segment_blocks_are_chosen_by_segment_membership():
     assert "VIP lounge" not in prepared.render(recipient_for(other)).html
 
 
-def test_segment_membership_is_read_once_per_prepared_campaign(django_assert_num_queries):
+def test_segment_membership_is_read_once_for_all_batches_of_a_send(django_assert_num_queries):
     segment = SegmentFactory(rules={"field": "grade", "op": "equals", "value": "A"})
     campaign = CampaignFactory(body=[text("<p>Gold</p>", only_segment(segment))])
-    prepared = prepare(campaign)
-    with django_assert_num_queries(2):
-        for number in range(50):
-            prepared.render(Recipient(contact_id=number, email=f"r{number}@example.com"))
+    first_batch, second_batch = prepare(campaign), prepare(campaign)
+    # The segment and its members for the first batch; only the segment's rules for the second.
+    with django_assert_num_queries(3):
+        for prepared in (first_batch, second_batch):
+            for number in range(50):
+                prepared.render(Recipient(contact_id=number, email=f"r{number}@example.com"))
+
+
+def test_editing_a_segment_changes_who_sees_its_block_at_once():
+    contact = ContactFactory(grade="A")
+    segment = SegmentFactory(rules={"field": "grade", "op": "equals", "value": "A"})
+    campaign = CampaignFactory(body=[text("<p>Gold</p>", only_segment(segment))])
+    assert "Gold" in prepare(campaign).render(recipient_for(contact)).html
+    segment.rules = {"field": "grade", "op": "equals", "value": "B"}
+    segment.save()
+    assert "Gold" not in prepare(campaign).render(recipient_for(contact)).html
 
 
 def test_a_sent_campaigns_link_table_cannot_change():
