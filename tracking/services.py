@@ -151,11 +151,13 @@ def _insert(entries: list[tuple[str, dict[str, Any]]]) -> tuple[int, dict[int, e
     """Insert the events; returns how many were new and the engagement credit they earn."""
     if not entries:
         return 0, {}
-    bursts = machine.burst_messages(
-        [(event["m"], event["l"], event["t"]) for _, event in entries if event["k"] == "c" and event["m"]]
-    )
+    clicks = [event for _, event in entries if event["k"] == "c" and event["m"]]
+    # A message whose clicks came in a burst, or whose hidden honeypot link was followed, was
+    # clicked by a scanner: all its clicks in the batch are flagged.
+    suspects = dict.fromkeys(machine.burst_messages([(e["m"], e["l"], e["t"]) for e in clicks]), "burst")
+    suspects.update((e["m"], "honeypot") for e in clicks if e["r"] == "honeypot")
     adapt = connection.ops.adapt_datetimefield_value  # looked up once: the proxy is slow per row
-    inserted = ingest_sql.insert_events([_row(event_id, event, bursts, adapt) for event_id, event in entries])
+    inserted = ingest_sql.insert_events([_row(event_id, event, suspects, adapt) for event_id, event in entries])
     events = dict(entries)
     deltas: dict[int, engagement.Delta] = {}
     for event_id, is_machine in inserted:
@@ -166,11 +168,11 @@ def _insert(entries: list[tuple[str, dict[str, Any]]]) -> tuple[int, dict[int, e
     return len(inserted), deltas
 
 
-def _row(event_id: str, event: dict[str, Any], bursts: set[int], adapt: Callable) -> dict[str, Any]:
+def _row(event_id: str, event: dict[str, Any], suspects: dict[int, str], adapt: Callable) -> dict[str, Any]:
     """One Activity row as the insert statement reads it; flags known at request time (agent,
-    network, honeypot) or visible in the batch (a burst of clicks) are set here, the
+    network, honeypot) or visible in the batch (suspect messages) are set here, the
     delivery-time check is made by the database."""
-    reason = event["r"] or ("burst" if event["k"] == "c" and event["m"] in bursts else "")
+    reason = event["r"] or (suspects.get(event["m"], "") if event["k"] == "c" else "")
     details = {"ua": event["u"], "ip": event["h"]}
     if event["l"] is not None:
         details["link"] = event["l"]

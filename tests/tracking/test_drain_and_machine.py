@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from config.celery import app
 from contacts.models import Activity, Contact
-from contacts.tokens import Purpose, TokenData, make_token
+from contacts.tokens import HONEYPOT_LINK_INDEX, Purpose, TokenData, make_token
 from tests.conftest import wait_until
 from tests.factories import CampaignFactory, CampaignLinkFactory, ContactFactory, MessageFactory
 from tracking import buffer, services
@@ -196,3 +196,12 @@ def test_a_drain_while_another_is_running_does_nothing(sent_message):
     finally:
         running.release()
     assert services.drain_exclusively(max_batches=10) == 1
+
+
+def test_following_the_honeypot_link_flags_the_other_clicks_of_that_message(sent_message):
+    visit("c", sent_message, 1)
+    visit("c", sent_message, HONEYPOT_LINK_INDEX)
+    services.drain_events()
+    clicks = Activity.objects.filter(kind=Activity.Kind.CLICKED)
+    assert clicks.count() == 2
+    assert {click.details["machine"] for click in clicks} == {"honeypot"}
