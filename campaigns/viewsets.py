@@ -73,10 +73,17 @@ class CampaignEditView(generic.EditView):
 
     @property
     def header_more_buttons(self) -> list:
-        return [
+        buttons = [
             *super().header_more_buttons,
             HeaderButton("Preview and test", url=reverse("campaigns:preview", args=[self.object.pk]), icon_name="view"),
         ]
+        if self.request.user.has_perm(SEND_PERMISSION):
+            buttons.append(
+                HeaderButton(
+                    "Schedule or send", url=reverse("campaigns_sending", args=[self.object.pk]), icon_name="mail"
+                )
+            )
+        return buttons
 
 
 class CampaignPreviewView(PermissionCheckedMixin, WagtailAdminTemplateMixin, TemplateView):

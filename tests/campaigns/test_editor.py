@@ -287,3 +287,10 @@ def test_a_layout_with_a_merge_error_is_refused_with_its_position(client, market
     assert "layout, line" in response.content.decode()
     assert "unknown merge field" in response.content.decode()
     assert not Layout.objects.filter(name="Typo").exists()
+
+
+def test_the_editor_links_to_preview_and_to_sending(client, marketer):
+    campaign = CampaignFactory()
+    page = client.get(edit_url(campaign)).content.decode()
+    assert preview_url(campaign) in page
+    assert reverse("campaigns_sending", args=[campaign.pk]) in page
