@@ -177,6 +177,24 @@ class Slot:
         out.append(context.values[self.name])
 
 
+class Underline:
+    """A text-part heading's underline, as long as the heading line once merged."""
+
+    __slots__ = ("char",)
+
+    def __init__(self, char: str) -> None:
+        self.char = char
+
+    def emit(self, context: RenderContext, out: list[str]) -> None:
+        tail = ""
+        for piece in reversed(out):
+            tail = piece + tail
+            if tail.count("\n") >= 2:
+                break
+        heading = tail.rstrip("\n").rpartition("\n")[2]
+        out.append(self.char * max(3, len(heading)))
+
+
 class DynamicBlock:
     """A body block shown only to recipients matching its audience condition."""
 

@@ -37,8 +37,8 @@ from templates_mail.merge import MergeError, MergeProblem, RenderContext, Slot, 
 from templates_mail.models import Layout
 from templates_mail.text import text_from_html, tidy
 
-RENDERER_VERSION = "2"
-PLACEHOLDER_RE = re.compile(r"<!--R4pp0rt([BE])(\d+)X-->|R4pp0rt([MLP])(\d+)X")
+RENDERER_VERSION = "3"
+PLACEHOLDER_RE = re.compile(r"<!--R4pp0rt([BE])(\d+)X-->|R4pp0rt([MLPU])(\d+)X")
 PIXEL = '<img src="R4pp0rtP0X" width="1" height="1" alt="" style="display:block;width:1px;height:1px;border:0">'
 PREHEADER = (
     '<div class="preheader" style="display:none;font-size:1px;line-height:1px;max-height:0;max-width:0;'
@@ -235,6 +235,8 @@ class _Builder:
                 yield self.tags[number]
             elif kind == "L":
                 yield merge.Link(number)
+            elif kind == "U":
+                yield merge.Underline("=-"[number])
             else:
                 yield Slot("open_pixel_url")
             last = match.end()

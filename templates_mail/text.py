@@ -13,10 +13,10 @@ import re
 from lxml import etree, html
 
 MARKER_RE = re.compile(r"R4pp0rt[BE]\d+X")
-PLACEHOLDER_RE = re.compile(r"<!--R4pp0rt[BE]\d+X-->|R4pp0rt[MLP]\d+X")
 SKIPPED = {"head", "style", "script", "title", "img"}
 BLOCKS = {"p", "div", "table", "tr", "td", "ul", "ol", "li", "blockquote", "h1", "h2", "h3", "h4", "h5", "h6"}
-UNDERLINES = {"h1": "=", "h2": "-"}
+# Placeholders for a heading's underline, drawn per recipient as long as the merged heading.
+UNDERLINES = {"h1": "R4pp0rtU0X", "h2": "R4pp0rtU1X"}
 
 
 class _Writer:
@@ -32,7 +32,7 @@ class _Writer:
         if not text:
             return
         if kind in UNDERLINES:
-            text += "\n" + UNDERLINES[kind] * max(3, len(PLACEHOLDER_RE.sub("", text)))
+            text += "\n" + UNDERLINES[kind]
         self.items.append((text, kind))
 
     def walk(self, element: etree._Element) -> None:

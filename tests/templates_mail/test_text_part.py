@@ -53,3 +53,8 @@ def test_the_marketers_text_is_used_when_written():
 def test_a_written_text_without_unsubscribe_link_gets_the_footer():
     part = text_part(text_body="Hello")
     assert f"Unsubscribe: {settings.SITE_URL}/u/" in part
+
+
+def test_a_heading_underline_matches_the_merged_heading():
+    part = text_part(body=[block("heading", text="Hello {{ contact.first_name }}, welcome", level="h2")])
+    assert "Hello Ann, welcome\n------------------\n" in part
