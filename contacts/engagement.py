@@ -221,6 +221,22 @@ def hot_leads(days: int = 7) -> QuerySet[Contact]:
     return Contact.objects.filter(Exists(clicked)).select_related("owner").order_by("-engagement_score", "email")
 
 
+def campaign_counts(campaign_id: int) -> dict[str, int]:
+    """Opens and clicks of one campaign for reports: totals, and the human part of them
+    (machine opens and scanner clicks excluded), each as events and as distinct contacts."""
+    human = Q(is_machine=False)
+    counts = {}
+    for name, kind in (("opens", Kind.OPENED), ("clicks", Kind.CLICKED)):
+        of_kind = Q(kind=kind)
+        counts |= {
+            f"{name}_total": Count("pk", filter=of_kind),
+            f"{name}_human": Count("pk", filter=of_kind & human),
+            f"unique_{name}_total": Count("contact", filter=of_kind, distinct=True),
+            f"unique_{name}_human": Count("contact", filter=of_kind & human, distinct=True),
+        }
+    return Activity.objects.filter(campaign_id=campaign_id, kind__in=list(WEIGHTS)).aggregate(**counts)
+
+
 @dataclass(frozen=True)
 class Summary:
     score: float

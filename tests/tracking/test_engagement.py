@@ -156,3 +156,15 @@ def test_nightly_recompute_restores_last_engagement_a_crashed_drain_did_not_writ
     assert contact.last_clicked_at == contact.last_engaged_at
     assert contact.last_opened_at < contact.last_clicked_at
     assert (contact.engagement_score, contact.standing) == (4.0, Standing.ENGAGED)
+
+
+def test_campaign_counts_report_human_and_total_activity_separately():
+    person, proxy = ContactFactory(), ContactFactory()
+    for contact, machine in ((person, False), (person, False), (proxy, True)):
+        ActivityFactory(contact=contact, kind=Activity.Kind.OPENED, campaign_id=77, is_machine=machine)
+    ActivityFactory(contact=proxy, kind=Activity.Kind.CLICKED, campaign_id=77, is_machine=True)
+    ActivityFactory(contact=person, kind=Activity.Kind.OPENED, campaign_id=78)
+    counts = engagement.campaign_counts(77)
+    assert (counts["opens_total"], counts["opens_human"]) == (3, 2)
+    assert (counts["unique_opens_total"], counts["unique_opens_human"]) == (2, 1)
+    assert (counts["clicks_total"], counts["clicks_human"]) == (1, 0)
