@@ -230,7 +230,11 @@ def _dkim_key(path: str) -> bytes:
 
 
 def sign(data: bytes, from_domain: str) -> bytes:
-    """Prepend a DKIM-Signature when a key is configured (relaxed/relaxed, rsa-sha256)."""
+    """Prepend a DKIM-Signature when a key is configured (rsa-sha256).
+
+    Headers relaxed, body simple: our bodies are quoted-printable with CRLF and no trailing
+    white space, and skipping the relaxed body rewrite saves a fifth of the signing CPU.
+    """
     if not settings.DKIM_SELECTOR:
         return data
     signature = dkim.sign(
@@ -238,7 +242,7 @@ def sign(data: bytes, from_domain: str) -> bytes:
         settings.DKIM_SELECTOR.encode(),
         (settings.DKIM_DOMAIN or from_domain).encode(),
         _dkim_key(settings.DKIM_PRIVATE_KEY_PATH),
-        canonicalize=(b"relaxed", b"relaxed"),
+        canonicalize=(b"relaxed", b"simple"),
         include_headers=DKIM_HEADERS,
     )
     return signature + data
