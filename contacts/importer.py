@@ -34,7 +34,8 @@ from django.utils.dateparse import parse_date
 from openpyxl import load_workbook
 from taggit.models import Tag
 
-from contacts.models import Activity, Contact, CustomField, ImportJob, MailingList, Subscription, TaggedContact
+from contacts.models import Activity, Contact, CustomField, ImportJob, MailingList, TaggedContact
+from contacts.services import subscribe_many
 from contacts.validation import DomainChecker, DomainStatus, validate_address
 
 CHUNK_SIZE = 2000
@@ -42,21 +43,7 @@ SAMPLE_BYTES = 64 * 1024
 # Encodings we expect in the wild for contact sheets; guessing among fewer is more reliable.
 CANDIDATE_ENCODINGS = ["gb18030", "big5", "shift_jis", "euc_kr", "cp1252", "utf_16"]
 
-PROFILE_FIELDS = [
-    "first_name",
-    "last_name",
-    "company",
-    "job_title",
-    "phone",
-    "industry",
-    "region",
-    "city",
-    "country",
-    "language",
-    "time_zone",
-    "customer_type",
-    "grade",
-]
+PROFILE_FIELDS = [*Contact.PROFILE_FIELDS, "grade"]
 HEADER_ALIASES = {
     "email": {"email", "e_mail", "email_address", "mail", "邮箱", "电子邮件", "邮件地址"},
     "first_name": {"first_name", "firstname", "given_name", "forename", "名"},
@@ -508,34 +495,7 @@ class ChunkWriter:
 
     def _subscribe(self, ids: dict[str, int]) -> set[int]:
         """Add to the list only contacts still subscribed and not suppressed; returns the newly added."""
-        mailing_list = self.mailing_list
-        eligible = set(
-            Contact.objects.filter(pk__in=list(ids.values()), status=Contact.Status.SUBSCRIBED)
-            .exclude(Contact.objects.suppressed_q())
-            .values_list("pk", flat=True)
-        )
-        already = set(
-            Subscription.objects.filter(mailing_list=mailing_list, contact_id__in=list(ids.values())).values_list(
-                "contact_id", flat=True
-            )
-        )
-        new = eligible - already
-        pending = mailing_list.double_opt_in
-        now = timezone.now()
-        Subscription.objects.bulk_create(
-            [
-                Subscription(
-                    contact_id=contact_id,
-                    mailing_list=mailing_list,
-                    status=Subscription.Status.PENDING if pending else Subscription.Status.SUBSCRIBED,
-                    confirmed_at=None if pending else now,
-                )
-                for contact_id in new
-            ],
-            batch_size=1000,
-            ignore_conflicts=True,
-        )
-        return new
+        return set(subscribe_many(ids.values(), self.mailing_list))
 
 
 # --- The whole import ------------------------------------------------------------------------

@@ -40,6 +40,22 @@ class ContactQuerySet(models.QuerySet):
 
 
 class Contact(models.Model):
+    # The free-text profile, in display order; import, export, segments and forms share it.
+    PROFILE_FIELDS = (
+        "first_name",
+        "last_name",
+        "company",
+        "job_title",
+        "phone",
+        "industry",
+        "region",
+        "city",
+        "country",
+        "language",
+        "time_zone",
+        "customer_type",
+    )
+
     class Status(models.TextChoices):
         SUBSCRIBED = "subscribed"
         UNSUBSCRIBED = "unsubscribed"

@@ -56,7 +56,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
-from contacts.models import Activity, Subscription, TaggedContact
+from contacts.models import Activity, Contact, Subscription, TaggedContact
 
 
 class SegmentError(ValueError):
@@ -65,18 +65,7 @@ class SegmentError(ValueError):
 
 TEXT_FIELDS = {
     "email",
-    "first_name",
-    "last_name",
-    "company",
-    "job_title",
-    "phone",
-    "industry",
-    "region",
-    "city",
-    "country",
-    "language",
-    "time_zone",
-    "customer_type",
+    *Contact.PROFILE_FIELDS,
     "grade",
     "source",
     "status",

@@ -175,16 +175,15 @@ def add_note(contact: Contact, text: str, author) -> Activity:
 # --- Bulk actions (admin) ------------------------------------------------------------------------
 
 
-@transaction.atomic
-def add_to_list(contact_ids: Iterable[int], mailing_list: MailingList, *, source: str = "admin") -> int:
-    """Subscribe many contacts at once, with the same rule as :func:`subscribe`: contacts that
-    unsubscribed, bounced, complained or are suppressed are left out. Returns how many were added."""
-    eligible = (
+def subscribe_many(contact_ids: Iterable[int], mailing_list: MailingList) -> list[int]:
+    """Add contacts to a list with the same rule as :func:`subscribe` (never contacts that
+    unsubscribed, bounced, complained or are suppressed); returns the ids newly added."""
+    new_ids = list(
         Contact.objects.filter(pk__in=list(contact_ids), status=Contact.Status.SUBSCRIBED)
         .exclude(Contact.objects.suppressed_q())
         .exclude(subscriptions__mailing_list=mailing_list)
+        .values_list("pk", flat=True)
     )
-    new_ids = list(eligible.values_list("pk", flat=True))
     pending = mailing_list.double_opt_in
     now = timezone.now()
     Subscription.objects.bulk_create(
@@ -200,7 +199,16 @@ def add_to_list(contact_ids: Iterable[int], mailing_list: MailingList, *, source
         batch_size=1000,
         ignore_conflicts=True,
     )
-    details = {"list": mailing_list.slug, "source": source, "pending": pending}
+    return new_ids
+
+
+@transaction.atomic
+def add_to_list(contact_ids: Iterable[int], mailing_list: MailingList, *, source: str = "admin") -> int:
+    """Subscribe many contacts at once (see :func:`subscribe_many`), each with a history row.
+    Returns how many were added."""
+    new_ids = subscribe_many(contact_ids, mailing_list)
+    details = {"list": mailing_list.slug, "source": source, "pending": mailing_list.double_opt_in}
+    now = timezone.now()
     record_many(Activity(contact_id=pk, kind=Kind.SUBSCRIBED, occurred_at=now, details=details) for pk in new_ids)
     return len(new_ids)
 
@@ -231,21 +239,7 @@ def unsubscribe_many(contact_ids: Iterable[int], *, source: str = "admin") -> in
     return len(changed)
 
 
-PROFILE_EDIT_FIELDS = [
-    "first_name",
-    "last_name",
-    "company",
-    "job_title",
-    "phone",
-    "industry",
-    "region",
-    "city",
-    "country",
-    "language",
-    "time_zone",
-    "customer_type",
-    "notes",
-]
+PROFILE_EDIT_FIELDS = [*Contact.PROFILE_FIELDS, "notes"]
 
 
 @transaction.atomic
