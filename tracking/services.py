@@ -12,13 +12,15 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from base64 import b64decode
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import redis.exceptions
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.text import slugify
@@ -36,6 +38,8 @@ log = logging.getLogger(__name__)
 
 KINDS = {"o": Activity.Kind.OPENED, "c": Activity.Kind.CLICKED}
 REDIRECT_SCHEMES = {"http", "https"}
+PIXEL = b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
+NO_STORE = "no-store, no-cache, must-revalidate, max-age=0"
 PROFILE_FIELDS = ["first_name", "last_name", "company", "job_title", "phone", "city", "country"]
 
 
@@ -45,6 +49,15 @@ class Visitor:
 
     user_agent: str
     ip: str
+
+
+def visitor_from(meta: Mapping[str, Any]) -> Visitor:
+    """The visitor of a request, from its WSGI environ (``request.META``)."""
+    ip = meta.get("REMOTE_ADDR", "")
+    if settings.SECURE_PROXY_SSL_HEADER:
+        # Behind our own proxy the client is the first hop it recorded.
+        ip = meta.get("HTTP_X_FORWARDED_FOR", ip).split(",")[0].strip()
+    return Visitor(meta.get("HTTP_USER_AGENT", ""), ip)
 
 
 # --- opens and clicks -----------------------------------------------------------------

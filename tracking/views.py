@@ -2,9 +2,7 @@
 pixel is always served and a known link always redirects; recording problems are logged."""
 
 import logging
-from base64 import b64decode
 
-from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
@@ -16,36 +14,25 @@ from tracking.forms import PreferencesForm
 
 log = logging.getLogger(__name__)
 
-PIXEL = b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
-NO_STORE = "no-store, no-cache, must-revalidate, max-age=0"
-
-
-def _visitor(request: HttpRequest) -> services.Visitor:
-    ip = request.META.get("REMOTE_ADDR", "")
-    if settings.SECURE_PROXY_SSL_HEADER:
-        # Behind our own proxy the client is the first hop it recorded.
-        ip = request.META.get("HTTP_X_FORWARDED_FOR", ip).split(",")[0].strip()
-    return services.Visitor(request.META.get("HTTP_USER_AGENT", ""), ip)
-
 
 @require_GET
 def open_pixel(request: HttpRequest, token: str) -> HttpResponse:
     try:
-        services.track_open(token, _visitor(request))
+        services.track_open(token, services.visitor_from(request.META))
     except Exception:
         log.exception("open not recorded")
-    response = HttpResponse(PIXEL, content_type="image/gif")
-    response["Cache-Control"] = NO_STORE
+    response = HttpResponse(services.PIXEL, content_type="image/gif")
+    response["Cache-Control"] = services.NO_STORE
     return response
 
 
 @require_GET
 def click(request: HttpRequest, token: str) -> HttpResponse:
-    target = services.track_click(token, _visitor(request))
+    target = services.track_click(token, services.visitor_from(request.META))
     if target is None:
         raise Http404("unknown link")
     response = HttpResponseRedirect(target)
-    response["Cache-Control"] = NO_STORE
+    response["Cache-Control"] = services.NO_STORE
     return response
 
 
