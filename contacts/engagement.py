@@ -42,11 +42,13 @@ class Delta:
     last_clicked_at: datetime | None = None
 
     def add(self, kind: str, occurred_at: datetime) -> None:
+        # Called once per drained event: plain comparisons, no max() over a filtered list.
         self.score += WEIGHTS.get(kind, 0.0)
         if kind == Kind.OPENED:
-            self.last_opened_at = max(filter(None, [self.last_opened_at, occurred_at]))
-        elif kind == Kind.CLICKED:
-            self.last_clicked_at = max(filter(None, [self.last_clicked_at, occurred_at]))
+            if self.last_opened_at is None or occurred_at > self.last_opened_at:
+                self.last_opened_at = occurred_at
+        elif kind == Kind.CLICKED and (self.last_clicked_at is None or occurred_at > self.last_clicked_at):
+            self.last_clicked_at = occurred_at
 
     def merge(self, other: Delta) -> None:
         self.score += other.score
