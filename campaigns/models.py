@@ -73,6 +73,12 @@ class Campaign(models.Model):
     ab_wait = models.DurationField("A/B test duration", null=True, blank=True)
     ab_winner = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
     ab_decided_at = models.DateTimeField(null=True, blank=True, editable=False)
+    send_at_local_time = models.TimeField(
+        "deliver at local time",
+        null=True,
+        blank=True,
+        help_text="Deliver at this time in each contact's own time zone, within 24 hours of the send time.",
+    )
 
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -18,6 +18,8 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from datetime import time as time_of_day
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet
@@ -88,19 +90,42 @@ def freeze_audience(campaign: Campaign, variants: int = 1, test_share: int = 0) 
         return cursor.rowcount
 
 
+def spread_by_time_zone(campaign: Campaign, local_time: time_of_day) -> None:
+    """Hold each message until ``local_time`` in its contact's time zone (the next such moment
+    after the start): one UPDATE per distinct zone, contacts without a valid zone use TIME_ZONE."""
+    default = ZoneInfo(settings.TIME_ZONE)
+    rows = Message.objects.filter(campaign=campaign)
+    for name in rows.values_list("contact__time_zone", flat=True).distinct():
+        try:
+            zone = ZoneInfo(name) if name else default
+        except (ZoneInfoNotFoundError, ValueError):
+            zone = default
+        local = campaign.started_at.astimezone(zone)
+        target = local.replace(hour=local_time.hour, minute=local_time.minute, second=0, microsecond=0)
+        if target < local:
+            target += timedelta(days=1)
+        rows.filter(contact__time_zone=name).update(not_before=target)
+
+
+def _due(now: datetime) -> Q:
+    return Q(status__in=[Status.QUEUED, Status.DEFERRED]) & (Q(not_before__isnull=True) | Q(not_before__lte=now))
+
+
+def _upcoming_batches(rows, now: datetime) -> list[tuple[int, datetime]]:
+    """(batch, first due time) of rows waiting for a later time, up to the next stall check:
+    later ones are dispatched by the tick, so no countdown outlives the broker's visibility timeout."""
+    horizon = now + timedelta(seconds=settings.SEND_STALL_SECONDS)
+    waiting = rows.filter(status__in=[Status.QUEUED, Status.DEFERRED], not_before__gt=now, not_before__lte=horizon)
+    return list(waiting.values_list("batch").annotate(due=Min("not_before")).values_list("batch", "due"))
+
+
 def dispatch(campaign_id: int) -> int:
     """Enqueue one send_batch task per batch that has claimable messages; returns how many."""
     now = timezone.now()
-    batches = list(
-        Message.objects.filter(campaign_id=campaign_id)
-        .filter(Q(status=Status.QUEUED) | Q(status=Status.DEFERRED, not_before__lte=now))
-        .order_by("batch")
-        .values_list("batch", flat=True)
-        .distinct()
-    )
+    rows = Message.objects.filter(campaign_id=campaign_id)
+    batches = list(rows.filter(_due(now)).order_by("batch").values_list("batch", flat=True).distinct())
     _enqueue_batches(campaign_id, batches)
-    upcoming = Message.objects.filter(campaign_id=campaign_id, status=Status.DEFERRED, not_before__gt=now)
-    for batch, first_due in upcoming.values_list("batch").annotate(due=Min("not_before")).values_list("batch", "due"):
+    for batch, first_due in _upcoming_batches(rows, now):
         _enqueue_batches(campaign_id, [batch], countdown=(first_due - now).total_seconds())
     redis_client().set(f"{HEARTBEAT_PREFIX}:{campaign_id}", 1, ex=settings.SEND_STALL_SECONDS)
     return len(batches)
@@ -119,9 +144,7 @@ def claim_batch(campaign_id: int, batch: int) -> str | None:
     Contacts who unsubscribed (or were suppressed) since the audience was frozen are skipped here.
     """
     claim, now = uuid.uuid4().hex, timezone.now()
-    due = Message.objects.filter(campaign_id=campaign_id, batch=batch).filter(
-        Q(status=Status.QUEUED) | Q(status=Status.DEFERRED, not_before__lte=now)
-    )
+    due = Message.objects.filter(campaign_id=campaign_id, batch=batch).filter(_due(now))
     with transaction.atomic():
         if not Campaign.objects.filter(pk=campaign_id, status=Campaign.Status.SENDING).exists():
             return None
@@ -370,13 +393,10 @@ class BatchSender:
                 _enqueue_batches(self.campaign.pk, [self.batch])
 
     def _schedule_retry(self) -> None:
-        first_due = Message.objects.filter(
-            campaign_id=self.campaign.pk, batch=self.batch, status=Status.DEFERRED
-        ).aggregate(due=Min("not_before"))["due"]
-        if first_due is not None:
-            _enqueue_batches(
-                self.campaign.pk, [self.batch], countdown=max(0.0, (first_due - timezone.now()).total_seconds())
-            )
+        now = timezone.now()
+        rows = Message.objects.filter(campaign_id=self.campaign.pk, batch=self.batch)
+        for batch, first_due in _upcoming_batches(rows, now):
+            _enqueue_batches(self.campaign.pk, [batch], countdown=(first_due - now).total_seconds())
 
 
 # --- Batches, end to end -----------------------------------------------------------------------
@@ -457,10 +477,11 @@ def reclaim_expired_leases() -> int:
 
 
 def redispatch_stalled() -> list[int]:
-    """Re-dispatch campaigns that have queued rows but nobody working on them for SEND_STALL_SECONDS.
+    """Re-dispatch campaigns that have waiting rows but nobody working on them for SEND_STALL_SECONDS.
 
     A task reserved by a worker that was killed stays invisible in the broker until its
-    visibility timeout (hours); its batch would wait that long without this.
+    visibility timeout (hours); its batch would wait that long without this. Rows held for a
+    later time (local-time delivery, long retries) are handed out here as they come within reach.
     """
     client = redis_client()
     stalled = []
@@ -468,7 +489,8 @@ def redispatch_stalled() -> list[int]:
         if client.exists(f"{HEARTBEAT_PREFIX}:{pk}") or finish_if_done(pk):
             continue
         rows = Message.objects.filter(campaign_id=pk)
-        if rows.filter(status=Status.QUEUED).exists() and not rows.filter(status=Status.SENDING).exists():
+        waiting = rows.filter(status__in=[Status.QUEUED, Status.DEFERRED]).exists()
+        if waiting and not rows.filter(status=Status.SENDING).exists():
             dispatch(pk)
             stalled.append(pk)
     return stalled

@@ -31,6 +31,12 @@ class ScheduleForm(forms.Form):
     when = forms.DateTimeField(
         label="Send at", widget=forms.DateTimeInput(attrs={"type": "datetime-local"}), help_text="In your time zone."
     )
+    local_time = forms.TimeField(
+        label="Deliver at local time",
+        required=False,
+        widget=forms.TimeInput(attrs={"type": "time"}),
+        help_text="Optional: each contact receives it at this hour of their own day, within 24 hours.",
+    )
 
     def clean_when(self):
         when = self.cleaned_data["when"]
@@ -126,7 +132,7 @@ class ActionView(View):
         if not form.is_valid():
             messages.error(request, "; ".join(error for errors in form.errors.values() for error in errors))
             return
-        services.schedule(campaign, form.cleaned_data["when"])
+        services.schedule(campaign, form.cleaned_data["when"], local_time=form.cleaned_data["local_time"])
         messages.success(request, f"{campaign}: scheduled for {form.cleaned_data['when']:%Y-%m-%d %H:%M %Z}.")
 
     def _send_test(self, request: HttpRequest, campaign: Campaign) -> None:

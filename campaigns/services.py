@@ -8,7 +8,7 @@ raises :class:`TransitionError` naming the current state. Work is enqueued after
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time
 
 from django.db import transaction
 from django.db.models import Count, Exists, OuterRef
@@ -48,16 +48,16 @@ def blocking_problems(campaign: Campaign) -> list[str]:
 
 
 @transaction.atomic
-def schedule(campaign: Campaign, when: datetime) -> None:
-    """Queue the campaign to start at ``when`` (an aware datetime; beat starts it)."""
+def schedule(campaign: Campaign, when: datetime, *, local_time: time | None = None) -> None:
+    """Queue the campaign to start at ``when`` (an aware datetime; beat starts it). With
+    ``local_time``, each contact receives it at that hour of their own day, within 24 hours."""
     if timezone.is_naive(when):
         raise TransitionError("the send time needs a time zone")
     problems = blocking_problems(campaign)
     if problems:
         raise TransitionError("fix these first: " + "; ".join(problems))
-    _transition(
-        campaign, "schedule", [State.DRAFT, State.SCHEDULED], State.SCHEDULED, scheduled_at=when, status_reason=""
-    )
+    fields = {"scheduled_at": when, "status_reason": "", "send_at_local_time": local_time}
+    _transition(campaign, "schedule", [State.DRAFT, State.SCHEDULED], State.SCHEDULED, **fields)
 
 
 @transaction.atomic
@@ -95,6 +95,8 @@ def start(campaign_id: int) -> bool:
             return False
         campaign = Campaign.objects.get(pk=campaign_id)
         pipeline.freeze_audience(campaign, ab_variant_count(campaign), campaign.ab_test_share)
+        if campaign.send_at_local_time:
+            pipeline.spread_by_time_zone(campaign, campaign.send_at_local_time)
         if not pipeline.finish_if_done(campaign_id):
             pipeline.dispatch(campaign_id)
     return True

@@ -93,3 +93,16 @@ def test_sending_index_links_each_campaign_to_its_sending_page(client, marketer)
     response = client.get(reverse("campaigns_sending_index"))
 
     assert reverse("campaigns_sending", args=[campaign.pk]) in response.content.decode()
+
+
+def test_scheduling_from_the_admin_with_a_local_delivery_time(client, marketer):
+    campaign = CampaignFactory()
+
+    client.post(
+        reverse("campaigns_sending_action", args=[campaign.pk, "schedule"]),
+        {"when": "2099-01-01T08:00", "local_time": "09:00"},
+    )
+
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.SCHEDULED
+    assert campaign.send_at_local_time.hour == 9
