@@ -17,6 +17,7 @@ from django.utils import timezone
 from campaigns import pipeline
 from campaigns.models import Campaign, Message
 from contacts.models import Activity
+from templates_mail.lint import blocking, lint
 
 State = Campaign.Status
 NOT_SENT = [Message.Status.QUEUED, Message.Status.DEFERRED, Message.Status.HELD]
@@ -37,8 +38,8 @@ def _transition(campaign: Campaign, action: str, sources: list[str], target: str
 
 
 def blocking_problems(campaign: Campaign) -> list[str]:
-    """What stops this campaign from being scheduled."""
-    problems = []
+    """What stops this campaign from being scheduled: the composer's blocking lint issues, A/B setup."""
+    problems = [issue.message for issue in blocking(lint(campaign))]
     if campaign.ab_test_share:
         if ab_variant_count(campaign) < 2:
             problems.append("an A/B test needs at least two variants")

@@ -147,11 +147,20 @@ def test_error_rate_over_the_threshold_pauses_with_a_reason(settings, smtp_sink,
     assert Message.objects.filter(campaign=campaign, status=Message.Status.QUEUED).count() == 15
 
 
+def test_schedule_refuses_a_campaign_with_blocking_lint_issues():
+    campaign = CampaignFactory(subject="")
+
+    with pytest.raises(services.TransitionError, match="fix these first"):
+        services.schedule(campaign, timezone.now())
+
+
 def test_a_campaign_that_no_longer_renders_fails_with_the_reason(django_capture_on_commit_callbacks):
-    campaign = campaign_for(["a@example.com"], subject="Hello {{ contact.no_such_field }}")
+    campaign = campaign_for(["a@example.com"])
+    services.schedule(campaign, timezone.now())
+    Campaign.objects.filter(pk=campaign.pk).update(subject="Hello {{ contact.no_such_field }}")
 
     with django_capture_on_commit_callbacks(execute=True):
-        services.send_now(campaign)
+        services.start(campaign.pk)
 
     campaign.refresh_from_db()
     assert campaign.status == State.FAILED
