@@ -111,11 +111,14 @@ def _due(now: datetime) -> Q:
     return Q(status__in=[Status.QUEUED, Status.DEFERRED]) & (Q(not_before__isnull=True) | Q(not_before__lte=now))
 
 
-def _upcoming_batches(rows, now: datetime) -> list[tuple[int, datetime]]:
-    """(batch, first due time) of rows waiting for a later time, up to the next stall check:
-    later ones are dispatched by the tick, so no countdown outlives the broker's visibility timeout."""
+def _waiting_batches(rows, now: datetime, *, only_later: bool) -> list[tuple[int, datetime]]:
+    """(batch, first due time) of rows held until a time before the next stall check (later ones
+    are dispatched by the tick, so no countdown outlives the broker's visibility timeout);
+    ``only_later`` leaves out rows already due."""
     horizon = now + timedelta(seconds=settings.SEND_STALL_SECONDS)
-    waiting = rows.filter(status__in=[Status.QUEUED, Status.DEFERRED], not_before__gt=now, not_before__lte=horizon)
+    waiting = rows.filter(status__in=[Status.QUEUED, Status.DEFERRED], not_before__lte=horizon)
+    if only_later:
+        waiting = waiting.filter(not_before__gt=now)
     return list(waiting.values_list("batch").annotate(due=Min("not_before")).values_list("batch", "due"))
 
 
@@ -125,7 +128,7 @@ def dispatch(campaign_id: int) -> int:
     rows = Message.objects.filter(campaign_id=campaign_id)
     batches = list(rows.filter(_due(now)).order_by("batch").values_list("batch", flat=True).distinct())
     _enqueue_batches(campaign_id, batches)
-    for batch, first_due in _upcoming_batches(rows, now):
+    for batch, first_due in _waiting_batches(rows, now, only_later=True):
         _enqueue_batches(campaign_id, [batch], countdown=(first_due - now).total_seconds())
     redis_client().set(f"{HEARTBEAT_PREFIX}:{campaign_id}", 1, ex=settings.SEND_STALL_SECONDS)
     return len(batches)
@@ -395,8 +398,8 @@ class BatchSender:
     def _schedule_retry(self) -> None:
         now = timezone.now()
         rows = Message.objects.filter(campaign_id=self.campaign.pk, batch=self.batch)
-        for batch, first_due in _upcoming_batches(rows, now):
-            _enqueue_batches(self.campaign.pk, [batch], countdown=(first_due - now).total_seconds())
+        for batch, first_due in _waiting_batches(rows, now, only_later=False):
+            _enqueue_batches(self.campaign.pk, [batch], countdown=max(0.0, (first_due - now).total_seconds()))
 
 
 # --- Batches, end to end -----------------------------------------------------------------------
