@@ -319,7 +319,9 @@ class Activity(models.Model):
         IMPORTED = "imported"
         NOTE = "note"
 
-    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="activities")
+    # Indexes are few on purpose: every tracked event inserts a row. activity_contact_latest
+    # serves lookups by contact, so the foreign key needs no index of its own.
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="activities", db_index=False)
     kind = models.CharField(max_length=12, choices=Kind.choices)
     occurred_at = models.DateTimeField(default=timezone.now)
     campaign_id = models.BigIntegerField(null=True, blank=True)
@@ -328,10 +330,11 @@ class Activity(models.Model):
     # Machine opens (privacy proxies) and scanner clicks: counted in totals, not in standing.
     is_machine = models.BooleanField(default=False)
     details = models.JSONField(default=dict, blank=True)
-    # ESP or buffer event id, for idempotent ingestion.
-    event_id = models.CharField(max_length=200, null=True, blank=True, unique=True)
+    # ESP or buffer event id, for idempotent ingestion (unique through a constraint, which
+    # spares PostgreSQL the extra pattern-matching index a unique CharField gets).
+    event_id = models.CharField(max_length=200, null=True, blank=True)  # noqa: DJ001 - NULLs never collide
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
 
     class Meta:
@@ -341,7 +344,9 @@ class Activity(models.Model):
             models.Index(fields=["contact", "-occurred_at"], name="activity_contact_latest"),
             models.Index(fields=["kind", "occurred_at"], name="activity_kind_since"),
             models.Index(fields=["campaign_id", "kind"], name="activity_campaign_kind"),
+            models.Index(fields=["created_by"], condition=Q(created_by__isnull=False), name="activity_note_author"),
         ]
+        constraints = [models.UniqueConstraint(fields=["event_id"], name="activity_unique_event_id")]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.contact_id} at {self.occurred_at:%Y-%m-%d %H:%M}"
