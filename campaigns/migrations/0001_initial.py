@@ -2,10 +2,11 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import templates_mail.blocks
 import wagtail.fields
 from django.conf import settings
 from django.db import migrations, models
+
+import templates_mail.blocks
 
 
 class Migration(migrations.Migration):
