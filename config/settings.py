@@ -139,7 +139,20 @@ DATABASES = {"default": _database()}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis, cache, Celery ---------------------------------------------------------
-REDIS_URL = env_url("REDIS_URL", "redis://127.0.0.1:6379/0", {"redis", "rediss", "unix"})
+
+
+def _local_service_url(name: str, scheme: str, fallback: str) -> str:
+    """Where `make run` started a private service (its port is kept under var/), so a
+    manage.py command in another terminal talks to the same Redis and SMTP sink."""
+    port_file = VAR_DIR / f"{name}.port"
+    if port_file.exists() and port_file.read_text().strip().isdigit():
+        return f"{scheme}://127.0.0.1:{port_file.read_text().strip()}" + ("/0" if scheme == "redis" else "")
+    return fallback
+
+
+REDIS_URL = env_url(
+    "REDIS_URL", _local_service_url("redis", "redis", "redis://127.0.0.1:6379/0"), {"redis", "rediss", "unix"}
+)
 
 CACHES = {
     "default": {
@@ -211,7 +224,7 @@ ESP_SCHEMES = {
 }
 EMAIL_URL = env_url(
     "EMAIL_URL",
-    "console://",
+    _local_service_url("smtp-sink", "smtp", "console://"),
     {"smtp", "smtps", "submission", "console", "file"} | ESP_SCHEMES,
     location_optional={"console", "file"} | ESP_SCHEMES,
 )

@@ -10,6 +10,8 @@ _started: list[RedisServer] = []
 
 def start_test_services() -> None:
     """Start a throwaway redis-server unless REDIS_URL already names one."""
+    # Not the SMTP sink a local `make run` may have left its port for: tests bring their own.
+    os.environ.setdefault("EMAIL_URL", "console://")
     if os.environ.get("REDIS_URL") or _started:
         return
     server = RedisServer().start()
