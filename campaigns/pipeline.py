@@ -467,12 +467,13 @@ def reclaim_expired_leases() -> int:
     for campaign_id, batch, claim in expired.values_list("campaign_id", "batch", "claim").distinct():
         notes = Journal(claim).revoke_and_read()
         with transaction.atomic():
-            _mark_sent(campaign_id, claim, [pk for pk, note in notes.items() if note == "s"], now)
             rows = Message.objects.filter(campaign_id=campaign_id, batch=batch, claim=claim, status=Status.SENDING)
+            settled += rows.count()
+            _mark_sent(campaign_id, claim, [pk for pk, note in notes.items() if note == "s"], now)
             rows.filter(pk__in=[pk for pk, note in notes.items() if note == "w"]).update(
                 status=Status.UNKNOWN, lease_until=None, error="on the wire when its worker stopped; not resent"
             )
-            settled += rows.update(status=Status.QUEUED, claim="", lease_until=None)
+            rows.update(status=Status.QUEUED, claim="", lease_until=None)
             if Campaign.objects.filter(pk=campaign_id, status=Campaign.Status.SENDING).exists():
                 _enqueue_batches(campaign_id, [batch])
         log.warning("campaign %s batch %s: reclaimed an expired claim", campaign_id, batch)

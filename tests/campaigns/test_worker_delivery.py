@@ -98,7 +98,14 @@ def test_killed_worker_loses_nothing_and_resends_only_unknown(smtp_sink, start_w
     env = worker_env(smtp_sink, SEND_LEASE_SECONDS="6", SEND_STALL_SECONDS="2")
     first = start_worker(env, concurrency=2)
     services.send_now(campaign)
-    wait_until(lambda: len(smtp_sink.handler.messages) >= 3000, timeout=120, message="3,000 messages delivered")
+    wait_until(
+        lambda: (
+            len(smtp_sink.handler.messages) >= 3000
+            and Message.objects.filter(campaign=campaign, status=Message.Status.SENDING).exists()
+        ),
+        timeout=120,
+        message="3,000 messages delivered and a batch in flight",
+    )
 
     first.kill()
     start_worker(env, concurrency=2)
