@@ -12,7 +12,7 @@ import os
 import sys
 import time
 
-from devtools.services import PostgresCluster, RedisServer
+from devtools.services import benchmark_services
 
 
 def main() -> None:
@@ -22,21 +22,10 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=10_000)
     args = parser.parse_args()
 
-    started = []
-    if not os.environ.get("DATABASE_URL"):
-        cluster = PostgresCluster().start()
-        started.append(cluster)
-        os.environ["DATABASE_URL"] = cluster.url
-    redis_server = RedisServer().start()
-    started.append(redis_server)
-    os.environ["REDIS_URL"] = redis_server.url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
-    try:
+    with benchmark_services():
         run(args)
-    finally:
-        for service in reversed(started):
-            service.stop()
 
 
 def run(args) -> None:

@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from devtools.services import PostgresCluster, RedisServer, free_port, wait_for_port
+from devtools.services import benchmark_services, free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parent.parent
 USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
@@ -41,21 +41,9 @@ def main() -> None:
     parser.add_argument("--recipients", type=int, default=2000)
     args = parser.parse_args()
 
-    services = []
-    if not os.environ.get("DATABASE_URL"):
-        cluster = PostgresCluster().start()
-        services.append(cluster)
-        os.environ["DATABASE_URL"] = cluster.url
-    redis_server = RedisServer().start()
-    services.append(redis_server)
-    os.environ.update(
-        REDIS_URL=redis_server.url, DJANGO_SETTINGS_MODULE="config.settings", SECURE_SSL_REDIRECT="0", DEBUG="0"
-    )
-    try:
+    os.environ.update(DJANGO_SETTINGS_MODULE="config.settings", SECURE_SSL_REDIRECT="0", DEBUG="0")
+    with benchmark_services():
         run(args)
-    finally:
-        for service in reversed(services):
-            service.stop()
 
 
 def prepare_paths(recipients: int) -> list[str]:

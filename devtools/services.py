@@ -10,6 +10,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -143,3 +145,20 @@ class PostgresCluster:
                 stderr=subprocess.DEVNULL,
             )
         shutil.rmtree(self.directory, ignore_errors=True)
+
+
+@contextmanager
+def benchmark_services() -> Iterator[None]:
+    """A throwaway Redis, and a throwaway PostgreSQL unless DATABASE_URL names a database,
+    exported through the environment for one benchmark run and stopped afterwards."""
+    started: list[RedisServer | PostgresCluster] = []
+    try:
+        if not os.environ.get("DATABASE_URL"):
+            started.append(PostgresCluster().start())
+            os.environ["DATABASE_URL"] = started[-1].url
+        started.append(RedisServer().start())
+        os.environ["REDIS_URL"] = started[-1].url
+        yield
+    finally:
+        for service in reversed(started):
+            service.stop()
