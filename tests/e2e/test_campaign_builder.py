@@ -23,6 +23,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+PAGE_TIMEOUT_MS = 180_000
 sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
 pytestmark = [
     pytest.mark.skipif(not shutil.which(CHROMIUM), reason=f"{CHROMIUM} is missing (apt-get install chromium)"),
@@ -47,6 +48,10 @@ def browser_page(audience_and_sender, live_server, client, settings):
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         context = browser.new_context(base_url=live_server.url)
         context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}])
+        # Playwright's 30 s default is shorter than SQLite's own 30 s lock wait and than a first
+        # premailer run on a 2-core machine shared with another suite: wait for the page instead.
+        context.set_default_timeout(PAGE_TIMEOUT_MS)
+        context.set_default_navigation_timeout(PAGE_TIMEOUT_MS)
         yield context.new_page()
         browser.close()
 
@@ -85,9 +90,10 @@ def test_marketer_creates_previews_and_test_sends_a_campaign(browser_page, smtp_
     assert page.locator("#send-test").count() == 1, page.locator("main").inner_text()[:2000]
 
     page.fill("#id_addresses", "qa@example.com")
-    # The test send answers with a new page; wait for it, so a slow server is not read as lost mail.
-    with page.expect_navigation():
-        page.get_by_role("button", name="Send test").click()
+    # The test send answers with a new page that reports the outcome: wait for that report.
+    page.get_by_role("button", name="Send test").click()
+    sync_api.expect(page.get_by_text("Test to qa@example.com")).to_be_visible(timeout=PAGE_TIMEOUT_MS)
+    assert "Test to qa@example.com: sent" in page.locator("body").inner_text()
     wait_until(lambda: smtp_sink.handler.messages, message="the test message at the SMTP sink")
     received = smtp_sink.parsed()[0]
     assert received["Subject"] == "Hello Ann 🍂"
