@@ -116,7 +116,12 @@ def start_worker() -> Iterator:
         worker.stop()
 
 
-def wait_until(predicate, timeout: float = 60.0, interval: float = 0.1, message: str = "condition") -> None:
+# Generous on purpose: a worker process on a 2-core machine shared with another suite can take
+# minutes where a quiet one takes seconds. A passing test never waits this long.
+WAIT_SECONDS = 600.0
+
+
+def wait_until(predicate, timeout: float = WAIT_SECONDS, interval: float = 0.1, message: str = "condition") -> None:
     """Poll ``predicate`` until it is true; fail the test after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

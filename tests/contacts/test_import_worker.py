@@ -19,9 +19,7 @@ def test_a_real_worker_runs_a_queued_import_job(start_worker):
         start_worker()
         app.send_task("contacts.tasks.run_import_job", args=[job.pk])  # through the broker, not eagerly
         # Generous bound: a worker process starting on a busy 2-core machine can take a minute.
-        wait_until(
-            lambda: ImportJob.objects.get(pk=job.pk).status == ImportJob.Status.DONE, timeout=180, message="import"
-        )
+        wait_until(lambda: ImportJob.objects.get(pk=job.pk).status == ImportJob.Status.DONE, message="import")
         job.refresh_from_db()
         assert (job.rows_total, job.created, [error["row"] for error in job.errors]) == (2, 1, [3])
         assert Contact.objects.get().first_name == "Ann"

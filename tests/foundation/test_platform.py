@@ -16,7 +16,7 @@ def test_a_real_worker_answers_ping_through_redis(start_worker, monkeypatch):
     monkeypatch.setitem(app.conf, "task_always_eager", False)
     start_worker()
     result = app.send_task("rapport.ping")
-    assert result.get(timeout=60) == "pong"
+    assert result.get(timeout=300) == "pong"
 
 
 @pytest.mark.django_db

@@ -170,13 +170,11 @@ def test_a_real_worker_drains_the_buffer_into_activity(start_worker):
     start_worker()
     app.send_task("tracking.tasks.drain_events")  # through the broker, not eagerly
     # Generous bound: a worker process starting on a busy 2-core machine can take a minute.
-    wait_until(
-        lambda: Activity.objects.filter(campaign_id=campaign.pk).count() == 10, timeout=180, message="drained events"
-    )
+    wait_until(lambda: Activity.objects.filter(campaign_id=campaign.pk).count() == 10, message="drained events")
     assert buffer.backlog() == 0
     # The engagement credit is written after the batch that holds the events, in its own statement.
     clicked = Contact.objects.filter(pk__in=[m.contact_id for m in messages], last_clicked_at__isnull=False)
-    wait_until(lambda: clicked.count() == 5, timeout=60, message="engagement credit of the drained clicks")
+    wait_until(lambda: clicked.count() == 5, message="engagement credit of the drained clicks")
 
 
 def test_credit_merged_across_batches_equals_credit_per_batch(sent_message):
