@@ -28,6 +28,16 @@ def pytest(database_url: str | None, label: str, extra: list[str]) -> int:
     return run([sys.executable, "-m", "pytest", *extra], env)
 
 
+def install_browser_suite_packages() -> None:
+    """axe-core, which the browser suite injects into each page, from the lock file."""
+    suite = Path(__file__).resolve().parent.parent / "tests" / "e2e"
+    if (suite / "node_modules" / "axe-core").exists():
+        return
+    npm = ensure_command("npm", "npm")
+    if npm and run([npm, "ci", "--prefix", str(suite), "--no-audit", "--no-fund", "--loglevel=error"]):
+        print("npm ci failed: the browser suite's accessibility checks will fail", file=sys.stderr)
+
+
 def main() -> int:
     extra = [arg for arg in sys.argv[1:] if arg != "--no-lint"]
     ruff = str(Path(sys.executable).parent / "ruff")
@@ -38,6 +48,7 @@ def main() -> int:
 
     # The browser tests drive Debian's Chromium; without it they are skipped, never failed.
     ensure_command("chromium", "chromium")
+    install_browser_suite_packages()
     redis = None
     if not os.environ.get("REDIS_URL"):
         redis = RedisServer().start()

@@ -5,55 +5,24 @@ the test arrives at a real SMTP server (aiosmtpd) on loopback.
 """
 
 import re
-import shutil
 
 import pytest
 
 from campaigns import delivery
 from tests.conftest import wait_until
+from tests.e2e.conftest import PAGE_TIMEOUT_MS, sync_api
 from tests.factories import ContactFactory, MailingListFactory, SenderIdentityFactory, UserFactory
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-PAGE_TIMEOUT_MS = 180_000
-sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
-pytestmark = [
-    pytest.mark.skipif(not shutil.which(CHROMIUM), reason=f"{CHROMIUM} is missing (apt-get install chromium)"),
-    pytest.mark.django_db(transaction=True),
-]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def audience_and_sender():
-    """Created before the browser starts: the ORM refuses to run beside Playwright's event loop."""
+def browser_page(page_for):
+    """A logged-in admin, a sender, a list and a contact to preview as."""
     SenderIdentityFactory(name="Rapport News", email="news@example.com")
     MailingListFactory(name="Customers")
     ContactFactory(email="ann@example.com", first_name="Ann")
-
-
-@pytest.fixture
-def browser_page(audience_and_sender, live_server, client, settings):
-    """A logged-in admin page; the session cookie comes from the test client."""
-    settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False
-    client.force_login(UserFactory(username="e2e-admin", is_superuser=True, is_staff=True))
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = browser.new_context(base_url=live_server.url)
-        context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}])
-        # Playwright's 30 s default is shorter than SQLite's own 30 s lock wait and than a first
-        # premailer run on a 2-core machine shared with another suite: wait for the page instead.
-        context.set_default_timeout(PAGE_TIMEOUT_MS)
-        context.set_default_navigation_timeout(PAGE_TIMEOUT_MS)
-        yield context.new_page()
-        browser.close()
+    return page_for(UserFactory(username="e2e-admin", is_superuser=True, is_staff=True))
 
 
 def test_marketer_creates_previews_and_test_sends_a_campaign(browser_page, smtp_sink, settings):
