@@ -8,7 +8,7 @@ from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods, require_safe
 
-from config.security import WEB_VERSION_CSP, public_page
+from config.security import PUBLIC_REFERRER_POLICY, WEB_VERSION_CSP, public_page
 from contacts.tokens import Purpose, TokenData, make_token
 from tracking import services
 from tracking.forms import PreferencesForm
@@ -24,6 +24,7 @@ def open_pixel(request: HttpRequest, token: str) -> HttpResponse:
         log.exception("open not recorded")
     response = HttpResponse(services.PIXEL, content_type="image/gif")
     response["Cache-Control"] = services.NO_STORE
+    response["Referrer-Policy"] = PUBLIC_REFERRER_POLICY  # as tracking/fastpath.py answers
     return response
 
 
@@ -34,6 +35,7 @@ def click(request: HttpRequest, token: str) -> HttpResponse:
         raise Http404("unknown link")
     response = HttpResponseRedirect(target)
     response["Cache-Control"] = services.NO_STORE
+    response["Referrer-Policy"] = PUBLIC_REFERRER_POLICY  # as tracking/fastpath.py answers
     return response
 
 
