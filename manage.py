@@ -16,6 +16,16 @@ def main() -> None:
     except ConfigError as error:
         sys.stderr.write(f"rapport: configuration error: {error}\n")
         sys.exit(2)
+    except KeyboardInterrupt:
+        sys.stderr.write("rapport: interrupted\n")
+        sys.exit(130)
+    except Exception as error:
+        if "--traceback" in sys.argv:
+            raise
+        from config.cli import reason
+
+        sys.stderr.write(f"rapport: {reason(error)}\n")
+        sys.exit(1)
 
 
 if __name__ == "__main__":

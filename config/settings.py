@@ -46,7 +46,15 @@ SECRET_KEY = _secret_key()
 # Older keys still verify signed tokens and sessions after a rotation.
 SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS")
 
-SITE_URL = env_url("SITE_URL", "http://127.0.0.1:8000", {"http", "https"}).rstrip("/")
+
+def _local_site_url() -> str:
+    """Where `make run` serves (it records its SITE_URL under var/, PORT included), so links
+    written by a manage.py command in another terminal point at the running server."""
+    recorded = VAR_DIR / "site_url"
+    return (recorded.read_text().strip() if recorded.exists() else "") or "http://127.0.0.1:8000"
+
+
+SITE_URL = env_url("SITE_URL", _local_site_url(), {"http", "https"}).rstrip("/")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", SITE_URL)
 

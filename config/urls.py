@@ -16,6 +16,11 @@ urlpatterns = [
     path("", include("tracking.urls")),
 ]
 
+handler400 = "config.security.bad_request"
+handler403 = "config.security.permission_denied"
+handler404 = "config.security.page_not_found"
+handler500 = "config.security.server_error"
+
 if settings.DEBUG:
     from django.conf.urls.static import static
 

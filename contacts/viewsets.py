@@ -213,10 +213,17 @@ class MailingListViewSet(SnippetViewSet):
     icon = "list-ul"
     index_view_class = MailingListIndexView
     edit_view_class = MailingListEditView
-    list_display = ["name", "slug", Column("members", label="Subscribed members"), "double_opt_in"]
+    list_display = ["name", "slug", Column("members", label="Subscribed members"), "double_opt_in", "is_public"]
     search_fields = ["name", "slug"]
     search_backend_name = None
-    panels = [FieldPanel("name"), FieldPanel("slug"), FieldPanel("description"), FieldPanel("double_opt_in")]
+    panels = [
+        FieldPanel("name"),
+        FieldPanel("slug"),
+        FieldPanel("description"),
+        FieldPanel("double_opt_in"),
+        # Without it every list, internal ones included, is joinable from the preference centre.
+        FieldPanel("is_public"),
+    ]
 
 
 class SegmentEditView(EditView):

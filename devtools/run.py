@@ -35,6 +35,14 @@ def remembered_port(name: str, preferred: int) -> int:
     return port
 
 
+def record_site_url(web_port: int) -> str:
+    """SITE_URL for this run, kept in var/site_url like the service ports, so a manage.py
+    command in another terminal (render_message, send_campaign) writes links to this server."""
+    site_url = os.environ.setdefault("SITE_URL", f"http://127.0.0.1:{web_port}")
+    (VAR / "site_url").write_text(site_url)
+    return site_url
+
+
 def manage(*args: str) -> None:
     result = subprocess.run([PYTHON, "manage.py", *args], cwd=ROOT)
     if result.returncode:
@@ -46,7 +54,7 @@ def main() -> None:
     os.environ.setdefault("DEBUG", "1")
     os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
     web_port = int(os.environ.get("PORT", "8000"))
-    os.environ.setdefault("SITE_URL", f"http://127.0.0.1:{web_port}")
+    record_site_url(web_port)
     children: list[subprocess.Popen] = []
 
     if not os.environ.get("REDIS_URL"):

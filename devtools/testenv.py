@@ -12,6 +12,8 @@ def start_test_services() -> None:
     """Start a throwaway redis-server unless REDIS_URL already names one."""
     # Not the SMTP sink a local `make run` may have left its port for: tests bring their own.
     os.environ.setdefault("EMAIL_URL", "console://")
+    # Nor the SITE_URL (and port) it recorded: links in tests are predictable.
+    os.environ.setdefault("SITE_URL", "http://127.0.0.1:8000")
     if os.environ.get("REDIS_URL") or _started:
         return
     server = RedisServer().start()

@@ -10,10 +10,16 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from wagtail import blocks
+from wagtail.blocks.struct_block import StructBlockValidationError
 from wagtail.images.blocks import ImageChooserBlock
 
 from templates_mail.merge import CONTACT_FIELDS
+from templates_mail.safety import validate_url
+
+# Child blocks holding a link target, checked by EmailBlock.clean().
+URL_CHILDREN = ("url", "link")
 
 
 def segment_choices() -> list[tuple[str, str]]:
@@ -56,6 +62,22 @@ def absolute_url(url: str) -> str:
 
 class EmailBlock(blocks.StructBlock):
     audience = AudienceBlock(required=False)
+
+    def clean(self, value):
+        """Every link must be http(s), mailto: or tel: (a ``javascript:`` button would run in
+        the web version). Checked here rather than by a validator on the child block, which
+        would change the StreamField's definition and need a migration."""
+        value = super().clean(value)
+        errors = {}
+        for name in URL_CHILDREN:
+            if name in self.child_blocks:
+                try:
+                    validate_url(value.get(name) or "")
+                except ValidationError as error:
+                    errors[name] = error
+        if errors:
+            raise StructBlockValidationError(block_errors=errors)
+        return value
 
     def get_context(self, value, parent_context=None):
         context = super().get_context(value, parent_context)

@@ -1,7 +1,8 @@
 """Checks run before a campaign may be scheduled.
 
 Errors (``blocking``) stop scheduling: no unsubscribe link, no postal address, an empty
-subject, merge errors, broken HTML. Warnings point at what hurts delivery or rendering:
+subject, merge errors, broken HTML, scripts, event handlers and links that are not
+http(s), mailto: or tel:. Warnings point at what hurts delivery or rendering:
 Gmail clipping, images without alt/width, image-heavy mail, plain-http links, too many
 links, long or shouting subjects and spam-trigger phrases.
 """
@@ -16,7 +17,7 @@ from django.conf import settings
 from lxml import etree
 from lxml import html as lxml_html
 
-from templates_mail import merge
+from templates_mail import merge, safety
 from templates_mail.merge import MergeError
 from templates_mail.rendering import (
     PreparedCampaign,
@@ -152,6 +153,7 @@ def _structure_issues(campaign, body) -> list[LintIssue]:
         (f"block {number} ({child.block_type})", str(child.render())) for number, child in enumerate(body, 1)
     ]:
         issues += [_error("broken_html", f"{where}: {problem}") for problem in html_problems(source)]
+        issues += [_error("script", f"{where}: {problem}") for problem in safety.script_problems(source)]
         issues += [
             _warning("untracked_link", f"{where}: a link with merge fields is not click-tracked.", href)
             for href in PERSONALISED_HREF_RE.findall(source)

@@ -40,6 +40,9 @@ FIELDS = frozenset(
     + ["list.name", "postal_address", *LINK_FIELDS]
 )
 CUSTOM_PREFIX = "contact.custom."
+# Rendering walks nested {% if %} recursively; a hand-written or pasted template nesting
+# hundreds deep would exhaust Python's stack (a RecursionError, not a merge error).
+MAX_IF_DEPTH = 20
 
 TAG_RE = re.compile(r"\{\{(.*?)\}\}|\{%(.*?)%\}", re.S)
 _PATH = r"[a-z_][a-z0-9_]*(?:\.[a-z0-9_-]+)*"
@@ -326,6 +329,8 @@ class _Parser:
             return
         name, _, rest = html.unescape(tag.expression).strip().partition(" ")
         if name == "if":
+            if sum(frame[0] == "if" for frame in stack) == MAX_IF_DEPTH:
+                self.problems.append(tag.problem(f"{{% if %}} nested more than {MAX_IF_DEPTH} deep"))
             branch: list = []
             node = If([(self.condition(tag, rest) or Condition(True, "", None, None), branch)])
             nodes.append(node)

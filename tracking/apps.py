@@ -6,4 +6,4 @@ class TrackingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from tracking import esp  # noqa: F401 - connects the django-anymail signal receivers
+        from tracking import checks, esp  # noqa: F401 - registers the checks, connects anymail's signals

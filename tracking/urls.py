@@ -1,6 +1,6 @@
-from django.urls import include, path
+from django.urls import path, re_path
 
-from tracking import views
+from tracking import views, webhooks
 
 urlpatterns = [
     path("t/o/<str:token>", views.open_pixel, name="tracking_open"),
@@ -8,6 +8,6 @@ urlpatterns = [
     path("v/<str:token>", views.web_version, name="tracking_view"),
     path("u/<str:token>", views.unsubscribe, name="tracking_unsubscribe"),
     path("p/<str:token>", views.preferences, name="tracking_preferences"),
-    # django-anymail's tracking and inbound webhooks, e.g. /esp/mailgun/tracking/
-    path("esp/", include("anymail.urls")),
+    # django-anymail's tracking and inbound webhooks of the configured ESP, e.g. /esp/mailgun/tracking/
+    re_path(r"^esp/(?P<path>.*)$", webhooks.esp_webhook, name="esp_webhook"),
 ]

@@ -6,8 +6,9 @@ import logging
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 
+from config.security import PUBLIC_REFERRER_POLICY, WEB_VERSION_CSP, public_page
 from contacts.tokens import Purpose, TokenData, make_token
 from tracking import services
 from tracking.forms import PreferencesForm
@@ -15,7 +16,7 @@ from tracking.forms import PreferencesForm
 log = logging.getLogger(__name__)
 
 
-@require_GET
+@require_safe
 def open_pixel(request: HttpRequest, token: str) -> HttpResponse:
     try:
         services.track_open(token, services.visitor_from(request.META))
@@ -23,20 +24,23 @@ def open_pixel(request: HttpRequest, token: str) -> HttpResponse:
         log.exception("open not recorded")
     response = HttpResponse(services.PIXEL, content_type="image/gif")
     response["Cache-Control"] = services.NO_STORE
+    response["Referrer-Policy"] = PUBLIC_REFERRER_POLICY  # as tracking/fastpath.py answers
     return response
 
 
-@require_GET
+@require_safe
 def click(request: HttpRequest, token: str) -> HttpResponse:
     target = services.track_click(token, services.visitor_from(request.META))
     if target is None:
         raise Http404("unknown link")
     response = HttpResponseRedirect(target)
     response["Cache-Control"] = services.NO_STORE
+    response["Referrer-Policy"] = PUBLIC_REFERRER_POLICY  # as tracking/fastpath.py answers
     return response
 
 
-@require_GET
+@require_safe
+@public_page(WEB_VERSION_CSP)
 def web_version(request: HttpRequest, token: str) -> HttpResponse:
     html = services.web_version(token)
     if html is None:
@@ -47,7 +51,8 @@ def web_version(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @csrf_exempt
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
+@public_page()
 def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     """GET asks for confirmation and changes nothing. A POST whose body is
     ``List-Unsubscribe=One-Click`` comes from the mailbox provider (RFC 8058) and carries
@@ -76,7 +81,8 @@ def _unsubscribe_page(request: HttpRequest, contact, data: TokenData) -> HttpRes
     return render(request, "tracking/unsubscribe.html", context)
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
+@public_page()
 def preferences(request: HttpRequest, token: str) -> HttpResponse:
     found = services.contact_for(token, Purpose.PREFERENCES)
     if found is None:

@@ -26,7 +26,9 @@ def postmark(client):
 
     def post(payload: dict, auth: str | None = WEBHOOK_AUTH):
         headers = {"HTTP_AUTHORIZATION": "Basic " + base64.b64encode(auth.encode()).decode()} if auth else {}
-        with override_settings(ANYMAIL={"WEBHOOK_SECRET": WEBHOOK_AUTH}):
+        with override_settings(
+            EMAIL_BACKEND="anymail.backends.postmark.EmailBackend", ANYMAIL={"WEBHOOK_SECRET": WEBHOOK_AUTH}
+        ):
             return client.post(
                 "/esp/postmark/tracking/", data=json.dumps(payload), content_type="application/json", **headers
             )

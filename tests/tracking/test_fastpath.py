@@ -43,7 +43,7 @@ def token(message, purpose: Purpose, link_index: int | None = None) -> str:
     return make_token(TokenData(purpose, message.contact_id, message.pk, message.campaign_id, link_index))
 
 
-def call(path: str, method: str = "GET") -> tuple[str, dict[str, str], bytes]:
+def call(path: str, method: str = "GET", **extra: str) -> tuple[str, dict[str, str], bytes]:
     environ = {
         "PATH_INFO": path,
         "REQUEST_METHOD": method,
@@ -51,6 +51,7 @@ def call(path: str, method: str = "GET") -> tuple[str, dict[str, str], bytes]:
         "REMOTE_ADDR": "198.51.100.7",
         "SERVER_NAME": "testserver",
         "wsgi.input": BytesIO(),
+        **extra,
     }
     setup_testing_defaults(environ)
     answer = {}
@@ -107,3 +108,41 @@ def test_other_methods_and_urls_still_go_through_django(message):
     assert status.startswith("405")
     status, _, _ = call("/v/AAAAAAAAAAAAAAAAAAAAAAAAAAAA")
     assert status.startswith("404")
+
+
+# --- the protections Django's middleware gives every other response ------------------------------
+
+
+@pytest.mark.parametrize("prefix", ["/t/o/", "/t/c/"])
+def test_a_host_not_in_allowed_hosts_is_refused_and_records_nothing(message, prefix):
+    purpose = Purpose.OPEN if prefix == "/t/o/" else Purpose.CLICK
+    status, _, _ = call(prefix + token(message, purpose, 0), HTTP_HOST="evil.example.net")
+    assert status == "400 Bad Request"
+    assert recorded() == []
+
+
+@pytest.mark.parametrize("path", ["/t/o/AAAAAAAAAAAAAAAAAAAAAAAA", "/t/c/AAAAAAAAAAAAAAAAAAAAAAAA"])
+def test_every_fast_answer_has_nosniff_and_no_referrer(path):
+    _, headers, _ = call(path)
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["Referrer-Policy"] == "no-referrer"
+
+
+def test_a_click_over_https_gets_hsts_like_any_django_page(message, settings):
+    settings.SECURE_HSTS_SECONDS = 31_536_000
+    _, headers, _ = call("/t/c/" + token(message, Purpose.CLICK, 0), **{"wsgi.url_scheme": "https"})
+    assert headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains; preload"
+
+
+def test_no_hsts_over_plain_http(message, settings):
+    settings.SECURE_HSTS_SECONDS = 31_536_000
+    _, headers, _ = call("/t/o/" + token(message, Purpose.OPEN))
+    assert "Strict-Transport-Security" not in headers
+
+
+def test_with_ssl_redirect_a_plain_http_hit_is_sent_to_https_and_not_recorded(message, settings):
+    settings.SECURE_SSL_REDIRECT = True
+    path = "/t/o/" + token(message, Purpose.OPEN)
+    status, headers, _ = call(path)
+    assert (status, headers["Location"]) == ("301 Moved Permanently", f"https://testserver{path}")
+    assert recorded() == []

@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from campaigns import pipeline, services
 from campaigns.models import Campaign
+from config.cli import check_redis, reason
 
 FINAL = {Campaign.Status.SENT, Campaign.Status.CANCELLED, Campaign.Status.FAILED}
 
@@ -21,6 +22,10 @@ class Command(BaseCommand):
         if campaign is None:
             raise CommandError(f"no campaign {campaign_id}")
         if campaign.status in {Campaign.Status.DRAFT, Campaign.Status.SCHEDULED}:
+            try:
+                check_redis()
+            except Exception as error:
+                raise CommandError(reason(error)) from None
             try:
                 services.send_now(campaign)
             except services.TransitionError as error:
