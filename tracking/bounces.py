@@ -25,11 +25,11 @@ from pathlib import Path
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from flufl.bounce import all_failures
 
 from contacts import services as contact_services
 from contacts.models import Activity, Contact
 from contacts.tokens import Purpose, TokenData, read_token
+from tracking import bounce_parser
 
 log = logging.getLogger(__name__)
 
@@ -42,11 +42,7 @@ HARD, SOFT, COMPLAINT, AUTO_REPLY, UNSUBSCRIBE, UNKNOWN = (
     "unknown",
 )
 SOFT_BOUNCE_LIMIT, SOFT_BOUNCE_DAYS = 3, 30
-STATUS_RE = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
 SIGNED_ID = r"([A-Za-z0-9_-]{16,80})"
-AUTO_REPLY_SUBJECT = re.compile(
-    r"^\s*(auto(matic)?[ -]?(reply|response|antwort)|out of (the )?office|abwesenheit|absence|vacation)", re.I
-)
 
 
 @dataclass
@@ -56,9 +52,16 @@ class Classification:
     status: str | None = None
     token: TokenData | None = None
     message_id: str = ""
+    reason: str | None = None
 
     def as_json(self, file: str) -> dict:
-        return {"file": file, "kind": self.kind, "recipients": self.recipients, "status": self.status}
+        return {
+            "file": file,
+            "kind": self.kind,
+            "recipients": self.recipients,
+            "status": self.status,
+            "reason": self.reason,
+        }
 
 
 # --- reading ----------------------------------------------------------------------------
@@ -89,94 +92,11 @@ def classify(message: Message) -> Classification:
 
 
 def _classify_kind(message: Message) -> Classification:
-    if _report_type(message) == "feedback-report":
-        return Classification(COMPLAINT, _arf_recipients(message))
-    dsn = _dsn(message)
-    if dsn is not None:
-        return dsn
+    # A mailto unsubscribe is ours to recognise before any bounce heuristics run.
     if _unsubscribe_token(message) is not None:
         return Classification(UNSUBSCRIBE, _addresses(message, "From"))
-    flufl = _flufl(message)
-    if flufl is not None:
-        return flufl
-    if _is_auto_reply(message):
-        return Classification(AUTO_REPLY, _addresses(message, "From"))
-    return Classification(UNKNOWN)
-
-
-def _report_type(message: Message) -> str:
-    for part in message.walk():
-        if part.get_content_type() == "multipart/report":
-            return (part.get_param("report-type") or "").lower()
-    return ""
-
-
-def _arf_recipients(message: Message) -> list[str]:
-    """RFC 5965: the feedback report's Original-Rcpt-To, else the quoted message's To."""
-    for part in message.walk():
-        if part.get_content_type() == "message/feedback-report":
-            fields = _subparts(part)
-            found = [_bare(value) for block in fields for value in block.get_all("Original-Rcpt-To", [])]
-            if found:
-                return _unique(found)
-    original = _original_headers(message)
-    return _unique(addr for _, addr in getaddresses(original.get_all("To", []))) if original else []
-
-
-def _dsn(message: Message) -> Classification | None:
-    """RFC 3464: per-recipient Action and Status; 5.x.x (or a failure without a status) is
-    hard, 4.x.x or a delay is soft."""
-    for part in message.walk():
-        if part.get_content_type() != "message/delivery-status":
-            continue
-        failures = []
-        for block in _subparts(part)[1:]:
-            action = str(block.get("Action", "")).strip().lower()
-            status = status_code(str(block.get("Status", "")))
-            # Original-Recipient is the address as we sent it; Final-Recipient may be a rewrite.
-            recipient = _recipient(block)
-            if recipient and (action in {"failed", "delayed"} or (status and status[0] in "45")):
-                failures.append((recipient, action, status))
-        if failures:
-            hard = any(
-                (status or "").startswith("5") or (action == "failed" and not status) for _, action, status in failures
-            )
-            wanted = "5" if hard else "4"
-            status = next((status for _, _, status in failures if status and status[0] == wanted), None)
-            return Classification(HARD if hard else SOFT, _unique(r for r, _, _ in failures), status)
-    return None
-
-
-def _flufl(message: Message) -> Classification | None:
-    """Non-standard bounces, through flufl.bounce; the status code in the text, when there is
-    one, decides hard or soft, else flufl's own temporary/permanent verdict."""
-    try:
-        temporary, permanent = all_failures(message)
-    except Exception:
-        log.warning("flufl.bounce could not read %s", message.get("Message-ID"), exc_info=True)
-        return None
-    if not temporary and not permanent:
-        return None
-    recipients = _unique(address.decode(errors="replace") for address in (permanent or temporary))
-    status = status_code(_text(message))
-    if status and status[0] in "45":
-        kind = HARD if status[0] == "5" else SOFT
-    else:
-        kind = HARD if permanent else SOFT
-        status = None
-    return Classification(kind, recipients, status)
-
-
-def _is_auto_reply(message: Message) -> bool:
-    """RFC 3834 Auto-Submitted, the older vendor headers, or an out-of-office subject."""
-    auto_submitted = str(message.get("Auto-Submitted", "no")).strip().lower()
-    if auto_submitted.startswith("auto-replied"):
-        return True
-    if message.get("X-Autoreply") or message.get("X-Autorespond") or message.get("X-Auto-Response-Suppress"):
-        return True
-    if str(message.get("Precedence", "")).strip().lower() == "auto_reply":
-        return True
-    return bool(AUTO_REPLY_SUBJECT.search(str(message.get("Subject", ""))))
+    report = bounce_parser.parse(message)
+    return Classification(report.kind, report.recipients, report.status, reason=report.reason)
 
 
 # --- attribution -----------------------------------------------------------------------------
@@ -220,7 +140,7 @@ def _unsubscribe_token(message: Message) -> TokenData | None:
 def _all_headers_text(message: Message) -> str:
     """Headers of the bounce and of every quoted original (message/rfc822, text/rfc822-headers)."""
     chunks = [str(value) for value in message.values()]
-    original = _original_headers(message)
+    original = bounce_parser.original_message(message)
     if original is not None:
         chunks += [str(value) for value in original.values()]
     for part in message.walk():
@@ -230,40 +150,13 @@ def _all_headers_text(message: Message) -> str:
     return "\n".join(chunks)
 
 
-def _original_headers(message: Message) -> Message | None:
-    for part in message.walk():
-        content_type = part.get_content_type()
-        if content_type == "message/rfc822":
-            payload = part.get_payload()
-            return payload[0] if isinstance(payload, list) and payload else None
-        if content_type == "text/rfc822-headers":
-            return message_from_bytes(part.get_payload(decode=True) or b"")
-    return None
-
-
 # --- small helpers --------------------------------------------------------------------------
 
 
-def _subparts(part: Message) -> list[Message]:
-    payload = part.get_payload()
-    if isinstance(payload, list):
-        return payload
-    # Some MTAs send the status blocks as an undecoded string: parse them ourselves.
-    text = part.get_payload(decode=True) or b""
-    return [message_from_bytes(block) for block in re.split(rb"\r?\n\r?\n", text) if block.strip()]
-
-
 def status_code(text: str) -> str | None:
-    match = STATUS_RE.search(text)
-    return ".".join(match.groups()) if match else None
-
-
-def _recipient(block: Message) -> str:
-    for name in ("Original-Recipient", "Final-Recipient"):
-        value = str(block.get(name, ""))
-        if value.split(";", 1)[0].strip().lower() == "rfc822" and "@" in value:
-            return _bare(value)
-    return ""
+    """The first RFC 3463 status code in ``text`` (an ESP's MTA response, a DSN field)."""
+    match = bounce_parser.STATUS_RE.search(text)
+    return match.group(0) if match else None
 
 
 def _bare(value: str) -> str:
@@ -281,15 +174,6 @@ def _unique(addresses) -> list[str]:
         if address and "@" in address:
             seen.setdefault(address.strip(), None)
     return list(seen)
-
-
-def _text(message: Message) -> str:
-    chunks = []
-    for part in message.walk():
-        if part.get_content_maintype() == "text":
-            payload = part.get_payload(decode=True) or b""
-            chunks.append(payload.decode("utf-8", errors="replace"))
-    return "\n".join(chunks)
 
 
 # --- applying the policy ----------------------------------------------------------------------

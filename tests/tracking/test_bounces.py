@@ -199,6 +199,7 @@ def test_dry_run_classifies_but_changes_nothing():
         "kind": "hard",
         "recipients": ["userx@example.com"],
         "status": "5.0.0",
+        "reason": "mailbox_full",
     }
     contact.refresh_from_db()
     assert contact.status == Contact.Status.SUBSCRIBED
