@@ -255,7 +255,13 @@ def _ses_notification(message: Message) -> Report | None:
 def _dsn_failures(message: Message) -> tuple[list[Failure], bool]:
     """Per-recipient blocks of delivery-status fields, from message/delivery-status parts or,
     failing those, from the notice's text; also whether any recipient was delivered."""
-    blocks = [block for part in message.walk() if _is_status_part(part) for block in _blocks(part)[1:]]
+    blocks = [
+        recipient_block
+        for part in message.walk()
+        if _is_status_part(part)
+        for block in _blocks(part)
+        for recipient_block in _split_recipients(block)
+    ]
     if not any(_block_recipient(block) for block in blocks):
         blocks = _text_blocks(_notice_text(message, cut=False))
     failures, delivered = [], False
@@ -274,6 +280,20 @@ def _dsn_failures(message: Message) -> tuple[list[Failure], bool]:
         temporary = status[0] == "4" if status and status[0] in "45" else action == "delayed"
         failures.append(Failure(recipient, status, temporary, diagnostic))
     return _merge(failures), delivered
+
+
+def _split_recipients(block: Message) -> list[Message]:
+    """Per-recipient blocks out of one, for MTAs that leave out the blank line between them:
+    a new block starts when a per-recipient field comes round again."""
+    per_recipient = {"final-recipient", "original-recipient", "action", "status"}
+    blocks, seen = [Message()], set()
+    for name, value in block.items():
+        if name.lower() in per_recipient and name.lower() in seen:
+            blocks.append(Message())
+            seen = set()
+        seen.add(name.lower())
+        blocks[-1][name] = value
+    return blocks
 
 
 def _is_status_part(part: Message) -> bool:
@@ -386,9 +406,6 @@ def _notice_recipients(message: Message, text: str, flufl: list[str]) -> list[st
     header = usable((addr for _, addr in getaddresses(message.get_all("X-Failed-Recipients", []))), strong)
     if header:
         return header
-    rcpt_to = usable(re.findall(rf"RCPT TO:\s*<?({ADDRESS_RE.pattern})", text, re.I), strong, persons=False)
-    if rcpt_to:
-        return rcpt_to
     named = _named_addresses(text)
     found = usable(flufl, strong | weak) or usable(named, strong | weak) or usable(named, strong, persons=False)
     if found:
@@ -401,20 +418,22 @@ def _notice_recipients(message: Message, text: str, flufl: list[str]) -> list[st
     return []
 
 
+HELP_LINE = re.compile(r"contact|please (write|mail|send)|for (more )?(help|assistance|information)", re.I)
+
+
 def _named_addresses(text: str) -> list[str]:
-    """Addresses in the notice's own words, leaving out "contact <support@...>" and links."""
-    found = []
+    """Addresses in the notice's own words, leaving out senders, links and whoever the
+    notice tells you to contact for help (wherever else it names them)."""
+    found, helpers = [], set()
     for line in text.splitlines():
-        if re.search(
-            r"contact|please (write|mail|send)|for (more )?(help|assistance|information)|https?://", line, re.I
-        ):
-            line = re.sub(r"https?://\S+|mailto:\S+", " ", line)
-            if re.search(r"contact|please (write|mail|send)|for (more )?(help|assistance|information)", line, re.I):
-                continue
+        line = re.sub(r"https?://\S+|mailto:\S+", " ", line)
+        if HELP_LINE.search(line):
+            helpers |= {address.lower() for address in ADDRESS_RE.findall(line)}
+            continue
         if re.match(r"\s*(MAIL FROM|From|Sender|Return-Path|Reply-To|envelope-from)\b", line, re.I):
             continue
         found += ADDRESS_RE.findall(line)
-    return found
+    return [address for address in found if address.lower() not in helpers]
 
 
 def _flufl(message: Message) -> tuple[list[str], list[str]]:
