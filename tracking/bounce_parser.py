@@ -71,13 +71,13 @@ HEADER_LINE = re.compile(
 DSN_FIELD = re.compile(r"^\s*(Final-Recipient|Original-Recipient|Action|Status|Diagnostic-Code)\s*:\s*(.*)$", re.I)
 
 # Why a message failed, from the RFC 3463 status (most specific first) and then the words.
+# RFC 3463 details that name the reason outright; X.7.1 and the like are policy or spam,
+# which only the words tell apart.
 REASONS_BY_STATUS = [
-    (re.compile(r"^\d\.1\.[1346]$"), "mailbox_unknown"),
-    (re.compile(r"^\d\.2\.1$"), "mailbox_unknown"),
-    (re.compile(r"^\d\.1\.2$"), "host_unknown"),
+    (re.compile(r"^\d\.1\.[1346]$|^\d\.2\.1$"), "mailbox_unknown"),
+    (re.compile(r"^\d\.1\.2$|^\d\.4\.4$"), "host_unknown"),
     (re.compile(r"^\d\.2\.2$"), "mailbox_full"),
     (re.compile(r"^\d\.4\.7$"), "expired"),
-    (re.compile(r"^\d\.7\.(1|2[3-9])$"), None),  # policy or spam: the words decide
 ]
 REASONS_BY_TEXT = [
     (
@@ -88,18 +88,18 @@ REASONS_BY_TEXT = [
     (
         "spam",
         r"spam|junk|blacklist|blocklist|block ?list|black ?list|\bRBL\b|\bDNSBL\b|reputation|"
-        r"listed (at|on|in)|spamhaus|barracuda|banned|content (was )?rejected|virus|malware|phish",
+        r"spamhaus|barracuda|banned|content (was )?rejected|virus|malware|phish",
     ),
     (
         "mailbox_full",
-        r"mailbox (is )?full|quota|exceeded storage|"
+        r"mailbox (is )?full|quota|exceeded storage|mailbox exceeds|"
         r"insufficient (storage|disk)|mailbox size|full mailbox|storage (space|allocation)|not enough space",
     ),
     (
         "host_unknown",
         r"host (or domain name )?(not found|unknown)|unknown host|domain (not found|does not exist)|"
         r"no mx|name service error|unrouteable|unroutable|no such domain|nxdomain|domain.{0,20}(invalid|unknown)|"
-        r"host not found",
+        r"host not found|dns lookup fail|domain (is )?not reachable",
     ),
     (
         "mailbox_unknown",
@@ -108,7 +108,8 @@ REASONS_BY_TEXT = [
         r"(address|recipient|account|user|mailbox).{0,30}(does not exist|doesn.t exist|not exist|not found|"
         r"invalid|unknown|disabled|inactive|suspended|deactivated|rejected)|invalid (recipient|address|user|mailbox)|"
         r"recipient (address )?rejected|not a valid|unknown address|not our customer|no mailbox|"
-        r"does not have an account|addressee unknown|unknown or illegal alias|has moved|no longer",
+        r"(doesn.t|does not) have an? .{0,40}account|addressee unknown|unknown or illegal alias|has moved|"
+        r"no longer|not listed in .{0,40}directory|recipient name is not recognized|recipient not found",
     ),
     (
         "expired",
@@ -123,7 +124,7 @@ REASONS_BY_TEXT = [
     ),
 ]
 REASON_TEXT = [(reason, re.compile(pattern, re.I)) for reason, pattern in REASONS_BY_TEXT]
-REASONS_BY_STATUS_CLASS = [(re.compile(r"^\d\.7\."), "policy"), (re.compile(r"^\d\.4\."), "host_unknown")]
+REASONS_BY_STATUS_CLASS = [(re.compile(r"^\d\.7\."), "policy")]
 # Reasons about the recipient's address itself; only these take it out of the sending pool.
 RECIPIENT_REASONS = frozenset({"mailbox_unknown", "host_unknown"})
 
@@ -134,6 +135,8 @@ class Failure:
     status: str | None = None
     temporary: bool = False
     diagnostic: str = ""
+    # The rest of the notice, read for a reason when the diagnostic itself names none.
+    context: str = ""
 
 
 @dataclass
@@ -170,7 +173,7 @@ def _report(failures: list[Failure]) -> Report:
     hard = [failure for failure in failures if not failure.temporary]
     chosen = hard or failures
     status = next((failure.status for failure in chosen if failure.status), None)
-    reasons = [reason_for(failure.status, failure.diagnostic) for failure in chosen]
+    reasons = [reason_for(failure.status, failure.diagnostic, failure.context) for failure in chosen]
     return Report(
         HARD if hard else SOFT,
         _unique(failure.recipient for failure in failures),
@@ -179,15 +182,18 @@ def _report(failures: list[Failure]) -> Report:
     )
 
 
-def reason_for(status: str | None, diagnostic: str) -> str:
+def reason_for(status: str | None, diagnostic: str, context: str = "") -> str:
     """The reason behind a failure: what the status says when it is specific, else what
-    the server's words say, else the status's class."""
+    the server's words say (the diagnostic first, then the notice around it), else the
+    status's class."""
     for pattern, reason in REASONS_BY_STATUS:
-        if status and pattern.match(status) and reason is not None:
+        if status and pattern.match(status):
             return reason
-    for reason, pattern in REASON_TEXT:
-        if pattern.search(diagnostic):
-            return reason
+    for words in (diagnostic, context):
+        words = " ".join(words.split())
+        for reason, pattern in REASON_TEXT:
+            if pattern.search(words):
+                return reason
     for pattern, reason in REASONS_BY_STATUS_CLASS:
         if status and pattern.match(status):
             return reason
@@ -265,6 +271,7 @@ def _dsn_failures(message: Message) -> tuple[list[Failure], bool]:
     if not any(_block_recipient(block) for block in blocks):
         blocks = _text_blocks(_notice_text(message, cut=False))
     failures, delivered = [], False
+    context = _notice_text(message) if blocks else ""
     for block in blocks:
         recipient = _block_recipient(block)
         if not recipient:
@@ -278,7 +285,7 @@ def _dsn_failures(message: Message) -> tuple[list[Failure], bool]:
         if action not in {"failed", "delayed"} and not (status and status[0] in "45"):
             continue
         temporary = status[0] == "4" if status and status[0] in "45" else action == "delayed"
-        failures.append(Failure(recipient, status, temporary, diagnostic))
+        failures.append(Failure(recipient, status, temporary, diagnostic, context))
     return _merge(failures), delivered
 
 
@@ -372,7 +379,7 @@ def _text_failures(message: Message, flufl: tuple[list[str], list[str]]) -> list
         temporary = replies[0][0] == "4"
     else:
         temporary = bool(TEMPORARY_TEXT.search(text)) or (bool(flufl[0]) and not flufl[1])
-    return [Failure(recipient, status, temporary, _diagnostic(text, recipient)) for recipient in recipients]
+    return [Failure(recipient, status, temporary, _diagnostic(text, recipient), text) for recipient in recipients]
 
 
 def _diagnostic(text: str, recipient: str) -> str:

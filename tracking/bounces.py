@@ -10,6 +10,8 @@ tokens in the original message's headers quoted in the bounce, or the recipient 
 
 from __future__ import annotations
 
+import base64
+import functools
 import hashlib
 import imaplib
 import logging
@@ -22,14 +24,19 @@ from email.message import Message
 from email.utils import getaddresses
 from pathlib import Path
 
+import dkim
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Count
 from django.utils import timezone
+from dkim.asn1 import INTEGER, SEQUENCE, asn1_build
+from dkim.crypto import parse_pem_private_key
 
 from contacts import services as contact_services
 from contacts.models import Activity, Contact
 from contacts.tokens import Purpose, TokenData, read_token
 from tracking import bounce_parser
+from tracking.models import ReturnedMail
 
 log = logging.getLogger(__name__)
 
@@ -53,15 +60,21 @@ class Classification:
     token: TokenData | None = None
     message_id: str = ""
     reason: str | None = None
+    # False for a complaint that proves nothing about our mail: recorded, never applied.
+    accepted: bool = True
+    note: str = ""
 
     def as_json(self, file: str) -> dict:
-        return {
+        summary = {
             "file": file,
             "kind": self.kind,
             "recipients": self.recipients,
             "status": self.status,
             "reason": self.reason,
         }
+        if not self.accepted:
+            summary["ignored"] = self.note
+        return summary
 
 
 # --- reading ----------------------------------------------------------------------------
@@ -86,7 +99,10 @@ def read_messages(path: Path) -> list[Message]:
 def classify(message: Message) -> Classification:
     """What kind of returned mail this is, for whom, with which status code."""
     result = _classify_kind(message)
-    result.token = _attribution(message, result.kind)
+    if result.kind == COMPLAINT:
+        _verify_complaint(message, result)
+    else:
+        result.token = _attribution(message, result.kind)
     result.message_id = str(message.get("Message-ID", "")).strip()
     return result
 
@@ -107,16 +123,65 @@ def _attribution(message: Message, kind: str) -> TokenData | None:
     token of a mailto List-Unsubscribe, or a token in the quoted original headers."""
     if kind == UNSUBSCRIBE:
         return _unsubscribe_token(message)
-    raw = _all_headers_text(message)
-    for token in re.findall(rf"bounces\+{SIGNED_ID}@", raw):
+    return _token_in(_all_headers_text(message))
+
+
+def _token_in(text: str) -> TokenData | None:
+    """The first of our signed tokens in ``text``: a VERP address, else an unsubscribe link."""
+    for token in re.findall(rf"bounces\+{SIGNED_ID}@", text):
         data = read_token(token, Purpose.BOUNCE)
         if data is not None:
             return data
-    for token in re.findall(rf"/u/{SIGNED_ID}|unsubscribe\+{SIGNED_ID}@", raw):
+    for token in re.findall(rf"/u/{SIGNED_ID}|unsubscribe\+{SIGNED_ID}@", text):
         data = read_token(next(filter(None, token)), Purpose.UNSUBSCRIBE)
         if data is not None:
             return data
     return None
+
+
+def _verify_complaint(message: Message, result: Classification) -> None:
+    """Anyone who can mail the bounce address can write an abuse report: act on one only
+    when the message it quotes proves to be ours, by a signed token in its headers (the
+    VERP return path, or the unsubscribe link) or by our valid DKIM signature. The token,
+    when there is one, names the contact; the report's own addresses are only a fallback."""
+    original = bounce_parser.original_message(message)
+    if original is not None:
+        result.token = _token_in("\n".join(str(value) for value in original.values()))
+        if result.token is not None or signed_by_us(original.as_bytes()):
+            return
+    result.accepted = False
+    result.note = "complaint about a message that carries neither our signed token nor our DKIM signature"
+
+
+def signed_by_us(raw: bytes) -> bool:
+    """Whether ``raw`` carries a DKIM signature that verifies with our own key (no DNS:
+    we hold the key pair, so a valid signature can only be ours)."""
+    if not settings.DKIM_SELECTOR:
+        return False
+    record = _our_dkim_record(settings.DKIM_PRIVATE_KEY_PATH)
+    selector = settings.DKIM_SELECTOR.encode()
+
+    def our_key(name: bytes, timeout: int = 5) -> bytes:
+        return record if name.split(b".", 1)[0] == selector else b""
+
+    verifier = dkim.DKIM(raw)
+    signatures = [value for name, value in verifier.headers if name.lower() == b"dkim-signature"]
+    for index, value in enumerate(signatures):
+        if re.search(rb"(^|;)\s*s=\s*" + re.escape(selector) + rb"\s*(;|$)", value):
+            try:
+                if verifier.verify(idx=index, dnsfunc=our_key):
+                    return True
+            except dkim.DKIMException:
+                continue
+    return False
+
+
+@functools.cache
+def _our_dkim_record(private_key_path: str) -> bytes:
+    """The DNS TXT record of our public key, derived from the private key (RSA, PKCS#1 or 8)."""
+    private = parse_pem_private_key(Path(private_key_path).read_bytes())
+    public = asn1_build((SEQUENCE, [(INTEGER, private["modulus"]), (INTEGER, private["publicExponent"])]))
+    return b"v=DKIM1; k=rsa; p=" + base64.b64encode(public)
 
 
 def _unsubscribe_token(message: Message) -> TokenData | None:
@@ -189,28 +254,58 @@ def _contacts(result: Classification) -> list[Contact]:
 def apply(result: Classification, *, source: str = "bounce") -> int:
     """Update the contacts concerned by one classified message; returns how many were touched.
 
-    hard -> bounced and suppressed; complaint -> complained and suppressed; soft -> recorded,
-    and bounced at the third within 30 days; a mailto unsubscribe -> unsubscribed."""
+    A hard bounce for a reason about the address itself (mailbox or host unknown) bounces
+    and suppresses the contact; any other bounce is recorded, and the third within 30 days
+    bounces it. A verified complaint -> complained and suppressed; an unverified one is only
+    recorded (see ReturnedMail). A mailto unsubscribe -> unsubscribed."""
     if result.kind in {AUTO_REPLY, UNKNOWN}:
         return 0
-    contacts = _contacts(result)
+    contacts = _contacts(result) if result.accepted else []
+    _record_returned(result, contacts, source)
     ids = {"campaign_id": result.token.campaign_id, "message_id": result.token.message_id} if result.token else {}
     for contact in contacts:
-        if result.kind == HARD:
+        if result.kind == HARD and suppresses(result):
             if contact.status != Contact.Status.BOUNCED:
-                contact_services.mark_bounced(contact, status=result.status, source=source, **ids)
+                details = {"status": result.status, "reason": result.reason, "source": source}
+                contact_services.mark_bounced(contact, **details, **ids)
         elif result.kind == COMPLAINT:
             if contact.status != Contact.Status.COMPLAINED:
                 contact_services.mark_complained(contact, source=source, **ids)
-        elif result.kind == SOFT:
-            record_soft_bounce(contact, result, source=source, **ids)
+        elif result.kind in {HARD, SOFT}:
+            record_bounce(contact, result, source=source, **ids)
         elif result.kind == UNSUBSCRIBE:
             contact_services.unsubscribe(contact, source="mailto", **ids)
     return len(contacts)
 
 
+def suppresses(result: Classification) -> bool:
+    """Only a permanent failure of the address itself takes it out of the pool at once. A
+    caller that gives no reason (an ESP's own hard-bounce verdict) is taken at its word."""
+    return result.kind == HARD and (result.reason is None or result.reason in bounce_parser.RECIPIENT_REASONS)
+
+
+def _record_returned(result: Classification, contacts: list[Contact], source: str) -> None:
+    token = result.token
+    ReturnedMail.objects.bulk_create(
+        ReturnedMail(
+            source=source,
+            kind=result.kind,
+            reason=result.reason or "",
+            status=result.status or "",
+            recipients=result.recipients,
+            contact=contact,
+            campaign_id=token.campaign_id if token else None,
+            message_id=token.message_id if token else None,
+            accepted=result.accepted,
+            note=result.note,
+            mail_id=result.message_id[:250],
+        )
+        for contact in (contacts or [None])
+    )
+
+
 @transaction.atomic
-def record_soft_bounce(
+def record_bounce(
     contact: Contact,
     result: Classification,
     *,
@@ -218,27 +313,40 @@ def record_soft_bounce(
     campaign_id: int | None = None,
     message_id: int | None = None,
 ) -> None:
-    """Record a soft bounce once per returned message; the third within 30 days is a hard one."""
+    """Record a bounce that does not suppress at once (soft, or hard for a reason other than
+    the address), once per returned message; the third within 30 days bounces the contact."""
     event_id = "bounce:" + hashlib.sha256(f"{result.message_id}|{contact.pk}".encode()).hexdigest()[:40]
     if result.message_id and Activity.objects.filter(event_id=event_id).exists():
         return
     contact_services.record(
         contact,
-        Activity.Kind.BOUNCED_SOFT,
+        Activity.Kind.BOUNCED_HARD if result.kind == HARD else Activity.Kind.BOUNCED_SOFT,
         campaign_id=campaign_id,
         message_id=message_id,
         event_id=event_id if result.message_id else None,
-        details={"status": result.status, "source": source},
+        details={"status": result.status, "reason": result.reason, "source": source, "suppressed": False},
     )
     recent = Activity.objects.filter(
         contact=contact,
-        kind=Activity.Kind.BOUNCED_SOFT,
+        kind__in=[Activity.Kind.BOUNCED_SOFT, Activity.Kind.BOUNCED_HARD],
         occurred_at__gte=timezone.now() - timedelta(days=SOFT_BOUNCE_DAYS),
     ).count()
     if recent >= SOFT_BOUNCE_LIMIT and contact.status != Contact.Status.BOUNCED:
         contact_services.mark_bounced(
             contact, campaign_id=campaign_id, message_id=message_id, source=source, soft_bounces=recent
         )
+
+
+def reason_breakdown(campaign_id: int | None = None) -> dict[str, dict[str, int]]:
+    """Accepted bounces per kind and reason, e.g. ``{"hard": {"mailbox_unknown": 3}}``,
+    for one campaign or for everything; one grouped query."""
+    rows = ReturnedMail.objects.filter(accepted=True, kind__in=[HARD, SOFT])
+    if campaign_id is not None:
+        rows = rows.filter(campaign_id=campaign_id)
+    breakdown: dict[str, dict[str, int]] = {HARD: {}, SOFT: {}}
+    for row in rows.values("kind", "reason").annotate(count=Count("id")).order_by("kind", "reason"):
+        breakdown[row["kind"]][row["reason"] or "other"] = row["count"]
+    return breakdown
 
 
 def process_bytes(raw: bytes, *, source: str) -> Classification:

@@ -184,8 +184,8 @@ def test_hard_bounce_is_attributed_through_verp_and_suppresses_the_contact(tmp_p
 
 @pytest.mark.django_db
 def test_without_verp_the_bounce_is_attributed_by_recipient_address():
-    contact = ContactFactory(email="userx@example.com")
-    run(CORPUS / "dsn_01.txt")
+    contact = ContactFactory(email="xxxxx@local.ie")
+    run(CORPUS / "postfix_01.txt")
     contact.refresh_from_db()
     assert contact.status == Contact.Status.BOUNCED
 
