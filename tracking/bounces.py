@@ -29,7 +29,6 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
-from dkim.asn1 import INTEGER, SEQUENCE, asn1_build
 from dkim.crypto import parse_pem_private_key
 
 from contacts import services as contact_services
@@ -178,10 +177,24 @@ def signed_by_us(raw: bytes) -> bool:
 
 @functools.cache
 def _our_dkim_record(private_key_path: str) -> bytes:
-    """The DNS TXT record of our public key, derived from the private key (RSA, PKCS#1 or 8)."""
+    """The DNS TXT record of our public key (an RFC 8017 RSAPublicKey, which dkimpy reads),
+    derived from the private key file."""
     private = parse_pem_private_key(Path(private_key_path).read_bytes())
-    public = asn1_build((SEQUENCE, [(INTEGER, private["modulus"]), (INTEGER, private["publicExponent"])]))
+    public = _der(0x30, _der_integer(private["modulus"]) + _der_integer(private["publicExponent"]))
     return b"v=DKIM1; k=rsa; p=" + base64.b64encode(public)
+
+
+def _der(tag: int, body: bytes) -> bytes:
+    size = len(body)
+    if size < 0x80:
+        return bytes([tag, size]) + body
+    length = size.to_bytes((size.bit_length() + 7) // 8, "big")
+    return bytes([tag, 0x80 | len(length)]) + length + body
+
+
+def _der_integer(value: int) -> bytes:
+    # One spare bit keeps a positive number's high bit clear, as DER requires.
+    return _der(0x02, value.to_bytes(value.bit_length() // 8 + 1, "big"))
 
 
 def _unsubscribe_token(message: Message) -> TokenData | None:

@@ -3,6 +3,7 @@ through VERP, the contact policy, and the process_bounces command."""
 
 import json
 import mailbox
+import subprocess
 from datetime import timedelta
 from email import message_from_bytes
 from io import StringIO
@@ -13,10 +14,12 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
+from campaigns import delivery
 from contacts.models import Activity, Contact, Suppression
 from contacts.tokens import Purpose, TokenData, make_token
 from tests.factories import ActivityFactory, ContactFactory, MessageFactory
 from tracking import bounces
+from tracking.models import ReturnedMail
 
 CORPUS = Path(__file__).parent / "data" / "flufl_bounce"
 EXPECTED = json.loads((CORPUS / "expected.json").read_text())["files"]
@@ -302,3 +305,158 @@ def test_an_mbox_gives_one_summary_per_message(tmp_path):
 def test_a_missing_file_is_a_one_line_error():
     with pytest.raises(CommandError, match=r"not a readable file: /nonexistent\.eml"):
         call_command("process_bounces", "/nonexistent.eml", "--json")
+
+
+# --- reasons: only a bounce about the address itself suppresses ------------------------------------
+
+# An RFC 3464 notice for one recipient, with the status and the server's words of our choosing.
+DSN = """\
+From: Mail Delivery System <MAILER-DAEMON@mx.example.net>
+To: {return_path}
+Subject: Undelivered Mail Returned to Sender
+Message-ID: <{mail_id}@mx.example.net>
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status; boundary="b1"
+
+--b1
+Content-Type: text/plain
+
+Your message could not be delivered.
+
+--b1
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; mx.example.net
+
+Final-Recipient: rfc822; {recipient}
+Action: failed
+Status: {status}
+Diagnostic-Code: smtp; {words}
+
+--b1--
+"""
+
+
+def dsn(message, status: str, words: str, mail_id: str = "n1") -> bytes:
+    return DSN.format(
+        return_path=verp(message), recipient=message.contact.email, status=status, words=words, mail_id=mail_id
+    ).encode()
+
+
+@pytest.mark.django_db
+def test_a_permanent_bounce_for_spam_is_recorded_but_does_not_suppress():
+    message = MessageFactory()
+    result = bounces.process_bytes(dsn(message, "5.7.1", "554 5.7.1 rejected: listed at zen.spamhaus.org"), source="t")
+    assert (result.kind, result.reason) == ("hard", "spam")
+    contact = Contact.objects.get(pk=message.contact_id)
+    assert contact.status == Contact.Status.SUBSCRIBED
+    assert not Suppression.objects.filter(email=contact.email).exists()
+    bounced = Activity.objects.get(contact=contact, kind=Activity.Kind.BOUNCED_HARD)
+    assert bounced.details["reason"] == "spam" and bounced.details["suppressed"] is False
+
+
+@pytest.mark.django_db
+def test_three_bounces_not_about_the_address_within_30_days_bounce_the_contact():
+    message = MessageFactory()
+    for number in range(3):
+        bounces.process_bytes(dsn(message, "5.7.1", "550 5.7.1 blocked by policy", mail_id=f"p{number}"), source="t")
+    assert Contact.objects.get(pk=message.contact_id).status == Contact.Status.BOUNCED
+
+
+@pytest.mark.django_db
+def test_a_mailbox_unknown_bounce_suppresses_and_records_its_reason():
+    message = MessageFactory()
+    bounces.process_bytes(dsn(message, "5.1.1", "550 5.1.1 user unknown"), source="t")
+    contact = Contact.objects.get(pk=message.contact_id)
+    assert contact.status == Contact.Status.BOUNCED
+    bounced = Activity.objects.get(contact=contact, kind=Activity.Kind.BOUNCED_HARD)
+    assert (bounced.details["reason"], bounced.details["status"]) == ("mailbox_unknown", "5.1.1")
+    returned = ReturnedMail.objects.get(contact=contact)
+    assert (returned.kind, returned.reason, returned.campaign_id) == ("hard", "mailbox_unknown", message.campaign_id)
+
+
+@pytest.mark.django_db
+def test_the_reason_breakdown_counts_a_campaigns_bounces_by_kind_and_reason():
+    first = MessageFactory()
+    bounces.process_bytes(dsn(first, "5.1.1", "550 5.1.1 user unknown"), source="t")
+    second = MessageFactory(campaign=first.campaign)
+    bounces.process_bytes(dsn(second, "4.2.2", "452 4.2.2 mailbox full"), source="t")
+    elsewhere = MessageFactory()
+    bounces.process_bytes(dsn(elsewhere, "5.1.1", "550 5.1.1 user unknown"), source="t")
+    assert bounces.reason_breakdown(first.campaign_id) == {"hard": {"mailbox_unknown": 1}, "soft": {"mailbox_full": 1}}
+
+
+# --- complaint forgery ---------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_complaint_about_a_message_without_our_token_is_recorded_and_ignored(tmp_path):
+    contact = ContactFactory(email="user@example.com")
+    path = tmp_path / "arf.eml"
+    path.write_text(ARF.format(recipient=contact.email, return_path="somespammer@example.net"))
+    [summary] = run(path)
+    assert summary["kind"] == "complaint" and "ignored" in summary
+    assert Contact.objects.get(pk=contact.pk).status == Contact.Status.SUBSCRIBED
+    assert not Activity.objects.filter(contact=contact).exists()
+    returned = ReturnedMail.objects.get()
+    assert (returned.kind, returned.accepted, returned.recipients) == ("complaint", False, ["user@example.com"])
+
+
+@pytest.mark.django_db
+def test_a_complaint_with_a_tampered_token_is_ignored(tmp_path):
+    message = MessageFactory()
+    genuine = verp(message)
+    token = genuine.split("+", 1)[1].split("@", 1)[0]
+    forged = genuine.replace(token, token[:-1] + ("A" if token[-1] != "A" else "B"))
+    path = tmp_path / "arf.eml"
+    path.write_text(ARF.format(recipient=message.contact.email, return_path=forged))
+    run(path)
+    assert Contact.objects.get(pk=message.contact_id).status == Contact.Status.SUBSCRIBED
+
+
+@pytest.fixture(scope="module")
+def dkim_keys(tmp_path_factory) -> tuple[str, str]:
+    """Two fresh RSA-2048 key files: ours, and a stranger's."""
+    paths = []
+    for name in ("ours", "theirs"):
+        path = tmp_path_factory.mktemp("dkim") / f"{name}.pem"
+        subprocess.run(["openssl", "genrsa", "-out", str(path), "2048"], check=True, capture_output=True)
+        paths.append(str(path))
+    return paths[0], paths[1]
+
+
+def signed_original(settings, key_path: str) -> bytes:
+    """A message signed the way campaigns.delivery signs ours, with no token in it."""
+    settings.DKIM_SELECTOR, settings.DKIM_DOMAIN, settings.DKIM_PRIVATE_KEY_PATH = "s1", "example.org", key_path
+    data = (
+        b"From: News <news@example.org>\r\nTo: user@example.com\r\nSubject: Spring sale\r\n"
+        b"Date: Mon, 3 Mar 2025 09:00:00 +0000\r\nMessage-ID: <c1.m1@example.org>\r\n"
+        b"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nHello\r\n"
+    )
+    return delivery.sign(data, "example.org")
+
+
+def arf_quoting(original: bytes, recipient: str) -> bytes:
+    """The RFC 5965 report above, quoting ``original`` (as a mailbox provider stores it)."""
+    report = ARF.format(recipient=recipient, return_path="x@example.net").encode()
+    head = report[: report.index(b"Return-Path:")]
+    return head + original.replace(b"\r\n", b"\n") + b"\n--part1_13d.2e68ed54_boundary--\n"
+
+
+@pytest.mark.django_db
+def test_a_complaint_quoting_a_message_with_our_dkim_signature_is_accepted(settings, dkim_keys):
+    contact = ContactFactory(email="user@example.com")
+    original = signed_original(settings, dkim_keys[0])
+    result = bounces.process_bytes(arf_quoting(original, contact.email), source="t")
+    assert result.accepted
+    assert Contact.objects.get(pk=contact.pk).status == Contact.Status.COMPLAINED
+
+
+@pytest.mark.django_db
+def test_a_complaint_quoting_a_message_signed_with_another_key_is_ignored(settings, dkim_keys):
+    contact = ContactFactory(email="user@example.com")
+    original = signed_original(settings, dkim_keys[1])
+    settings.DKIM_PRIVATE_KEY_PATH = dkim_keys[0]
+    result = bounces.process_bytes(arf_quoting(original, contact.email), source="t")
+    assert not result.accepted
+    assert Contact.objects.get(pk=contact.pk).status == Contact.Status.SUBSCRIBED
