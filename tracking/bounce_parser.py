@@ -145,6 +145,8 @@ class Report:
     recipients: list[str] = field(default_factory=list)
     status: str | None = None
     reason: str | None = None
+    # Each recipient's own (kind, status, reason), by lower-cased address.
+    each: dict[str, tuple[str, str | None, str]] = field(default_factory=dict)
 
 
 def parse(message: Message) -> Report:
@@ -173,12 +175,16 @@ def _report(failures: list[Failure]) -> Report:
     hard = [failure for failure in failures if not failure.temporary]
     chosen = hard or failures
     status = next((failure.status for failure in chosen if failure.status), None)
-    reasons = [reason_for(failure.status, failure.diagnostic, failure.context) for failure in chosen]
+    reasons = {id(failure): reason_for(failure.status, failure.diagnostic, failure.context) for failure in failures}
     return Report(
         HARD if hard else SOFT,
         _unique(failure.recipient for failure in failures),
         status,
-        next((reason for reason in reasons if reason != "other"), "other"),
+        next((reasons[id(failure)] for failure in chosen if reasons[id(failure)] != "other"), "other"),
+        {
+            failure.recipient.lower(): (SOFT if failure.temporary else HARD, failure.status, reasons[id(failure)])
+            for failure in failures
+        },
     )
 
 

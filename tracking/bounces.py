@@ -1,11 +1,13 @@
 """Bounces, complaints, auto-replies and mailto unsubscribes coming back by mail.
 
-Classification leans on libraries: the stdlib email parser reads RFC 3464 delivery status
-notifications (``message/delivery-status``) and RFC 5965 abuse reports
-(``message/feedback-report``); flufl.bounce recognises the many non-standard bounce
-formats MTAs still send. A bounce is attributed to our message through the signed VERP
-token in the return path (``bounces+<token>@BOUNCE_DOMAIN``), or failing that through the
-tokens in the original message's headers quoted in the bounce, or the recipient address.
+tracking/bounce_parser.py reads each message (RFC 3464/3463/5965/3834 first, then the free
+text of MTAs that ignore them, with flufl.bounce's detectors). Here a bounce is attributed
+to our message through the signed VERP token in the return path
+(``bounces+<token>@BOUNCE_DOMAIN``), or failing that a token in the original message's
+headers quoted in the bounce, or the recipient address; a complaint only through what
+proves the quoted message is ours (a signed token or our DKIM signature). Then the policy:
+only a bounce about the address itself suppresses at once, and every returned message is
+kept in ReturnedMail with its reason.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import imaplib
 import logging
 import mailbox
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from email import message_from_bytes
 from email.message import Message
@@ -62,6 +64,15 @@ class Classification:
     # False for a complaint that proves nothing about our mail: recorded, never applied.
     accepted: bool = True
     note: str = ""
+    # Each recipient's own (kind, status, reason) when a notice reports several.
+    each: dict[str, tuple[str, str | None, str]] = field(default_factory=dict)
+
+    def for_recipient(self, email: str) -> Classification:
+        """This verdict as it stands for one recipient of a multi-recipient notice."""
+        if email.lower() not in self.each:
+            return self
+        kind, status, reason = self.each[email.lower()]
+        return replace(self, kind=kind, status=status, reason=reason)
 
     def as_json(self, file: str) -> dict:
         summary = {
@@ -111,7 +122,7 @@ def _classify_kind(message: Message) -> Classification:
     if _unsubscribe_token(message) is not None:
         return Classification(UNSUBSCRIBE, _addresses(message, "From"))
     report = bounce_parser.parse(message)
-    return Classification(report.kind, report.recipients, report.status, reason=report.reason)
+    return Classification(report.kind, report.recipients, report.status, reason=report.reason, each=report.each)
 
 
 # --- attribution -----------------------------------------------------------------------------
@@ -277,18 +288,22 @@ def apply(result: Classification, *, source: str = "bounce") -> int:
     _record_returned(result, contacts, source)
     ids = {"campaign_id": result.token.campaign_id, "message_id": result.token.message_id} if result.token else {}
     for contact in contacts:
-        if result.kind == HARD and suppresses(result):
-            if contact.status != Contact.Status.BOUNCED:
-                details = {"status": result.status, "reason": result.reason, "source": source}
-                contact_services.mark_bounced(contact, **details, **ids)
-        elif result.kind == COMPLAINT:
-            if contact.status != Contact.Status.COMPLAINED:
-                contact_services.mark_complained(contact, source=source, **ids)
-        elif result.kind in {HARD, SOFT}:
-            record_bounce(contact, result, source=source, **ids)
-        elif result.kind == UNSUBSCRIBE:
-            contact_services.unsubscribe(contact, source="mailto", **ids)
+        _apply_to(contact, result.for_recipient(contact.email), source, ids)
     return len(contacts)
+
+
+def _apply_to(contact: Contact, result: Classification, source: str, ids: dict) -> None:
+    if result.kind == HARD and suppresses(result):
+        if contact.status != Contact.Status.BOUNCED:
+            details = {"status": result.status, "reason": result.reason, "source": source}
+            contact_services.mark_bounced(contact, **details, **ids)
+    elif result.kind == COMPLAINT:
+        if contact.status != Contact.Status.COMPLAINED:
+            contact_services.mark_complained(contact, source=source, **ids)
+    elif result.kind in {HARD, SOFT}:
+        record_bounce(contact, result, source=source, **ids)
+    elif result.kind == UNSUBSCRIBE:
+        contact_services.unsubscribe(contact, source="mailto", **ids)
 
 
 def suppresses(result: Classification) -> bool:
@@ -298,13 +313,14 @@ def suppresses(result: Classification) -> bool:
 
 
 def _record_returned(result: Classification, contacts: list[Contact], source: str) -> None:
+    """One row per contact concerned (one without a contact when none is known)."""
     token = result.token
     ReturnedMail.objects.bulk_create(
         ReturnedMail(
             source=source,
-            kind=result.kind,
-            reason=result.reason or "",
-            status=result.status or "",
+            kind=own.kind,
+            reason=own.reason or "",
+            status=own.status or "",
             recipients=result.recipients,
             contact=contact,
             campaign_id=token.campaign_id if token else None,
@@ -313,7 +329,7 @@ def _record_returned(result: Classification, contacts: list[Contact], source: st
             note=result.note,
             mail_id=result.message_id[:250],
         )
-        for contact in (contacts or [None])
+        for contact, own in ((c, result.for_recipient(c.email) if c else result) for c in (contacts or [None]))
     )
 
 

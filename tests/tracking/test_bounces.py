@@ -376,6 +376,17 @@ def test_a_mailbox_unknown_bounce_suppresses_and_records_its_reason():
 
 
 @pytest.mark.django_db
+def test_each_recipient_of_a_notice_is_judged_by_its_own_status():
+    full = ContactFactory(email="sabineko@example.jp")
+    unknown = ContactFactory(email="mikeneko@example.jp")
+    # AOL: one notice, 5.2.2 mailbox full for one recipient and 5.1.1 user unknown for the other.
+    run(Path(__file__).parent / "data" / "sisimai" / "rhost-aol-03.eml")
+    assert Contact.objects.get(pk=unknown.pk).status == Contact.Status.BOUNCED
+    assert Contact.objects.get(pk=full.pk).status == Contact.Status.SUBSCRIBED
+    assert ReturnedMail.objects.get(contact=full).reason == "mailbox_full"
+
+
+@pytest.mark.django_db
 def test_the_reason_breakdown_counts_a_campaigns_bounces_by_kind_and_reason():
     first = MessageFactory()
     bounces.process_bytes(dsn(first, "5.1.1", "550 5.1.1 user unknown"), source="t")
