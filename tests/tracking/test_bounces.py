@@ -471,3 +471,13 @@ def test_a_complaint_quoting_a_message_signed_with_another_key_is_ignored(settin
     result = bounces.process_bytes(arf_quoting(original, contact.email), source="t")
     assert not result.accepted
     assert Contact.objects.get(pk=contact.pk).status == Contact.Status.SUBSCRIBED
+
+
+def test_an_auto_reply_known_only_by_its_vendor_header_is_an_auto_reply():
+    raw = b"From: Ana Lima <ana@example.org>\nTo: x@example.com\nSubject: Re: Spring sale\nX-Autoreply: yes\n\nAway.\n"
+    assert bounces.classify(message_from_bytes(raw)).kind == "auto_reply"
+
+
+def test_a_person_writing_to_the_bounce_address_is_unknown():
+    raw = b"From: Ana Lima <ana@example.org>\nTo: x@example.com\nSubject: Question\n\nWhere is my order 550?\n"
+    assert bounces.classify(message_from_bytes(raw)).kind == "unknown"
