@@ -53,7 +53,6 @@ TEMPORARY_TEXT = re.compile(
     r"has not yet been delivered|delivery (attempts? )?will continue|delayed|not yet delivered",
     re.I,
 )
-# Where a free-text notice stops explaining and starts quoting the original message.
 # Where a free-text notice stops explaining and starts quoting the original message: a
 # separator line, or a short line announcing what follows.
 ORIGINAL_PHRASE = re.compile(
@@ -70,8 +69,7 @@ HEADER_LINE = re.compile(
 )
 DSN_FIELD = re.compile(r"^\s*(Final-Recipient|Original-Recipient|Action|Status|Diagnostic-Code)\s*:\s*(.*)$", re.I)
 
-# Why a message failed, from the RFC 3463 status (most specific first) and then the words.
-# RFC 3463 details that name the reason outright; X.7.1 and the like are policy or spam,
+# Why a message failed: first the RFC 3463 details that name the reason outright; X.7.1 and the like are policy or spam,
 # which only the words tell apart.
 REASONS_BY_STATUS = [
     (re.compile(r"^\d\.1\.[1346]$|^\d\.2\.1$"), "mailbox_unknown"),
@@ -83,7 +81,7 @@ REASONS_BY_TEXT = [
     (
         "rate_limited",
         r"rate.?limit|too many (messages|connections|recipients|mails)|throttl|sending quota|"
-        r"exceeded the (rate|limit)|try again later|too much mail|frequency",
+        r"exceeded the (rate|limit)|too much mail",
     ),
     (
         "spam",
@@ -106,10 +104,11 @@ REASONS_BY_TEXT = [
         r"user (unknown|not found|doesn.t exist)|unknown (user|recipient|local|mailbox)|"
         r"no such (user|mailbox|recipient|address)|mailbox (unavailable|not found|does not exist)|"
         r"(address|recipient|account|user|mailbox).{0,30}(does not exist|doesn.t exist|not exist|not found|"
-        r"invalid|unknown|disabled|inactive|suspended|deactivated|rejected)|invalid (recipient|address|user|mailbox)|"
-        r"recipient (address )?rejected|not a valid|unknown address|not our customer|no mailbox|"
+        r"invalid|unknown|disabled|inactive|suspended|deactivated)|invalid (recipient|address|user|mailbox)|"
+        r"not a valid|unknown address|not our customer|no mailbox|"
         r"(doesn.t|does not) have an? .{0,40}account|addressee unknown|unknown or illegal alias|has moved|"
-        r"no longer|not listed in .{0,40}directory|recipient name is not recognized|recipient not found",
+        r"no longer (valid|in use|active|exists?|available)|not listed in .{0,40}directory|"
+        r"recipient name is not recognized|recipient not found",
     ),
     (
         "expired",
@@ -137,6 +136,10 @@ class Failure:
     diagnostic: str = ""
     # The rest of the notice, read for a reason when the diagnostic itself names none.
     context: str = ""
+
+    @property
+    def reason(self) -> str:
+        return reason_for(self.status, self.diagnostic, self.context)
 
 
 @dataclass
@@ -171,20 +174,20 @@ def parse(message: Message) -> Report:
 
 
 def _report(failures: list[Failure]) -> Report:
-    """One verdict for the message: hard when any recipient failed for good."""
-    hard = [failure for failure in failures if not failure.temporary]
-    chosen = hard or failures
-    status = next((failure.status for failure in chosen if failure.status), None)
-    reasons = {id(failure): reason_for(failure.status, failure.diagnostic, failure.context) for failure in failures}
+    """One verdict for the message: hard when any recipient failed for good, with the
+    first specific reason among those failures; and each recipient's own verdict."""
+    each = {
+        failure.recipient.lower(): (SOFT if failure.temporary else HARD, failure.status, failure.reason)
+        for failure in failures
+    }
+    chosen = [failure for failure in failures if not failure.temporary] or failures
+    reasons = [each[failure.recipient.lower()][2] for failure in chosen]
     return Report(
-        HARD if hard else SOFT,
+        SOFT if chosen[0].temporary else HARD,
         _unique(failure.recipient for failure in failures),
-        status,
-        next((reasons[id(failure)] for failure in chosen if reasons[id(failure)] != "other"), "other"),
-        {
-            failure.recipient.lower(): (SOFT if failure.temporary else HARD, failure.status, reasons[id(failure)])
-            for failure in failures
-        },
+        next((failure.status for failure in chosen if failure.status), None),
+        next((reason for reason in reasons if reason != "other"), "other"),
+        each,
     )
 
 
