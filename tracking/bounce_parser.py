@@ -373,36 +373,50 @@ def _looks_like_failure_notice(message: Message) -> bool:
 
 
 def _text_failures(message: Message, flufl: tuple[list[str], list[str]]) -> list[Failure]:
-    """The failures a free-text notice reports; hard or soft by the first status or reply
-    code it quotes, else by its wording or flufl.bounce's verdict."""
+    """The failures a free-text notice reports: hard or soft by the status or reply code
+    quoted next to each recipient, else by the notice's first one, else by its wording or
+    flufl.bounce's verdict."""
     text = _notice_text(message)
     recipients = _notice_recipients(message, text, [*flufl[1], *flufl[0]])
-    if not recipients:
-        return []
-    statuses = [match.group(0) for match in STATUS_RE.finditer(text) if match.group(1) in "45"]
-    replies = _reply_codes(text)
-    status = statuses[0] if statuses else None
-    if status:
-        temporary = status[0] == "4"
-    elif replies:
-        temporary = replies[0][0] == "4"
-    else:
+    status, temporary = _quoted_class(text)
+    if temporary is None:
         temporary = bool(TEMPORARY_TEXT.search(text)) or (bool(flufl[0]) and not flufl[1])
-    return [Failure(recipient, status, temporary, _diagnostic(text, recipient), text) for recipient in recipients]
+    failures = []
+    for recipient in recipients:
+        own_status, own_temporary = _quoted_class(_recipient_lines(text, recipient))
+        if own_temporary is None:
+            own_status, own_temporary = status, temporary
+        failures.append(Failure(recipient, own_status, own_temporary, _diagnostic(text, recipient), text))
+    return failures
 
 
-def _diagnostic(text: str, recipient: str) -> str:
-    """The lines that explain one recipient's failure: those quoting a status or reply
-    code, and the lines from the one naming the recipient to the next blank line."""
-    lines = text.splitlines()
-    chosen = [line for line in lines if STATUS_RE.search(line) or REPLY_RE.search(line)]
+def _quoted_class(text: str) -> tuple[str | None, bool | None]:
+    """The first enhanced status quoted in ``text``, else the first SMTP reply code's class:
+    (status, temporary), with temporary None when nothing is quoted."""
+    status = next((match.group(0) for match in STATUS_RE.finditer(text) if match.group(1) in "45"), None)
+    if status:
+        return status, status[0] == "4"
+    replies = _reply_codes(text)
+    return None, (replies[0][0] == "4") if replies else None
+
+
+def _recipient_lines(text: str, recipient: str) -> str:
+    """The line naming ``recipient`` and the few after it, up to a blank line."""
+    lines, chosen = text.splitlines(), []
     for index, line in enumerate(lines):
         if recipient.lower() in line.lower():
             for following in lines[index : index + 4]:
                 if not following.strip():
                     break
                 chosen.append(following)
-    return "\n".join(chosen) or text
+    return "\n".join(chosen)
+
+
+def _diagnostic(text: str, recipient: str) -> str:
+    """The lines that explain one recipient's failure: those quoting a status or reply
+    code, and the lines naming the recipient and following it."""
+    coded = [line for line in text.splitlines() if STATUS_RE.search(line) or REPLY_RE.search(line)]
+    return "\n".join([*coded, _recipient_lines(text, recipient)]).strip() or text
 
 
 def _reply_codes(text: str) -> list[str]:
