@@ -154,7 +154,7 @@ class Report:
 
 def parse(message: Message) -> Report:
     """What kind of returned mail ``message`` is, for which recipients, with which status."""
-    if _report_type(message) == "feedback-report" or _has_part(message, "message/feedback-report"):
+    if _is_complaint(message):
         return Report(COMPLAINT, _arf_recipients(message))
     ses = _ses_notification(message)
     if ses is not None:
@@ -223,13 +223,32 @@ def _has_part(message: Message, content_type: str) -> bool:
     return any(part.get_content_type() == content_type for part in message.walk())
 
 
+def _is_complaint(message: Message) -> bool:
+    """An RFC 5965 report, one whose feedback fields arrive as plain text, or Microsoft's
+    JMRP report (its original recipient in X-HmXmrOriginalRecipient)."""
+    if _report_type(message) == "feedback-report" or _has_part(message, "message/feedback-report"):
+        return True
+    if message.get("X-HmXmrOriginalRecipient"):
+        return True
+    return any(
+        re.search(r"^Feedback-Type:\s*\w+", _decode(part), re.M) and re.search(r"^Version:\s*1", _decode(part), re.M)
+        for part in _own_parts(message)
+    )
+
+
 def _arf_recipients(message: Message) -> list[str]:
-    """RFC 5965: the feedback report's Original-Rcpt-To, else the quoted message's To."""
+    """RFC 5965: the feedback report's Original-Rcpt-To, else JMRP's original recipient,
+    else the quoted message's To."""
     for part in message.walk():
         if part.get_content_type() == "message/feedback-report":
             found = [_bare(value) for block in _blocks(part) for value in block.get_all("Original-Rcpt-To", [])]
             if found:
                 return _unique(found)
+    fields = "\n".join(_decode(part) for part in _own_parts(message))
+    found = re.findall(r"^Original-Rcpt-To:\s*<?([^>\s]+@[^>\s]+)>?", fields, re.M | re.I)
+    found += [addr for _, addr in getaddresses(message.get_all("X-HmXmrOriginalRecipient", []))]
+    if found:
+        return _unique(found)
     original = original_message(message)
     return _unique(addr for _, addr in getaddresses(original.get_all("To", []))) if original else []
 

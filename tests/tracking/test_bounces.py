@@ -163,6 +163,24 @@ def test_arf_report_is_a_complaint_for_the_original_recipient():
     assert (result.kind, result.recipients) == ("complaint", ["user@example.com"])
 
 
+def test_feedback_fields_sent_as_plain_text_are_a_complaint():
+    raw = ARF.format(recipient="user@example.com", return_path="x@example.net").replace(
+        "Content-Type: message/feedback-report", "Content-Type: text/plain"
+    )
+    result = bounces.classify(message_from_bytes(raw.encode()))
+    assert (result.kind, result.recipients) == ("complaint", ["user@example.com"])
+
+
+def test_a_microsoft_jmrp_report_is_a_complaint_for_its_original_recipient():
+    raw = (
+        b"From: staff@hotmail.com\nTo: fbl@example.com\nSubject: complaint about message from 192.0.2.1\n"
+        b"X-HmXmrOriginalRecipient: <user@hotmail.com>\nContent-Type: message/rfc822\n\n"
+        b"From: news@example.org\nTo: user@hotmail.com\nSubject: Spring sale\n\nHello\n"
+    )
+    result = bounces.classify(message_from_bytes(raw))
+    assert (result.kind, result.recipients) == ("complaint", ["user@hotmail.com"])
+
+
 def test_out_of_office_is_an_auto_reply():
     raw = OUT_OF_OFFICE.format(return_path="bounces@example.com").encode()
     assert bounces.classify(message_from_bytes(raw)).kind == "auto_reply"
