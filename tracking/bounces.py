@@ -37,18 +37,12 @@ from contacts import services as contact_services
 from contacts.models import Activity, Contact
 from contacts.tokens import Purpose, TokenData, read_token
 from tracking import bounce_parser
+from tracking.bounce_parser import AUTO_REPLY, COMPLAINT, HARD, SOFT, UNKNOWN
 from tracking.models import ReturnedMail
 
 log = logging.getLogger(__name__)
 
-HARD, SOFT, COMPLAINT, AUTO_REPLY, UNSUBSCRIBE, UNKNOWN = (
-    "hard",
-    "soft",
-    "complaint",
-    "auto_reply",
-    "unsubscribe",
-    "unknown",
-)
+UNSUBSCRIBE = "unsubscribe"
 SOFT_BOUNCE_LIMIT, SOFT_BOUNCE_DAYS = 3, 30
 SIGNED_ID = r"([A-Za-z0-9_-]{16,80})"
 
