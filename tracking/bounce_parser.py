@@ -215,14 +215,14 @@ def reason_for(status: str | None, diagnostic: str, context: str = "") -> str:
 
 
 def _report_type(message: Message) -> str:
-    for part in message.walk():
+    for part in _outside_originals(message):
         if part.get_content_type() == "multipart/report":
             return (part.get_param("report-type") or "").lower()
     return ""
 
 
 def _has_part(message: Message, content_type: str) -> bool:
-    return any(part.get_content_type() == content_type for part in message.walk())
+    return any(part.get_content_type() == content_type for part in _outside_originals(message))
 
 
 def _is_complaint(message: Message) -> bool:
@@ -241,7 +241,7 @@ def _is_complaint(message: Message) -> bool:
 def _arf_recipients(message: Message) -> list[str]:
     """RFC 5965: the feedback report's Original-Rcpt-To, else JMRP's original recipient,
     else the quoted message's To."""
-    for part in message.walk():
+    for part in _outside_originals(message):
         if part.get_content_type() == "message/feedback-report":
             found = [_bare(value) for block in _blocks(part) for value in block.get_all("Original-Rcpt-To", [])]
             if found:
@@ -289,15 +289,12 @@ def _ses_notification(message: Message) -> Report | None:
 
 
 def _dsn_failures(message: Message) -> tuple[list[Failure], bool]:
-    """Per-recipient blocks of delivery-status fields, from message/delivery-status parts or,
-    failing those, from the notice's text; also whether any recipient was delivered."""
-    blocks = [
-        recipient_block
-        for part in message.walk()
-        if _is_status_part(part)
-        for block in _blocks(part)
-        for recipient_block in _split_recipients(block)
-    ]
+    """Per-recipient blocks of delivery-status fields: from the notice's own
+    message/delivery-status parts, else from those of a notice it forwards as an attachment,
+    else from its text; also whether any recipient was delivered."""
+    blocks = _status_blocks(_outside_originals(message))
+    if not any(_block_recipient(block) for block in blocks):
+        blocks = _status_blocks(message.walk())
     if not any(_block_recipient(block) for block in blocks):
         blocks = _text_blocks(_notice_text(message, cut=False))
     failures, delivered = [], False
@@ -317,6 +314,16 @@ def _dsn_failures(message: Message) -> tuple[list[Failure], bool]:
         temporary = status[0] == "4" if status and status[0] in "45" else action == "delayed"
         failures.append(Failure(recipient, status, temporary, diagnostic, context))
     return _merge(failures), delivered
+
+
+def _status_blocks(parts) -> list[Message]:
+    return [
+        recipient_block
+        for part in parts
+        if _is_status_part(part)
+        for block in _blocks(part)
+        for recipient_block in _split_recipients(block)
+    ]
 
 
 def _split_recipients(block: Message) -> list[Message]:
@@ -531,6 +538,16 @@ def _notice_text(message: Message, *, cut: bool = True) -> str:
     ``cut``, only up to where it starts quoting the original message."""
     text = "\n".join(_decode(part) for part in _own_parts(message))
     return _cut_at_original(text) if cut else text
+
+
+def _outside_originals(message: Message):
+    """Every part of ``message`` except what is inside an attached message: the report a
+    notice quotes (a bounce of a bounce) is not the notice's own."""
+    yield message
+    if message.get_content_maintype() == "multipart" and message.is_multipart():
+        for sub in message.get_payload():
+            if isinstance(sub, Message):
+                yield from _outside_originals(sub)
 
 
 def _own_parts(message: Message):

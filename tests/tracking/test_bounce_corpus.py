@@ -78,6 +78,17 @@ def test_a_notice_whose_mime_boundary_never_appears_is_still_read():
     assert (result.kind, result.recipients, result.status) == ("soft", ["xxxx@wanadoo.fr"], "4.0.0")
 
 
+def test_the_report_inside_a_returned_bounce_is_not_the_notices_own():
+    # A bounce of a bounce: the attached original carries a second, older status report.
+    result = classify("rhost-yahooinc-03.eml")
+    assert (result.kind, result.recipients) == ("hard", ["this-local-part-does-not-exist@yahoo.com"])
+
+
+def test_a_notice_that_forwards_the_real_report_as_an_attachment_is_read_through_it():
+    result = classify("lhost-x5-01.eml")
+    assert (result.kind, result.recipients, result.status) == ("hard", ["kijitora@neko.example.org"], "5.1.1")
+
+
 def test_the_address_a_notice_gives_for_help_is_not_a_recipient():
     assert classify("lhost-postfix-07.eml").recipients == ["kijitora@user.example.or.jp"]
 
