@@ -360,6 +360,10 @@ def record_bounce(
         )
 
 
+# The name ESP webhook handling (tracking/esp.py) records a 4.x.x event under.
+record_soft_bounce = record_bounce
+
+
 def reason_breakdown(campaign_id: int | None = None) -> dict[str, dict[str, int]]:
     """Accepted bounces per kind and reason, e.g. ``{"hard": {"mailbox_unknown": 3}}``,
     for one campaign or for everything; one grouped query."""
