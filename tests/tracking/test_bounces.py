@@ -3,6 +3,7 @@ through VERP, the contact policy, and the process_bounces command."""
 
 import json
 import mailbox
+import subprocess
 from datetime import timedelta
 from email import message_from_bytes
 from io import StringIO
@@ -13,10 +14,12 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
+from campaigns import delivery
 from contacts.models import Activity, Contact, Suppression
 from contacts.tokens import Purpose, TokenData, make_token
 from tests.factories import ActivityFactory, ContactFactory, MessageFactory
 from tracking import bounces
+from tracking.models import ReturnedMail
 
 CORPUS = Path(__file__).parent / "data" / "flufl_bounce"
 EXPECTED = json.loads((CORPUS / "expected.json").read_text())["files"]
@@ -160,6 +163,24 @@ def test_arf_report_is_a_complaint_for_the_original_recipient():
     assert (result.kind, result.recipients) == ("complaint", ["user@example.com"])
 
 
+def test_feedback_fields_sent_as_plain_text_are_a_complaint():
+    raw = ARF.format(recipient="user@example.com", return_path="x@example.net").replace(
+        "Content-Type: message/feedback-report", "Content-Type: text/plain"
+    )
+    result = bounces.classify(message_from_bytes(raw.encode()))
+    assert (result.kind, result.recipients) == ("complaint", ["user@example.com"])
+
+
+def test_a_microsoft_jmrp_report_is_a_complaint_for_its_original_recipient():
+    raw = (
+        b"From: staff@hotmail.com\nTo: fbl@example.com\nSubject: complaint about message from 192.0.2.1\n"
+        b"X-HmXmrOriginalRecipient: <user@hotmail.com>\nContent-Type: message/rfc822\n\n"
+        b"From: news@example.org\nTo: user@hotmail.com\nSubject: Spring sale\n\nHello\n"
+    )
+    result = bounces.classify(message_from_bytes(raw))
+    assert (result.kind, result.recipients) == ("complaint", ["user@hotmail.com"])
+
+
 def test_out_of_office_is_an_auto_reply():
     raw = OUT_OF_OFFICE.format(return_path="bounces@example.com").encode()
     assert bounces.classify(message_from_bytes(raw)).kind == "auto_reply"
@@ -184,8 +205,8 @@ def test_hard_bounce_is_attributed_through_verp_and_suppresses_the_contact(tmp_p
 
 @pytest.mark.django_db
 def test_without_verp_the_bounce_is_attributed_by_recipient_address():
-    contact = ContactFactory(email="userx@example.com")
-    run(CORPUS / "dsn_01.txt")
+    contact = ContactFactory(email="xxxxx@local.ie")
+    run(CORPUS / "postfix_01.txt")
     contact.refresh_from_db()
     assert contact.status == Contact.Status.BOUNCED
 
@@ -199,6 +220,7 @@ def test_dry_run_classifies_but_changes_nothing():
         "kind": "hard",
         "recipients": ["userx@example.com"],
         "status": "5.0.0",
+        "reason": "mailbox_full",
     }
     contact.refresh_from_db()
     assert contact.status == Contact.Status.SUBSCRIBED
@@ -301,3 +323,179 @@ def test_an_mbox_gives_one_summary_per_message(tmp_path):
 def test_a_missing_file_is_a_one_line_error():
     with pytest.raises(CommandError, match=r"not a readable file: /nonexistent\.eml"):
         call_command("process_bounces", "/nonexistent.eml", "--json")
+
+
+# --- reasons: only a bounce about the address itself suppresses ------------------------------------
+
+# An RFC 3464 notice for one recipient, with the status and the server's words of our choosing.
+DSN = """\
+From: Mail Delivery System <MAILER-DAEMON@mx.example.net>
+To: {return_path}
+Subject: Undelivered Mail Returned to Sender
+Message-ID: <{mail_id}@mx.example.net>
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status; boundary="b1"
+
+--b1
+Content-Type: text/plain
+
+Your message could not be delivered.
+
+--b1
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; mx.example.net
+
+Final-Recipient: rfc822; {recipient}
+Action: failed
+Status: {status}
+Diagnostic-Code: smtp; {words}
+
+--b1--
+"""
+
+
+def dsn(message, status: str, words: str, mail_id: str = "n1") -> bytes:
+    return DSN.format(
+        return_path=verp(message), recipient=message.contact.email, status=status, words=words, mail_id=mail_id
+    ).encode()
+
+
+@pytest.mark.django_db
+def test_a_permanent_bounce_for_spam_is_recorded_but_does_not_suppress():
+    message = MessageFactory()
+    result = bounces.process_bytes(dsn(message, "5.7.1", "554 5.7.1 rejected: listed at zen.spamhaus.org"), source="t")
+    assert (result.kind, result.reason) == ("hard", "spam")
+    contact = Contact.objects.get(pk=message.contact_id)
+    assert contact.status == Contact.Status.SUBSCRIBED
+    assert not Suppression.objects.filter(email=contact.email).exists()
+    bounced = Activity.objects.get(contact=contact, kind=Activity.Kind.BOUNCED_HARD)
+    assert bounced.details["reason"] == "spam" and bounced.details["suppressed"] is False
+
+
+@pytest.mark.django_db
+def test_three_bounces_not_about_the_address_within_30_days_bounce_the_contact():
+    message = MessageFactory()
+    for number in range(3):
+        bounces.process_bytes(dsn(message, "5.7.1", "550 5.7.1 blocked by policy", mail_id=f"p{number}"), source="t")
+    assert Contact.objects.get(pk=message.contact_id).status == Contact.Status.BOUNCED
+
+
+@pytest.mark.django_db
+def test_a_mailbox_unknown_bounce_suppresses_and_records_its_reason():
+    message = MessageFactory()
+    bounces.process_bytes(dsn(message, "5.1.1", "550 5.1.1 user unknown"), source="t")
+    contact = Contact.objects.get(pk=message.contact_id)
+    assert contact.status == Contact.Status.BOUNCED
+    bounced = Activity.objects.get(contact=contact, kind=Activity.Kind.BOUNCED_HARD)
+    assert (bounced.details["reason"], bounced.details["status"]) == ("mailbox_unknown", "5.1.1")
+    returned = ReturnedMail.objects.get(contact=contact)
+    assert (returned.kind, returned.reason, returned.campaign_id) == ("hard", "mailbox_unknown", message.campaign_id)
+
+
+@pytest.mark.django_db
+def test_each_recipient_of_a_notice_is_judged_by_its_own_status():
+    full = ContactFactory(email="sabineko@example.jp")
+    unknown = ContactFactory(email="mikeneko@example.jp")
+    # AOL: one notice, 5.2.2 mailbox full for one recipient and 5.1.1 user unknown for the other.
+    run(Path(__file__).parent / "data" / "sisimai" / "rhost-aol-03.eml")
+    assert Contact.objects.get(pk=unknown.pk).status == Contact.Status.BOUNCED
+    assert Contact.objects.get(pk=full.pk).status == Contact.Status.SUBSCRIBED
+    assert ReturnedMail.objects.get(contact=full).reason == "mailbox_full"
+
+
+@pytest.mark.django_db
+def test_the_reason_breakdown_counts_a_campaigns_bounces_by_kind_and_reason():
+    first = MessageFactory()
+    bounces.process_bytes(dsn(first, "5.1.1", "550 5.1.1 user unknown"), source="t")
+    second = MessageFactory(campaign=first.campaign)
+    bounces.process_bytes(dsn(second, "4.2.2", "452 4.2.2 mailbox full"), source="t")
+    elsewhere = MessageFactory()
+    bounces.process_bytes(dsn(elsewhere, "5.1.1", "550 5.1.1 user unknown"), source="t")
+    assert bounces.reason_breakdown(first.campaign_id) == {"hard": {"mailbox_unknown": 1}, "soft": {"mailbox_full": 1}}
+
+
+# --- complaint forgery ---------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_complaint_about_a_message_without_our_token_is_recorded_and_ignored(tmp_path):
+    contact = ContactFactory(email="user@example.com")
+    path = tmp_path / "arf.eml"
+    path.write_text(ARF.format(recipient=contact.email, return_path="somespammer@example.net"))
+    [summary] = run(path)
+    assert summary["kind"] == "complaint" and "ignored" in summary
+    assert Contact.objects.get(pk=contact.pk).status == Contact.Status.SUBSCRIBED
+    assert not Activity.objects.filter(contact=contact).exists()
+    returned = ReturnedMail.objects.get()
+    assert (returned.kind, returned.accepted, returned.recipients) == ("complaint", False, ["user@example.com"])
+
+
+@pytest.mark.django_db
+def test_a_complaint_with_a_tampered_token_is_ignored(tmp_path):
+    message = MessageFactory()
+    genuine = verp(message)
+    token = genuine.split("+", 1)[1].split("@", 1)[0]
+    forged = genuine.replace(token, token[:-1] + ("A" if token[-1] != "A" else "B"))
+    path = tmp_path / "arf.eml"
+    path.write_text(ARF.format(recipient=message.contact.email, return_path=forged))
+    run(path)
+    assert Contact.objects.get(pk=message.contact_id).status == Contact.Status.SUBSCRIBED
+
+
+@pytest.fixture(scope="module")
+def dkim_keys(tmp_path_factory) -> tuple[str, str]:
+    """Two fresh RSA-2048 key files: ours, and a stranger's."""
+    paths = []
+    for name in ("ours", "theirs"):
+        path = tmp_path_factory.mktemp("dkim") / f"{name}.pem"
+        subprocess.run(["openssl", "genrsa", "-out", str(path), "2048"], check=True, capture_output=True)
+        paths.append(str(path))
+    return paths[0], paths[1]
+
+
+def signed_original(settings, key_path: str) -> bytes:
+    """A message signed the way campaigns.delivery signs ours, with no token in it."""
+    settings.DKIM_SELECTOR, settings.DKIM_DOMAIN, settings.DKIM_PRIVATE_KEY_PATH = "s1", "example.org", key_path
+    data = (
+        b"From: News <news@example.org>\r\nTo: user@example.com\r\nSubject: Spring sale\r\n"
+        b"Date: Mon, 3 Mar 2025 09:00:00 +0000\r\nMessage-ID: <c1.m1@example.org>\r\n"
+        b"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nHello\r\n"
+    )
+    return delivery.sign(data, "example.org")
+
+
+def arf_quoting(original: bytes, recipient: str) -> bytes:
+    """The RFC 5965 report above, quoting ``original`` (as a mailbox provider stores it)."""
+    report = ARF.format(recipient=recipient, return_path="x@example.net").encode()
+    head = report[: report.index(b"Return-Path:")]
+    return head + original.replace(b"\r\n", b"\n") + b"\n--part1_13d.2e68ed54_boundary--\n"
+
+
+@pytest.mark.django_db
+def test_a_complaint_quoting_a_message_with_our_dkim_signature_is_accepted(settings, dkim_keys):
+    contact = ContactFactory(email="user@example.com")
+    original = signed_original(settings, dkim_keys[0])
+    result = bounces.process_bytes(arf_quoting(original, contact.email), source="t")
+    assert result.accepted
+    assert Contact.objects.get(pk=contact.pk).status == Contact.Status.COMPLAINED
+
+
+@pytest.mark.django_db
+def test_a_complaint_quoting_a_message_signed_with_another_key_is_ignored(settings, dkim_keys):
+    contact = ContactFactory(email="user@example.com")
+    original = signed_original(settings, dkim_keys[1])
+    settings.DKIM_PRIVATE_KEY_PATH = dkim_keys[0]
+    result = bounces.process_bytes(arf_quoting(original, contact.email), source="t")
+    assert not result.accepted
+    assert Contact.objects.get(pk=contact.pk).status == Contact.Status.SUBSCRIBED
+
+
+def test_an_auto_reply_known_only_by_its_vendor_header_is_an_auto_reply():
+    raw = b"From: Ana Lima <ana@example.org>\nTo: x@example.com\nSubject: Re: Spring sale\nX-Autoreply: yes\n\nAway.\n"
+    assert bounces.classify(message_from_bytes(raw)).kind == "auto_reply"
+
+
+def test_a_person_writing_to_the_bounce_address_is_unknown():
+    raw = b"From: Ana Lima <ana@example.org>\nTo: x@example.com\nSubject: Question\n\nWhere is my order 550?\n"
+    assert bounces.classify(message_from_bytes(raw)).kind == "unknown"

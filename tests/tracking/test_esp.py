@@ -12,8 +12,8 @@ from anymail.signals import AnymailInboundEvent, AnymailTrackingEvent, EventType
 from django.test import override_settings
 
 from contacts.models import Activity, Contact
-from tests.factories import ContactFactory
-from tests.tracking.test_bounces import ARF
+from tests.factories import ContactFactory, MessageFactory
+from tests.tracking.test_bounces import ARF, verp
 
 pytestmark = pytest.mark.django_db
 
@@ -121,7 +121,8 @@ def test_esp_events_for_unknown_recipients_are_ignored():
 
 def test_inbound_mail_to_the_bounce_domain_goes_through_bounce_processing():
     contact = ContactFactory()
-    message = AnymailInboundMessage.parse_raw_mime(ARF.format(recipient=contact.email, return_path="x@example.net"))
+    ours = verp(MessageFactory(contact=contact))
+    message = AnymailInboundMessage.parse_raw_mime(ARF.format(recipient=contact.email, return_path=ours))
     inbound.send(
         sender=object, event=AnymailInboundEvent(event_type=EventType.INBOUND, message=message), esp_name="Test"
     )

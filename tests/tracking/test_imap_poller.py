@@ -55,8 +55,8 @@ def test_polling_is_off_without_an_imap_host():
 
 @pytest.mark.django_db
 def test_unseen_bounces_are_processed_once_and_marked_seen(monkeypatch):
-    contact = ContactFactory(email="userx@example.com")
-    mailbox = FakeMailbox({b"7": (CORPUS / "dsn_01.txt").read_bytes()})
+    contact = ContactFactory(email="xxxxx@local.ie")
+    mailbox = FakeMailbox({b"7": (CORPUS / "postfix_01.txt").read_bytes()})
     monkeypatch.setattr(bounces.imaplib, "IMAP4_SSL", mailbox)
     with override_settings(IMAP_HOST="imap.example.com", IMAP_USER="bounces", IMAP_PASSWORD="x", IMAP_SSL=True):
         assert bounces.poll_mailbox() == 1

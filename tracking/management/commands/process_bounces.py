@@ -25,4 +25,6 @@ class Command(BaseCommand):
             return
         for summary in summaries:
             recipients = ", ".join(summary["recipients"]) or "-"
-            self.stdout.write(f"{summary['file']}: {summary['kind']} {recipients} {summary['status'] or ''}".rstrip())
+            details = " ".join(filter(None, [summary["status"], summary["reason"]]))
+            ignored = f" (ignored: {summary['ignored']})" if "ignored" in summary else ""
+            self.stdout.write(f"{summary['file']}: {summary['kind']} {recipients} {details}".rstrip() + ignored)
