@@ -14,7 +14,7 @@ from django_filters import CharFilter, ChoiceFilter, ModelChoiceFilter
 from wagtail.admin.filters import WagtailFilterSet
 from wagtail.admin.panels import FieldPanel, ObjectList
 from wagtail.admin.ui.tables import Column, TitleColumn
-from wagtail.admin.widgets.button import HeaderButton
+from wagtail.admin.widgets.button import Button, HeaderButton
 from wagtail.permission_policies import ModelPermissionPolicy
 from wagtail.permissions import register_permission_policy
 from wagtail.snippets.views.snippets import (
@@ -26,13 +26,12 @@ from wagtail.snippets.views.snippets import (
     SnippetViewSetGroup,
 )
 
-from contacts import services, views
+from contacts import custom_fields, services, timeline, views
+from contacts.custom_fields import CustomFieldsPanel
 from contacts.forms import ContactForm, SegmentForm
 from contacts.models import Contact, CustomField, ImportJob, MailingList, Segment, Suppression
 from contacts.segments import SegmentError, compile_rules
 from contacts.services import PROFILE_EDIT_FIELDS
-
-TIMELINE_LENGTH = 50
 
 
 def is_marketer(user) -> bool:
@@ -139,22 +138,51 @@ class ContactEditView(SalesPanelMixin, EditView):
 
 
 class ContactInspectView(InspectView):
-    """The contact page: profile, lists, history timeline, notes and engagement."""
+    """The contact page is the person: profile, standing and score trend, lists, owner, notes
+    and a readable history, paged and newest first; Edit is an action for those allowed."""
 
     template_name = "contacts/contact_page.html"
 
+    def get_edit_url(self) -> str | None:
+        if not self.permission_policy.user_has_permission_for_instance(self.request.user, "change", self.object):
+            return None
+        return super().get_edit_url()
+
+    @property
+    def header_buttons(self) -> list:
+        edit_url = self.get_edit_url()
+        return [HeaderButton("Edit", url=edit_url, icon_name="edit")] if edit_url else []
+
+    @property
+    def header_more_buttons(self) -> list:
+        delete_url = self.get_delete_url()
+        return [Button("Delete", url=delete_url, icon_name="bin", priority=20)] if delete_url else []
+
     def get_fields(self) -> list[str]:
-        return ["email", *PROFILE_EDIT_FIELDS[:-1], "grade", "source", "owner", "status", "standing", "verification"]
+        return []
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         contact = self.object
-        context["contact"] = contact
-        context["timeline"] = contact.activities.select_related("created_by").order_by("-occurred_at")[:TIMELINE_LENGTH]
-        context["subscriptions"] = contact.subscriptions.select_related("mailing_list")
-        context["tags"] = list(contact.tags.names())
-        context["note_url"] = reverse("contacts_admin:add_note", args=[contact.pk])
+        history, entries = timeline.page(contact, self.request.GET.get("page"))
+        context.update(
+            contact=contact,
+            profile=profile_rows(contact),
+            custom_fields=custom_fields.display(contact),
+            history=history,
+            entries=entries,
+            subscriptions=contact.subscriptions.select_related("mailing_list").order_by("mailing_list__name"),
+            tags=list(contact.tags.names()),
+            note_url=reverse("contacts_admin:add_note", args=[contact.pk]),
+            can_add_note=self.get_edit_url() is not None,
+        )
         return context
+
+
+def profile_rows(contact: Contact) -> list[tuple[str, str]]:
+    """The filled-in profile fields, labelled, in display order."""
+    rows = [(Contact._meta.get_field(name).verbose_name, getattr(contact, name)) for name in Contact.PROFILE_FIELDS]
+    return [(str(label).capitalize(), value) for label, value in rows if value]
 
 
 class ContactViewSet(SnippetViewSet):
@@ -179,7 +207,7 @@ class ContactViewSet(SnippetViewSet):
         FieldPanel("source"),
         FieldPanel("owner"),
         FieldPanel("tags"),
-        FieldPanel("custom_fields"),
+        CustomFieldsPanel(heading="Custom fields"),
         FieldPanel("notes"),
     ]
 
