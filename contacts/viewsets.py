@@ -30,7 +30,8 @@ from contacts import custom_fields, services, timeline, views
 from contacts.custom_fields import CustomFieldsPanel
 from contacts.forms import ContactForm, SegmentForm
 from contacts.models import Contact, CustomField, ImportJob, MailingList, Segment, Suppression
-from contacts.segments import SegmentError, compile_rules
+from contacts.segment_builder import SegmentRulesWidget
+from contacts.segments import SegmentError, compile_rules, count_members
 from contacts.services import PROFILE_EDIT_FIELDS
 
 
@@ -271,18 +272,39 @@ class SegmentEditView(EditView):
         return [*super().header_more_buttons, HeaderButton("Export", url=url, icon_name="download")]
 
 
+class SegmentIndexView(IndexView):
+    """Each segment's number of contacts, counted for the whole page in one query."""
+
+    def paginate_queryset(self, queryset, page_size):
+        paginator, page, object_list, is_paginated = super().paginate_queryset(queryset, page_size)
+        page.object_list = list(object_list)
+        counts = count_members(page.object_list)
+        for segment in page.object_list:
+            segment.member_count = counts[segment.pk]
+        return paginator, page, page.object_list, is_paginated
+
+
 class SegmentViewSet(SnippetViewSet):
     model = Segment
     icon = "filter"
+    index_view_class = SegmentIndexView
     edit_view_class = SegmentEditView
     edit_template_name = "contacts/segment_edit.html"
-    list_display = ["name", "updated_at"]
+    list_display = [
+        "name",
+        Column("member_count", label="Contacts", accessor=lambda segment: _count_text(segment.member_count)),
+        "updated_at",
+    ]
     search_fields = ["name"]
     search_backend_name = None
-    panels = [FieldPanel("name"), FieldPanel("description"), FieldPanel("rules")]
+    panels = [FieldPanel("name"), FieldPanel("description"), FieldPanel("rules", widget=SegmentRulesWidget)]
 
     def get_form_class(self, for_update: bool = False):
         return type("SegmentAdminForm", (SegmentForm, super().get_form_class(for_update)), {})
+
+
+def _count_text(count: int | None) -> str:
+    return "invalid rules" if count is None else f"{count:,}"
 
 
 class SuppressionCreateView(CreateView):
