@@ -114,6 +114,41 @@ def test_marketer_builds_a_segment_with_a_group_of_two_rules_and_watches_the_cou
     }
 
 
+def test_the_builder_shows_every_kind_of_rule_and_gives_back_the_same_json(live_server, client, settings):
+    MailingListFactory(name="Newsletter", slug="newsletter")
+    ContactFactory().tags.add("vip")
+    campaign = CampaignFactory(name="December newsletter")
+    rules = {
+        "match": "any",
+        "rules": [
+            {"field": "grade", "op": "in", "value": ["A", "B"]},
+            {"field": "list", "op": "in", "value": ["newsletter"]},
+            {"field": "tag", "op": "not_in", "value": ["vip"]},
+            {"field": "region", "op": "contains", "value": "tario"},
+            {"field": "last_opened_at", "op": "within_last_days", "value": 30},
+            {"field": "created_at", "op": "between", "value": ["2026-01-01", "2026-03-31"]},
+            {"field": "engagement_score", "op": "gte", "value": 3},
+            {"event": "clicked", "campaign": campaign.pk, "within_days": 14},
+            {"event": "clicked"},
+            {"event": "not_opened", "last_campaigns": 3},
+            {"match": "all", "negate": True, "rules": [{"field": "standing", "op": "in", "value": ["at_risk"]}]},
+        ],
+    }
+    segment = SegmentFactory(rules=rules)
+
+    with admin_page(live_server, client, settings) as page:
+        page.goto(f"/admin/snippets/contacts/segment/edit/{segment.pk}/")
+        builder = page.locator("[data-segment-builder]")
+        sync_api.expect(builder.locator(".rapport-builder__rule")).to_have_count(11)
+        assert builder.get_by_label("Campaign").first.input_value() == str(campaign.pk)
+        assert page.evaluate(UNLABELLED_CONTROLS) == []
+        shown = page.evaluate(
+            "() => { const b = document.querySelector('[data-segment-builder]').builder; return b.serialise(b.root); }"
+        )
+
+    assert shown == rules
+
+
 def test_the_contact_page_reads_as_the_person(live_server, client, settings):
     owner = UserFactory(username="sam", first_name="Sam", last_name="Sales")
     contact = ContactFactory(
