@@ -83,8 +83,11 @@ class CustomFieldsMixin:
 
     @property
     def changed_data(self) -> list[str]:
-        # The history names a custom field as merge fields and segment rules do: custom.<key>.
-        return [name.replace(PREFIX, "custom.", 1) for name in super().changed_data]
+        # The typed inputs are one model field, custom_fields: the history names that field.
+        names = [name for name in super().changed_data if not name.startswith(PREFIX)]
+        if len(names) < len(super().changed_data):
+            names.append("custom_fields")
+        return names
 
     def save(self, commit: bool = True) -> Contact:
         values = dict(self.instance.custom_fields or {})

@@ -155,7 +155,9 @@ def _sentence(
     if kind == Kind.CONFIRMED:
         return [("Confirmed the subscription to", False), (list_name, True)]
     if kind == Kind.PROFILE:
-        names = ", ".join(str(name).replace("_", " ") for name in details.get("fields", []))
+        # Newer entries say what changed in words ("Owner changed to Sam"); older ones list fields.
+        said = "; ".join(str(sentence) for sentence in details.get("changes", []))
+        names = said or ", ".join(str(name).replace("_", " ") for name in details.get("fields", []))
         return [("Profile edited:", False), (names, False), (author, False)]
     if kind == Kind.STATUS:
         reason = f"({details['reason']})" if details.get("reason") else ""

@@ -132,6 +132,15 @@ def test_history_names_the_list_joined(client, salesperson):
     assert "Subscribed to <em>Winter offers</em>" in contact_page(client, contact)
 
 
+def test_history_says_what_a_profile_edit_changed_in_words(client, salesperson):
+    contact = ContactFactory()
+    changes = ["Owner changed to Sam", "Region / province changed to Ontario"]
+    details = {"fields": ["owner", "region"], "changes": changes}
+    ActivityFactory(contact=contact, kind=Activity.Kind.PROFILE, details=details, created_by=salesperson)
+    html = contact_page(client, contact)
+    assert "Profile edited: Owner changed to Sam; Region / province changed to Ontario by sales" in html
+
+
 def test_history_is_paged_newest_first(client, salesperson):
     contact = ContactFactory()
     now = timezone.now()
@@ -207,7 +216,7 @@ def test_custom_fields_are_edited_as_typed_fields_not_json(client, marketer):
         "plan": "pro",
         "legacy": "kept",
     }
-    assert "custom.seats" in contact.activities.get(kind=Activity.Kind.PROFILE).details["fields"]
+    assert "custom_fields" in contact.activities.get(kind=Activity.Kind.PROFILE).details["fields"]
 
 
 def test_emptying_a_custom_field_removes_its_value(client, marketer):
