@@ -185,16 +185,24 @@
                     child.kind === "group" ? this.renderGroup(child, group, depth + 1) : this.renderRule(child, group))));
             const actions = el("div", {className: "rapport-builder__actions"},
                 el("button", {type: "button", className: "button button-small button-secondary",
-                    onclick: () => { group.children.push(this.newRule()); this.change(true); }},
+                    onclick: () => this.add(group, this.newRule())},
                     parent ? "Add rule to group" : "Add rule"));
             if (depth + 1 < MAX_DEPTH) {
                 actions.append(el("button", {type: "button", className: "button button-small button-secondary",
-                    onclick: () => { group.children.push({...this.newGroup(), children: [this.newRule()]});
-                                     this.change(true); }}, "Add group"));
+                    onclick: () => this.add(group, {...this.newGroup(), children: [this.newRule()]})},
+                    "Add group"));
             }
             return el("fieldset", {className: `rapport-builder__group${parent ? " rapport-builder__group--nested" : ""}`},
                 el("legend", {className: "w-sr-only", text: parent ? "Group of rules" : "Segment rules"}),
                 head, group.children.length ? list : el("p", {text: "No rules yet: every contact matches."}), actions);
+        }
+
+        // Keyboard users land on the first control of what they added.
+        add(group, node) {
+            group.children.push(node);
+            this.change(true);
+            const first = node.kind === "group" ? node.children[0] : node;
+            document.getElementById(`${first.uid}-field`)?.focus();
         }
 
         removeButton(node, parent, text) {
