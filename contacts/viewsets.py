@@ -284,10 +284,22 @@ class SegmentIndexView(IndexView):
         return paginator, page, page.object_list, is_paginated
 
 
+class SegmentCreateView(CreateView):
+    """A new segment is built with the same live count as an edited one; no rules yet: everyone."""
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["count_url"] = reverse("contacts_admin:segment_count")
+        context["member_count"] = Contact.objects.count()
+        return context
+
+
 class SegmentViewSet(SnippetViewSet):
     model = Segment
     icon = "filter"
     index_view_class = SegmentIndexView
+    add_view_class = SegmentCreateView
+    create_template_name = "contacts/segment_create.html"
     edit_view_class = SegmentEditView
     edit_template_name = "contacts/segment_edit.html"
     list_display = [

@@ -114,6 +114,32 @@ def test_marketer_builds_a_segment_with_a_group_of_two_rules_and_watches_the_cou
     }
 
 
+def test_a_new_segment_is_built_with_a_live_count_too(live_server, client, settings):
+    ContactFactory(grade="A")
+    ContactFactory(grade="B")
+    ContactFactory(grade="C")
+
+    with admin_page(live_server, client, settings) as page:
+        page.goto("/admin/snippets/contacts/segment/add/")
+        count = page.locator("#segment-count")
+        sync_api.expect(count).to_have_text("3")
+        page.fill("#id_name", "Best customers")
+        page.get_by_role("button", name="Add rule").click()
+        rule = page.locator(".rapport-builder__rule").first
+        rule.get_by_label("Field").select_option("grade")
+        rule.get_by_label("Condition").select_option("in")
+        rule.get_by_label("A (high value)").check()
+        rule.get_by_label("B", exact=True).check()
+        sync_api.expect(count).to_have_text("2")
+        page.get_by_role("button", name="Save").first.click()
+        page.wait_for_url("**/admin/snippets/contacts/segment/")
+
+    assert Segment.objects.get(name="Best customers").rules == {
+        "match": "all",
+        "rules": [{"field": "grade", "op": "in", "value": ["A", "B"]}],
+    }
+
+
 def test_the_builder_shows_every_kind_of_rule_and_gives_back_the_same_json(live_server, client, settings):
     MailingListFactory(name="Newsletter", slug="newsletter")
     ContactFactory().tags.add("vip")
