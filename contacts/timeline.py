@@ -117,7 +117,7 @@ def _entry(activity: Activity, campaigns: Mapping[int, CampaignLabel], lists: Ma
     campaign = label.name if label else (f"campaign #{activity.campaign_id}" if activity.campaign_id else "")
     list_name = lists.get(details.get("list", ""), details.get("list", ""))
     machine = MACHINE_REASONS.get(details.get("machine", ""), "automatic" if activity.is_machine else "")
-    author = f"by {activity.created_by}" if activity.created_by else ""
+    author = _person(activity.created_by)
     parts = _sentence(activity, details, campaign, label, list_name, author)
     note = details.get("text", "") if activity.kind == Kind.NOTE else ""
     return Entry(activity, tuple((text, strong) for text, strong in parts if text), note, machine)
@@ -167,6 +167,10 @@ def _sentence(
     if kind == Kind.NOTE:
         return [("Note", False), (author, False)]
     return [(activity.get_kind_display().capitalize(), False), (campaign, True)]
+
+
+def _person(user) -> str:
+    return f"by {user.get_full_name() or user.get_username()}" if user else ""
 
 
 def _source(details: dict) -> list[tuple[str, bool]]:

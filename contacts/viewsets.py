@@ -143,6 +143,7 @@ class ContactInspectView(InspectView):
     and a readable history, paged and newest first; Edit is an action for those allowed."""
 
     template_name = "contacts/contact_page.html"
+    page_title = "Contact"
 
     def get_edit_url(self) -> str | None:
         if not self.permission_policy.user_has_permission_for_instance(self.request.user, "change", self.object):

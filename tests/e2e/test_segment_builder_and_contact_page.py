@@ -208,4 +208,5 @@ def test_the_contact_page_reads_as_the_person(live_server, client, settings):
         sync_api.expect(history).to_contain_text("Opened December newsletter on iPhone")
         sync_api.expect(history).to_contain_text("Clicked See the winter collection in December newsletter")
         sync_api.expect(page.get_by_role("link", name="Edit")).to_be_visible()
+        sync_api.expect(page.locator(".rapport-contact")).to_contain_text("owner: Sam Sales")
         screenshot(page, "contact-page.png")
