@@ -213,14 +213,19 @@ def apply_sunset(now: datetime | None = None) -> int:
 
 
 def hot_leads(days: int = 7) -> QuerySet[Contact]:
-    """Contacts a person clicked for in the last ``days``, best score first: the sales list."""
+    """Subscribed contacts a person clicked for in the last ``days``, best score first: the
+    sales list. Unsubscribed, bounced and complained contacts are no leads to chase."""
     clicked = Activity.objects.filter(
         contact=OuterRef("pk"),
         kind=Kind.CLICKED,
         is_machine=False,
         occurred_at__gte=timezone.now() - timedelta(days=days),
     )
-    return Contact.objects.filter(Exists(clicked)).select_related("owner").order_by("-engagement_score", "email")
+    return (
+        Contact.objects.filter(Exists(clicked), status=Contact.Status.SUBSCRIBED)
+        .select_related("owner")
+        .order_by("-engagement_score", "email")
+    )
 
 
 def campaign_counts(campaign_id: int) -> dict[str, int]:

@@ -10,13 +10,15 @@ from django.core.exceptions import ValidationError
 from wagtail.admin.forms import WagtailAdminModelForm
 
 from contacts import exporter, importer
+from contacts.custom_fields import CustomFieldsMixin
 from contacts.models import Contact, ImportJob, MailingList
 from contacts.segments import SegmentError, compile_rules
 from contacts.validation import validate_address
 
 
-class ContactForm(WagtailAdminModelForm):
-    """The address is normalised and checked (syntax, disposable, typo) before it is stored."""
+class ContactForm(CustomFieldsMixin, WagtailAdminModelForm):
+    """The address is normalised and checked (syntax, disposable, typo) before it is stored;
+    custom fields are edited as typed fields, never as JSON."""
 
     def clean_email(self) -> str:
         verdict = validate_address(self.cleaned_data["email"], check_dns=False)

@@ -17,8 +17,9 @@ group may carry ``"negate": true``.
   ``consent_at``, ``confirmed_at``) or ``custom.<key>`` for a custom field.
 - ``OP`` is one of ``equals``, ``not_equals``, ``contains`` (case-insensitive), ``in``
   (V is a list), ``not_in``, ``gte``, ``lte``, ``between`` (V is ``[low, high]``,
-  inclusive), ``empty``, ``not_empty`` (no V), ``before``, ``after`` (V is an ISO date or
-  datetime), ``within_last_days`` (V is a number of days; for dates).
+  inclusive; on dates a plain date as ``high`` takes in that whole day), ``empty``,
+  ``not_empty`` (no V), ``before``, ``after`` (V is an ISO date or datetime),
+  ``within_last_days`` (V is a number of days; for dates).
   Custom dates are stored as ``YYYY-MM-DD`` strings, so date operators compare them as such.
 
 **Membership rules**
@@ -49,14 +50,15 @@ Use it as ``Contact.objects.filter(compile_rules(rules))`` (or ``segment.to_q()`
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
-from contacts.models import Activity, Contact, Subscription, TaggedContact
+from contacts.models import Activity, Contact, Segment, Subscription, TaggedContact
 
 
 class SegmentError(ValueError):
@@ -101,6 +103,23 @@ def compile_rules(rules: dict[str, Any]) -> Q:
     if not isinstance(rules, dict):
         raise SegmentError("rules must be a JSON object")
     return _node(rules, depth=0)
+
+
+def count_members(segments: Iterable[Segment]) -> dict[int, int | None]:
+    """How many contacts each segment holds, all counted in one query (one filtered COUNT
+    per segment); None for a segment whose stored rules no longer compile."""
+    counts: dict[int, int | None] = {}
+    totals = {}
+    for segment in segments:
+        try:
+            totals[f"segment_{segment.pk}"] = Count("pk", filter=segment.to_q())
+            counts[segment.pk] = 0
+        except SegmentError:
+            counts[segment.pk] = None
+    if totals:
+        for name, total in Contact.objects.aggregate(**totals).items():
+            counts[int(name.removeprefix("segment_"))] = total
+    return counts
 
 
 def _node(node: Any, depth: int) -> Q:
@@ -173,7 +192,7 @@ def _compare(lookup: str, op: str, value: Any, kind: str) -> Q:
         return _empty(lookup, kind)
     if op == "not_empty":
         return ~_empty(lookup, kind)
-    if op in ("before", "after", "within_last_days"):
+    if op in ("before", "after", "within_last_days") or (op == "between" and kind == "date"):
         if kind not in ("date", "custom"):
             raise SegmentError(f"{op!r} needs a date field, not {lookup!r}")
         return _date_compare(lookup, op, value, as_text=kind == "custom")
@@ -204,6 +223,11 @@ def _empty(lookup: str, kind: str) -> Q:
 
 
 def _date_compare(lookup: str, op: str, value: Any, *, as_text: bool) -> Q:
+    if op == "between":
+        if as_text:
+            low, high = _pair(value)
+            return Q(**{f"{lookup}__gte": str(low), f"{lookup}__lte": str(high)})
+        return _moment_range(lookup, *_pair(value))
     if op == "within_last_days":
         try:
             days = int(value)
@@ -215,6 +239,14 @@ def _date_compare(lookup: str, op: str, value: Any, *, as_text: bool) -> Q:
     moment = _moment(value)
     bound = moment.date().isoformat() if as_text else moment
     return Q(**{f"{lookup}__{'lt' if op == 'before' else 'gt'}": bound})
+
+
+def _moment_range(lookup: str, low: Any, high: Any) -> Q:
+    """Both ends inclusive; a date alone as the upper end means the whole of that day."""
+    end = _moment(high)
+    whole_day = parse_date(str(high)) is not None
+    upper = Q(**{f"{lookup}__lt": end + timedelta(days=1)}) if whole_day else Q(**{f"{lookup}__lte": end})
+    return Q(**{f"{lookup}__gte": _moment(low)}) & upper
 
 
 def _moment(value: Any) -> datetime:

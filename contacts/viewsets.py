@@ -13,8 +13,8 @@ from django.urls import reverse
 from django_filters import CharFilter, ChoiceFilter, ModelChoiceFilter
 from wagtail.admin.filters import WagtailFilterSet
 from wagtail.admin.panels import FieldPanel, ObjectList
-from wagtail.admin.ui.tables import Column
-from wagtail.admin.widgets.button import HeaderButton
+from wagtail.admin.ui.tables import Column, TitleColumn
+from wagtail.admin.widgets.button import Button, HeaderButton
 from wagtail.permission_policies import ModelPermissionPolicy
 from wagtail.permissions import register_permission_policy
 from wagtail.snippets.views.snippets import (
@@ -26,13 +26,13 @@ from wagtail.snippets.views.snippets import (
     SnippetViewSetGroup,
 )
 
-from contacts import services, views
+from contacts import custom_fields, services, timeline, views
+from contacts.custom_fields import CustomFieldsPanel
 from contacts.forms import ContactForm, SegmentForm
 from contacts.models import Contact, CustomField, ImportJob, MailingList, Segment, Suppression
-from contacts.segments import SegmentError, compile_rules
+from contacts.segment_builder import SegmentRulesWidget
+from contacts.segments import SegmentError, compile_rules, count_members
 from contacts.services import PROFILE_EDIT_FIELDS
-
-TIMELINE_LENGTH = 50
 
 
 def is_marketer(user) -> bool:
@@ -89,6 +89,17 @@ class ContactIndexView(IndexView):
     def get_base_queryset(self) -> QuerySet[Contact]:
         return super().get_base_queryset().select_related("owner")
 
+    def _get_title_column(self, field_name: str, column_class=TitleColumn, **kwargs) -> Column:
+        # The contact's page is the person, open to every role; Edit is one of its actions.
+        column_class = self._get_title_column_class(column_class)
+        return self._get_custom_column(field_name, column_class, get_url=self.get_inspect_url, **kwargs)
+
+    def get_edit_url(self, instance: Contact) -> str | None:
+        # Sales edit only the contacts they own: no Edit action that ends in "permission denied".
+        if not self.permission_policy.user_has_permission_for_instance(self.request.user, "change", instance):
+            return None
+        return super().get_edit_url(instance)
+
 
 class SalesPanelMixin:
     """Sales staff get a form with only the profile fields and notes."""
@@ -128,22 +139,52 @@ class ContactEditView(SalesPanelMixin, EditView):
 
 
 class ContactInspectView(InspectView):
-    """The contact page: profile, lists, history timeline, notes and engagement."""
+    """The contact page is the person: profile, standing and score trend, lists, owner, notes
+    and a readable history, paged and newest first; Edit is an action for those allowed."""
 
     template_name = "contacts/contact_page.html"
+    page_title = "Contact"
+
+    def get_edit_url(self) -> str | None:
+        if not self.permission_policy.user_has_permission_for_instance(self.request.user, "change", self.object):
+            return None
+        return super().get_edit_url()
+
+    @property
+    def header_buttons(self) -> list:
+        edit_url = self.get_edit_url()
+        return [HeaderButton("Edit", url=edit_url, icon_name="edit")] if edit_url else []
+
+    @property
+    def header_more_buttons(self) -> list:
+        delete_url = self.get_delete_url()
+        return [Button("Delete", url=delete_url, icon_name="bin", priority=20)] if delete_url else []
 
     def get_fields(self) -> list[str]:
-        return ["email", *PROFILE_EDIT_FIELDS[:-1], "grade", "source", "owner", "status", "standing", "verification"]
+        return []
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         contact = self.object
-        context["contact"] = contact
-        context["timeline"] = contact.activities.select_related("created_by").order_by("-occurred_at")[:TIMELINE_LENGTH]
-        context["subscriptions"] = contact.subscriptions.select_related("mailing_list")
-        context["tags"] = list(contact.tags.names())
-        context["note_url"] = reverse("contacts_admin:add_note", args=[contact.pk])
+        history, entries = timeline.page(contact, self.request.GET.get("page"))
+        context.update(
+            contact=contact,
+            profile=profile_rows(contact),
+            custom_fields=custom_fields.display(contact),
+            history=history,
+            entries=entries,
+            subscriptions=contact.subscriptions.select_related("mailing_list").order_by("mailing_list__name"),
+            tags=list(contact.tags.names()),
+            note_url=reverse("contacts_admin:add_note", args=[contact.pk]),
+            can_add_note=self.get_edit_url() is not None,
+        )
         return context
+
+
+def profile_rows(contact: Contact) -> list[tuple[str, str]]:
+    """The filled-in profile fields, labelled, in display order."""
+    rows = [(Contact._meta.get_field(name).verbose_name, getattr(contact, name)) for name in Contact.PROFILE_FIELDS]
+    return [(str(label).capitalize(), value) for label, value in rows if value]
 
 
 class ContactViewSet(SnippetViewSet):
@@ -168,7 +209,7 @@ class ContactViewSet(SnippetViewSet):
         FieldPanel("source"),
         FieldPanel("owner"),
         FieldPanel("tags"),
-        FieldPanel("custom_fields"),
+        CustomFieldsPanel(heading="Custom fields"),
         FieldPanel("notes"),
     ]
 
@@ -239,18 +280,51 @@ class SegmentEditView(EditView):
         return [*super().header_more_buttons, HeaderButton("Export", url=url, icon_name="download")]
 
 
+class SegmentIndexView(IndexView):
+    """Each segment's number of contacts, counted for the whole page in one query."""
+
+    def paginate_queryset(self, queryset, page_size):
+        paginator, page, object_list, is_paginated = super().paginate_queryset(queryset, page_size)
+        page.object_list = list(object_list)
+        counts = count_members(page.object_list)
+        for segment in page.object_list:
+            segment.member_count = counts[segment.pk]
+        return paginator, page, page.object_list, is_paginated
+
+
+class SegmentCreateView(CreateView):
+    """A new segment is built with the same live count as an edited one; no rules yet: everyone."""
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["count_url"] = reverse("contacts_admin:segment_count")
+        context["member_count"] = Contact.objects.count()
+        return context
+
+
 class SegmentViewSet(SnippetViewSet):
     model = Segment
     icon = "filter"
+    index_view_class = SegmentIndexView
+    add_view_class = SegmentCreateView
+    create_template_name = "contacts/segment_create.html"
     edit_view_class = SegmentEditView
     edit_template_name = "contacts/segment_edit.html"
-    list_display = ["name", "updated_at"]
+    list_display = [
+        "name",
+        Column("member_count", label="Contacts", accessor=lambda segment: _count_text(segment.member_count)),
+        "updated_at",
+    ]
     search_fields = ["name"]
     search_backend_name = None
-    panels = [FieldPanel("name"), FieldPanel("description"), FieldPanel("rules")]
+    panels = [FieldPanel("name"), FieldPanel("description"), FieldPanel("rules", widget=SegmentRulesWidget)]
 
     def get_form_class(self, for_update: bool = False):
         return type("SegmentAdminForm", (SegmentForm, super().get_form_class(for_update)), {})
+
+
+def _count_text(count: int | None) -> str:
+    return "invalid rules" if count is None else f"{count:,}"
 
 
 class SuppressionCreateView(CreateView):

@@ -13,7 +13,8 @@ from wagtail.permission_policies import ModelPermissionPolicy
 from contacts import engagement
 from contacts.models import Contact
 
-CONTACT_EDIT_URL = "wagtailsnippets_contacts_contact:edit"
+# The contact's page, which every salesperson may open; the edit form is only for owned contacts.
+CONTACT_PAGE_URL = "wagtailsnippets_contacts_contact:inspect"
 
 
 class HotLeadsFilterSet(WagtailFilterSet):
@@ -37,7 +38,7 @@ class HotLeadsView(IndexView):
     index_results_url_name = "hot_leads:index_results"
     paginate_by = 50
     columns = [
-        TitleColumn("email", label="Contact", url_name=CONTACT_EDIT_URL),
+        TitleColumn("email", label="Contact", url_name=CONTACT_PAGE_URL),
         Column("full_name", label="Name"),
         Column("company"),
         Column("owner"),

@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from contacts.models import Activity
@@ -63,3 +64,17 @@ def test_hot_leads_can_be_filtered_by_owner(client, salesperson):
     html = listed(client, f"?owner={salesperson.pk}")
     assert mine.email in html
     assert theirs.email not in html
+
+
+def test_unsubscribed_bounced_and_complained_contacts_are_not_hot_leads(client, salesperson):
+    gone = [clicked(1, status=status) for status in ("unsubscribed", "bounced", "complained", "cleaned")]
+    html = listed(client)
+    assert not [contact.email for contact in gone if contact.email in html]
+
+
+def test_a_hot_lead_someone_else_owns_links_to_a_contact_page_the_salesperson_can_open(client, salesperson):
+    theirs = clicked(1, owner=UserFactory())
+    page_url = reverse("wagtailsnippets_contacts_contact:inspect", args=[theirs.pk])
+    assert f'href="{page_url}"' in listed(client)
+    assert reverse("wagtailsnippets_contacts_contact:edit", args=[theirs.pk]) not in listed(client)
+    assert client.get(page_url).status_code == 200
