@@ -15,6 +15,7 @@ import logging
 import random
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -27,7 +28,7 @@ from django.db import connection, transaction
 from django.db.models import Count, F, Min, Q
 from django.utils import timezone
 
-from campaigns import delivery
+from campaigns import delivery, reputation
 from campaigns.audience import audience
 from campaigns.models import Campaign, Message
 from campaigns.throttle import Decision, Limit, Note, Throttle
@@ -247,17 +248,29 @@ class BatchSender:
     attempted: int = 0
     failed: int = 0
     last_flush: float = field(default_factory=time.monotonic)
+    # Receiving domains backing off after a deferral storm (shared through Redis), and the
+    # deferrals in a row of each domain in this batch; an acceptance ends a domain's storm.
+    resting: dict[str, datetime] = field(default_factory=dict)
+    stormy: Counter[str] = field(default_factory=Counter)
 
     def messages(self) -> list[Message]:
-        return list(self._claimed().select_related("contact__owner").order_by("pk"))
+        # Messages not yet tried go first, so a domain that defers a few before resting still
+        # sees every recipient in turn instead of the same few again.
+        return list(self._claimed().select_related("contact__owner").order_by("attempts", "pk"))
 
     def run(self) -> None:
         journal = Journal(self.claim)
         throttled: dict[str, datetime] = {}
+        messages = self.messages()
+        self.resting = reputation.resting_domains({message.domain for message in messages})
         with delivery.transport() as carrier:
-            for message in self.messages():
+            for message in messages:
                 if message.domain in throttled:
                     self._defer(message, throttled[message.domain], "throttled: domain rate limit", retry=False)
+                    continue
+                if message.domain in self.resting:
+                    until = self.resting[message.domain]
+                    self._defer(message, until, "waiting: the domain deferred messages, backing off", retry=False)
                     continue
                 outgoing = self._compose(message)
                 if outgoing is None:
@@ -313,10 +326,18 @@ class BatchSender:
         if result.outcome is delivery.Outcome.SENT:
             journal.sent(message.pk)
             self.sent.append(message.pk)
+            if self.stormy.pop(message.domain, 0):
+                reputation.note_delivery(message.domain)
         elif result.outcome is delivery.Outcome.FAILED:
             self._fail(message, result.detail, bounce=True)
         else:
-            self._defer(message, timezone.now() + timedelta(seconds=backoff(message.attempts)), result.detail)
+            retry_at = timezone.now() + timedelta(seconds=backoff(message.attempts))
+            if reputation.is_storm(result.code, self.stormy[message.domain] + 1):
+                # The rest of this domain's messages wait out its back-off untried; other domains go on.
+                self.resting[message.domain] = reputation.note_deferral(message.domain)
+                retry_at = max(retry_at, self.resting[message.domain])
+            self.stormy[message.domain] += 1
+            self._defer(message, retry_at, result.detail)
 
     def _fail(self, message: Message, detail: str, *, bounce: bool) -> None:
         self.failed += 1

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from campaigns import pipeline, services
+from campaigns import pipeline, reputation, services
 
 
 @shared_task
@@ -17,8 +17,10 @@ def send_batch(campaign_id: int, batch: int) -> None:
 
 @shared_task
 def tick() -> None:
-    """Every few seconds from beat: due campaigns, dead workers' claims, stalled sends, A/B winners."""
+    """Every few seconds from beat: due campaigns, dead workers' claims, stalled sends, A/B winners,
+    and the reputation guard."""
     services.start_due()
     pipeline.reclaim_expired_leases()
     pipeline.redispatch_stalled()
     services.decide_due_ab_tests()
+    reputation.guard_sending_campaigns()

@@ -270,6 +270,16 @@ SEND_RETRY_MAX_DELAY_SECONDS = env_int("SEND_RETRY_MAX_DELAY_SECONDS", 3600, min
 SEND_RETRY_MAX_AGE_SECONDS = env_int("SEND_RETRY_MAX_AGE_SECONDS", 3 * 86400, minimum=1)
 SEND_ERROR_RATE_THRESHOLD = env_float("SEND_ERROR_RATE_THRESHOLD", 0.2, minimum=0.0)
 SEND_ERROR_RATE_MIN_SAMPLE = env_int("SEND_ERROR_RATE_MIN_SAMPLE", 50, minimum=1)
+# Reputation guard (campaigns/reputation.py): Gmail's and Yahoo's published limits for bulk senders.
+SEND_GUARD_MIN_DELIVERED = env_int("SEND_GUARD_MIN_DELIVERED", 500, minimum=1)
+SEND_GUARD_COMPLAINT_RATE = env_float("SEND_GUARD_COMPLAINT_RATE", 0.003, minimum=0.0)
+SEND_GUARD_HARD_BOUNCE_RATE = env_float("SEND_GUARD_HARD_BOUNCE_RATE", 0.05, minimum=0.0)
+SEND_GUARD_INTERVAL_SECONDS = env_int("SEND_GUARD_INTERVAL_SECONDS", 30, minimum=1)
+# A receiving domain that defers rests this long, doubling with each deferral in a row.
+SEND_DOMAIN_BACKOFF_BASE_SECONDS = env_float("SEND_DOMAIN_BACKOFF_BASE_SECONDS", 15.0, minimum=0.01)
+SEND_DOMAIN_BACKOFF_MAX_SECONDS = env_float("SEND_DOMAIN_BACKOFF_MAX_SECONDS", 1800.0, minimum=0.01)
+# Deferrals in a row from one domain that make a storm (a 421 always does).
+SEND_DOMAIN_STORM_DEFERRALS = env_int("SEND_DOMAIN_STORM_DEFERRALS", 5, minimum=1)
 # Warm-up of a new sending domain: daily caps, one per day since SEND_WARMUP_START (YYYY-MM-DD).
 try:
     SEND_WARMUP_DAILY_CAPS = [int(cap) for cap in env_list("SEND_WARMUP_DAILY_CAPS")]

@@ -19,7 +19,13 @@ from tests.conftest import SinkHandler, SmtpSink, wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("real_broker")]
 
-FAST = {"SEND_RATE_PER_SECOND": "100000", "SEND_RETRY_BASE_SECONDS": "0.2", "SEND_RETRY_MAX_DELAY_SECONDS": "1"}
+FAST = {
+    "SEND_RATE_PER_SECOND": "100000",
+    "SEND_RETRY_BASE_SECONDS": "0.2",
+    "SEND_RETRY_MAX_DELAY_SECONDS": "1",
+    "SEND_DOMAIN_BACKOFF_BASE_SECONDS": "0.2",
+    "SEND_DOMAIN_BACKOFF_MAX_SECONDS": "1",
+}
 
 
 def worker_env(sink: SmtpSink, **extra: str) -> dict[str, str]:
