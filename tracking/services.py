@@ -247,7 +247,13 @@ def drain_exclusively(max_batches: int) -> int:
     if not lock.acquire(blocking=False):
         return 0
     try:
-        return drain_events(max_batches=max_batches)
+        drained = drain_events(max_batches=max_batches)
+    except Exception as error:
+        buffer.record_drain_failure(error)
+        raise
+    else:
+        buffer.record_drain_success()
+        return drained
     finally:
         # A drain that outlived the lock's timeout no longer owns it; nothing to release then.
         with contextlib.suppress(redis.exceptions.LockError):
