@@ -1,6 +1,5 @@
 """The sending page as a marketer meets it: Send now asks first, messages say what really
-happened, only the actions legal now are offered, rate and ETA measure the send, and the
-page names itself in its header."""
+happened, only the actions legal now are offered, and rate and ETA measure the send."""
 
 from __future__ import annotations
 
@@ -163,25 +162,3 @@ def test_a_finished_send_reports_its_average_rate_and_no_eta():
     report = pipeline.progress(campaign)
 
     assert (report["rate_per_second"], report["eta_seconds"]) == (3.0, None)
-
-
-# --- headers -----------------------------------------------------------------------------------------
-
-
-def breadcrumbs(page: str) -> list[str]:
-    nav = re.search(r'<nav[^>]*aria-label="Breadcrumb"[^>]*>(.*?)</nav>', page, re.S).group(1)
-    return [re.sub(r"\s+", " ", label).strip() for label in re.findall(r">([^<>]*\w[^<>]*)<", nav)]
-
-
-def test_the_sending_index_is_headed_sending_not_home(client, marketer):
-    page = client.get(reverse("campaigns_sending_index")).content.decode()
-
-    assert breadcrumbs(page)[-1] == "Sending"
-
-
-def test_the_sending_page_is_headed_with_the_campaign(client, marketer):
-    campaign = CampaignFactory(name="Autumn news")
-
-    page = client.get(reverse("campaigns_sending", args=[campaign.pk])).content.decode()
-
-    assert breadcrumbs(page)[-2:] == ["Sending", "Autumn news"]
