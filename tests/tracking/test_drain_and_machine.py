@@ -170,11 +170,14 @@ def test_a_real_worker_drains_the_buffer_into_activity(start_worker):
     start_worker()
     app.send_task("tracking.tasks.drain_events")  # through the broker, not eagerly
     # Generous bound: a worker process starting on a busy 2-core machine can take a minute.
+    credited = Contact.objects.filter(pk__in=[m.contact_id for m in messages], last_clicked_at__isnull=False)
+    # The events are committed batch by batch and the engagement credit after them: wait for both.
     wait_until(
-        lambda: Activity.objects.filter(campaign_id=campaign.pk).count() == 10, timeout=180, message="drained events"
+        lambda: Activity.objects.filter(campaign_id=campaign.pk).count() == 10 and credited.count() == 5,
+        timeout=180,
+        message="drained and credited events",
     )
     assert buffer.backlog() == 0
-    assert Contact.objects.filter(pk__in=[m.contact_id for m in messages], last_clicked_at__isnull=False).count() == 5
 
 
 def test_credit_merged_across_batches_equals_credit_per_batch(sent_message):
