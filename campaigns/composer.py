@@ -37,21 +37,23 @@ def find_contact(email: str) -> Contact | None:
 
 
 def preview(campaign: Campaign, contact: Contact | None, *, variant: int = 0) -> Preview:
-    """The message exactly as ``contact`` would get it; without a contact, every dynamic block shown."""
+    """The message exactly as ``contact`` would get it, but untracked (an admin looking at it is
+    not the contact opening it); without a contact, every dynamic block shown."""
     try:
         prepared = prepare(campaign, variant, freeze=False)
     except (MergeError, RenderError) as error:
         problems = [str(problem) for problem in getattr(error, "problems", [error])]
         return Preview(None, contact, "", problems)
     if contact is None:
-        message = prepared.render(Recipient(contact_id=0, email=PREVIEW_EMAIL), show_all_blocks=True)
+        message = prepared.render(Recipient(contact_id=0, email=PREVIEW_EMAIL), show_all_blocks=True, tracked=False)
         return Preview(message, None, "", [])
     message_id = Message.objects.filter(campaign=campaign, contact=contact).values_list("pk", flat=True).first()
     web_version_url = ""
     if message_id is not None:
         token = make_token(TokenData(Purpose.VIEW, contact.pk, message_id, campaign.pk))
         web_version_url = f"{settings.SITE_URL}/v/{token}"
-    return Preview(prepared.render(recipient_for(contact, message_id)), contact, web_version_url, [])
+    message = prepared.render(recipient_for(contact, message_id), tracked=False)
+    return Preview(message, contact, web_version_url, [])
 
 
 def selection_count(

@@ -389,7 +389,8 @@ def outgoing_for(
     from templates_mail.rendering import prepare, recipient_for
 
     from_name = campaign.variants.filter(index=variant).values_list("from_name", flat=True).first() or ""
-    content = prepare(campaign, variant).render(recipient_for(contact, message_id))
+    # A test copy is not the contact's mail: opening or clicking it must not count as theirs.
+    content = prepare(campaign, variant).render(recipient_for(contact, message_id), tracked=not test)
     return compose(
         template_for(campaign, from_name),
         content,

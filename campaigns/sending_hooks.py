@@ -17,6 +17,11 @@ def sending_urls() -> list:
         path("campaigns/<int:pk>/sending/", sending_views.SendingView.as_view(), name="campaigns_sending"),
         path("campaigns/<int:pk>/sending/progress/", sending_views.progress_json, name="campaigns_sending_progress"),
         path(
+            "campaigns/<int:pk>/sending/confirm/",
+            sending_views.ConfirmSendView.as_view(),
+            name="campaigns_sending_confirm",
+        ),
+        path(
             "campaigns/<int:pk>/sending/<slug:action>/",
             sending_views.ActionView.as_view(),
             name="campaigns_sending_action",

@@ -1,5 +1,6 @@
-"""Admin views for sending a campaign: schedule, send now, pause, resume, cancel, send a test,
-and the live progress of a send. Thin: every change goes through campaigns.services."""
+"""Admin views for sending a campaign: schedule, send now (after a confirmation), pause, resume,
+cancel, send a test, and the live progress of a send. Only the actions legal in the campaign's
+current state are offered. Thin: every change goes through campaigns.services."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from django.views.generic import TemplateView
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 
 from campaigns import delivery, pipeline, services
+from campaigns.audience import audience
 from campaigns.models import Campaign
 
 PERMISSION = "campaigns.send_campaign"
@@ -65,6 +67,9 @@ class SendingIndexView(WagtailAdminTemplateMixin, TemplateView):
     page_title = "Sending"
     header_icon = "mail"
 
+    def get_breadcrumbs_items(self) -> list[dict]:
+        return [*self.breadcrumbs_items, {"url": "", "label": self.page_title}]
+
     def dispatch(self, request, *args, **kwargs):
         if not request.user.has_perm(PERMISSION):
             raise PermissionDenied
@@ -88,13 +93,43 @@ class SendingView(WagtailAdminTemplateMixin, TemplateView):
     def get_page_title(self) -> str:
         return f"Sending: {self.campaign}"
 
+    def get_breadcrumbs_items(self) -> list[dict]:
+        return _breadcrumbs(self.breadcrumbs_items, self.campaign, "")
+
     def get_context_data(self, **kwargs):
         return super().get_context_data(
             campaign=self.campaign,
-            progress=pipeline.progress(self.campaign),
+            progress=_progress(self.campaign),
+            actions=ACTIONS,
             schedule_form=ScheduleForm(),
             test_form=SendTestForm(),
             progress_url=reverse("campaigns_sending_progress", args=[self.campaign.pk]),
+            **kwargs,
+        )
+
+
+class ConfirmSendView(WagtailAdminTemplateMixin, TemplateView):
+    """ "Send now" asks first: who it goes to, from whom, with which subject."""
+
+    template_name = "campaigns/sending/confirm.html"
+    header_icon = "mail"
+
+    def dispatch(self, request, *args, **kwargs):
+        self.campaign = _campaign(request, kwargs["pk"])
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_page_title(self) -> str:
+        return f"Send now: {self.campaign}"
+
+    def get_breadcrumbs_items(self) -> list[dict]:
+        return _breadcrumbs(self.breadcrumbs_items, self.campaign, "Send now")
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(
+            campaign=self.campaign,
+            recipients=audience(self.campaign).count(),
+            problems=services.blocking_problems(self.campaign),
+            allowed="send_now" in services.available_actions(self.campaign),
             **kwargs,
         )
 
@@ -110,19 +145,34 @@ class ActionView(View):
         "cancel": services.cancel,
         "unschedule": services.unschedule,
     }
+    done = {
+        "send_now": "“{campaign}” is queued: it goes out at the configured rate, follow it below until it is sent.",
+        "pause": "“{campaign}” is pausing: messages already handed to a worker may still go out.",
+        "resume": "“{campaign}” resumes sending.",
+        "cancel": "“{campaign}” is cancelled: messages not sent yet will not be sent.",
+        "unschedule": "“{campaign}” is no longer scheduled; it is a draft again.",
+    }
 
     def post(self, request: HttpRequest, pk: int, action: str) -> HttpResponse:
         campaign = _campaign(request, pk)
+        if action not in {*self.actions, "schedule", "send_test"}:
+            raise PermissionDenied
+        if action == "send_now" and request.POST.get("confirmed") != "yes":
+            return redirect("campaigns_sending_confirm", pk=campaign.pk)
+        if action in services.ACTION_SOURCES and action not in services.available_actions(campaign):
+            # A page left open while the campaign moved on (another admin, a worker, the clock).
+            messages.warning(
+                request, f"Nothing done: “{campaign}” is {_state(campaign)} now. The actions below are those possible."
+            )
+            return redirect("campaigns_sending", pk=campaign.pk)
         try:
             if action == "schedule":
                 self._schedule(request, campaign)
             elif action == "send_test":
                 self._send_test(request, campaign)
-            elif action in self.actions:
-                self.actions[action](campaign)
-                messages.success(request, f"{campaign}: {action.replace('_', ' ')} done.")
             else:
-                raise PermissionDenied
+                self.actions[action](campaign)
+                messages.success(request, self.done[action].format(campaign=campaign))
         except services.TransitionError as error:
             messages.error(request, str(error))
         return redirect("campaigns_sending", pk=campaign.pk)
@@ -152,4 +202,40 @@ class ActionView(View):
 
 @require_GET
 def progress_json(request: HttpRequest, pk: int) -> JsonResponse:
-    return JsonResponse(pipeline.progress(_campaign(request, pk)))
+    return JsonResponse(_progress(_campaign(request, pk)))
+
+
+# Lifecycle actions in the order the page shows them, with their button label and style.
+ACTIONS = [
+    ("pause", "Pause", "button-secondary"),
+    ("resume", "Resume", ""),
+    ("unschedule", "Unschedule", "button-secondary"),
+    ("cancel", "Cancel sending", "no"),
+]
+FINAL = [Campaign.Status.SENT, Campaign.Status.CANCELLED, Campaign.Status.FAILED]
+
+
+def _state(campaign: Campaign) -> str:
+    if campaign.status == Campaign.Status.SCHEDULED and "send_now" not in services.available_actions(campaign):
+        return "starting"
+    return campaign.status
+
+
+def _progress(campaign: Campaign) -> dict:
+    """pipeline.progress plus what the page needs to follow a send started anywhere."""
+    return {
+        **pipeline.progress(campaign),
+        "state": _state(campaign),
+        "final": campaign.status in FINAL,
+        "actions": services.available_actions(campaign),
+        "scheduled_at": campaign.scheduled_at.isoformat() if campaign.scheduled_at else None,
+    }
+
+
+def _breadcrumbs(base: list[dict], campaign: Campaign, last: str) -> list[dict]:
+    items = [
+        *base,
+        {"url": reverse("campaigns_sending_index"), "label": "Sending"},
+        {"url": reverse("campaigns_sending", args=[campaign.pk]) if last else "", "label": campaign.name},
+    ]
+    return [*items, {"url": "", "label": last}] if last else items

@@ -27,6 +27,26 @@ class TransitionError(Exception):
     """The campaign is not in a state that allows this action."""
 
 
+# The states each action starts from: the transitions enforce them, the sending page offers
+# an action only in these states.
+ACTION_SOURCES: dict[str, list[str]] = {
+    "send_now": [State.DRAFT, State.SCHEDULED],
+    "schedule": [State.DRAFT, State.SCHEDULED],
+    "unschedule": [State.SCHEDULED],
+    "pause": [State.SENDING],
+    "resume": [State.PAUSED],
+    "cancel": [State.SCHEDULED, State.SENDING, State.PAUSED],
+}
+
+
+def available_actions(campaign: Campaign) -> list[str]:
+    """The lifecycle actions legal now. A scheduled campaign whose time has come is being
+    started by a worker: it can only be cancelled."""
+    if campaign.status == State.SCHEDULED and campaign.scheduled_at and campaign.scheduled_at <= timezone.now():
+        return ["cancel"]
+    return [action for action, sources in ACTION_SOURCES.items() if campaign.status in sources]
+
+
 def _transition(campaign: Campaign, action: str, sources: list[str], target: str, **fields) -> None:
     if not Campaign.objects.filter(pk=campaign.pk, status__in=sources).update(status=target, **fields):
         current = Campaign.objects.filter(pk=campaign.pk).values_list("status", flat=True).first()
@@ -58,7 +78,7 @@ def schedule(campaign: Campaign, when: datetime, *, local_time: time | None = No
     if problems:
         raise TransitionError("fix these first: " + "; ".join(problems))
     fields = {"scheduled_at": when, "status_reason": "", "send_at_local_time": local_time}
-    _transition(campaign, "schedule", [State.DRAFT, State.SCHEDULED], State.SCHEDULED, **fields)
+    _transition(campaign, "schedule", ACTION_SOURCES["schedule"], State.SCHEDULED, **fields)
 
 
 @transaction.atomic
@@ -71,7 +91,7 @@ def send_now(campaign: Campaign) -> None:
 
 @transaction.atomic
 def unschedule(campaign: Campaign) -> None:
-    _transition(campaign, "unschedule", [State.SCHEDULED], State.DRAFT, scheduled_at=None)
+    _transition(campaign, "unschedule", ACTION_SOURCES["unschedule"], State.DRAFT, scheduled_at=None)
 
 
 def ab_variant_count(campaign: Campaign) -> int:
@@ -112,12 +132,12 @@ def start_due() -> list[int]:
 @transaction.atomic
 def pause(campaign: Campaign, reason: str = "paused by a user") -> None:
     """Workers notice at their next write and hand back what they have not sent."""
-    _transition(campaign, "pause", [State.SENDING], State.PAUSED, status_reason=reason)
+    _transition(campaign, "pause", ACTION_SOURCES["pause"], State.PAUSED, status_reason=reason)
 
 
 @transaction.atomic
 def resume(campaign: Campaign) -> None:
-    _transition(campaign, "resume", [State.PAUSED], State.SENDING, status_reason="")
+    _transition(campaign, "resume", ACTION_SOURCES["resume"], State.SENDING, status_reason="")
     if not pipeline.finish_if_done(campaign.pk):
         pipeline.dispatch(campaign.pk)
 
@@ -125,8 +145,7 @@ def resume(campaign: Campaign) -> None:
 @transaction.atomic
 def cancel(campaign: Campaign) -> None:
     """Stop for good; messages not yet sent are cancelled, those sent stay sent."""
-    sources = [State.SCHEDULED, State.SENDING, State.PAUSED]
-    _transition(campaign, "cancel", sources, State.CANCELLED, finished_at=timezone.now())
+    _transition(campaign, "cancel", ACTION_SOURCES["cancel"], State.CANCELLED, finished_at=timezone.now())
     Message.objects.filter(campaign=campaign, status__in=NOT_SENT).update(status=Message.Status.CANCELLED)
 
 

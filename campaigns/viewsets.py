@@ -102,6 +102,14 @@ class CampaignPreviewView(PermissionCheckedMixin, WagtailAdminTemplateMixin, Tem
     def get_page_title(self) -> str:
         return f"Preview: {self.campaign}"
 
+    def get_breadcrumbs_items(self) -> list[dict]:
+        return [
+            *self.breadcrumbs_items,
+            {"url": reverse("campaigns:index"), "label": "Campaigns"},
+            {"url": reverse("campaigns:edit", args=[self.campaign.pk]), "label": self.campaign.name},
+            {"url": "", "label": "Preview"},
+        ]
+
     def contact_email(self) -> str:
         return (self.request.POST or self.request.GET).get("contact", "")
 

@@ -1,4 +1,4 @@
-"""/healthz: is the database reachable, is Redis reachable."""
+"""/healthz: is the database reachable, is Redis reachable, do opens and clicks reach the history."""
 
 import time
 
@@ -8,6 +8,8 @@ from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+
+from tracking import buffer
 
 
 def _timed(check) -> dict:
@@ -33,9 +35,23 @@ def _check_redis() -> None:
         client.close()
 
 
+class EventsStuckError(Exception):
+    """Tracking events are not reaching the history."""
+
+
+def _check_events() -> None:
+    problem = buffer.problem()
+    if problem:
+        raise EventsStuckError(problem)
+
+
 @never_cache
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
-    checks = {"database": _timed(_check_database), "redis": _timed(_check_redis)}
+    checks = {
+        "database": _timed(_check_database),
+        "redis": _timed(_check_redis),
+        "events": _timed(_check_events),
+    }
     healthy = all(check["ok"] for check in checks.values())
     return JsonResponse({"status": "ok" if healthy else "error", "checks": checks}, status=200 if healthy else 503)

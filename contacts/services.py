@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 from taggit.models import Tag
 
+from contacts import profile_changes
 from contacts.models import Activity, Contact, MailingList, Subscription, Suppression, TaggedContact
 from contacts.validation import DomainChecker, DomainStatus, validate_address
 
@@ -244,12 +245,20 @@ PROFILE_EDIT_FIELDS = [*Contact.PROFILE_FIELDS, "notes"]
 
 @transaction.atomic
 def update_profile(contact: Contact, changed: list[str], author) -> Contact:
-    """Save an edited profile (never its status) and note which fields changed in the history."""
+    """Save an edited profile (never its status) and note in the history what really changed,
+    in words ("Owner changed to Sam"); fields a form only re-submitted are not mentioned."""
     fields = [name for name in changed if name != "status"]
     if not fields:
         return contact
+    added = contact.pk is None
+    before = profile_changes.stored_values(contact, fields)
     contact.save()
-    record(contact, Kind.PROFILE, details={"fields": sorted(fields)}, created_by=author)
+    if added:
+        fields, sentences = sorted(fields), ["Contact added"]
+    else:
+        fields, sentences = profile_changes.describe(contact, fields, before)
+    if fields:
+        record(contact, Kind.PROFILE, details={"fields": fields, "changes": sentences}, created_by=author)
     return contact
 
 

@@ -60,6 +60,17 @@ class ImportMappingView(PermissionCheckedMixin, WagtailAdminTemplateMixin, FormV
     page_title = "Map columns"
     header_icon = "upload"
 
+    def get_breadcrumbs_items(self) -> list[dict]:
+        imports = ImportJob.snippet_viewset
+        return [
+            *self.breadcrumbs_items,
+            {
+                "url": reverse(imports.get_url_name("list")),
+                "label": str(ImportJob._meta.verbose_name_plural).capitalize(),
+            },
+            {"url": "", "label": f"{self.page_title}: {self.job.original_name}"},
+        ]
+
     def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
         self.job = get_object_or_404(ImportJob, pk=kwargs["pk"], status=ImportJob.Status.DRAFT)
         try:

@@ -39,6 +39,8 @@ from templates_mail.text import text_from_html, tidy
 
 RENDERER_VERSION = "3"
 PLACEHOLDER_RE = re.compile(r"<!--R4pp0rt([BE])(\d+)X-->|R4pp0rt([MLPU])(\d+)X")
+# A transparent GIF inline: an untracked copy still has the pixel's box, but fetches nothing.
+INERT_PIXEL = "data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7"
 PIXEL = '<img src="R4pp0rtP0X" width="1" height="1" alt="" style="display:block;width:1px;height:1px;border:0">'
 PREHEADER = (
     '<div class="preheader" style="display:none;font-size:1px;line-height:1px;max-height:0;max-width:0;'
@@ -468,20 +470,29 @@ class PreparedCampaign:
         data = TokenData(purpose, recipient.contact_id, recipient.message_id, self.campaign_id)
         return f"{self.site_url}/{path}/{make_token(data)}"
 
-    def render(self, recipient: Recipient, *, show_all_blocks: bool = False) -> RenderedMessage:
-        """The message for one recipient; ``show_all_blocks`` (linter, previews) ignores audiences."""
+    def render(self, recipient: Recipient, *, show_all_blocks: bool = False, tracked: bool = True) -> RenderedMessage:
+        """The message for one recipient; ``show_all_blocks`` (linter, previews) ignores audiences.
+
+        ``tracked=False`` (previews, test sends, the web version) puts an inert pixel and the
+        links' real targets in place of the tracking URLs, so looking at or clicking in such a
+        copy never counts as the contact's engagement.
+        """
         values = recipient.values()
         values["postal_address"] = self.postal_address
         values["list.name"] = recipient.list_name or self.list_name
         values["unsubscribe_url"] = self._token_url("u", Purpose.UNSUBSCRIBE, recipient)
         values["preferences_url"] = self._token_url("p", Purpose.PREFERENCES, recipient)
         values["web_version_url"] = self._token_url("v", Purpose.VIEW, recipient)
-        values["open_pixel_url"] = self._token_url("t/o", Purpose.OPEN, recipient)
-        click_prefix = f"{self.site_url}/t/c/"
-        links = [
-            click_prefix + token
-            for token in click_tokens(recipient.contact_id, recipient.message_id, self.campaign_id, self.link_count)
-        ]
+        if tracked:
+            values["open_pixel_url"] = self._token_url("t/o", Purpose.OPEN, recipient)
+            click_prefix = f"{self.site_url}/t/c/"
+            links = [
+                click_prefix + token
+                for token in click_tokens(recipient.contact_id, recipient.message_id, self.campaign_id, self.link_count)
+            ]
+        else:
+            values["open_pixel_url"] = INERT_PIXEL
+            links = list(self.compiled.links)
 
         def visible(index: int) -> bool:
             return show_all_blocks or self._visible(index, recipient.contact_id, values)

@@ -8,9 +8,11 @@ stream entry id doubles as the Activity.event_id that makes re-ingestion harmles
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
+import time
 from functools import cache
 from typing import Any
 
@@ -24,6 +26,12 @@ STREAM = "rapport:events"
 GROUP = "drain"
 # Entries a dead drain left pending are taken over after this long.
 CLAIM_IDLE_MS = 60_000
+# Failures of the drains since the last one that succeeded: count, time and error of the last.
+DRAIN_STATUS = "rapport:events:drain-status"
+# /healthz turns red after this many failed drains in a row (one every TRACKING_DRAIN_SECONDS)...
+DRAIN_FAILURES_UNHEALTHY = 3
+# ...or when the oldest event waiting in the buffer is older than this.
+BACKLOG_MAX_AGE_SECONDS = 300
 
 
 @cache
@@ -83,6 +91,42 @@ def ack(entry_ids: list[str]) -> None:
 def backlog() -> int:
     """Events waiting in the stream (new and pending)."""
     return client().xlen(STREAM)
+
+
+def record_drain_failure(error: BaseException) -> None:
+    """Noted for /healthz; a Redis that is down itself is reported there directly."""
+    with contextlib.suppress(redis.RedisError), client().pipeline(transaction=True) as pipe:
+        pipe.hincrby(DRAIN_STATUS, "failures", 1)
+        pipe.hset(DRAIN_STATUS, mapping={"at": int(time.time()), "error": f"{type(error).__name__}: {error}"[:500]})
+        pipe.execute()
+
+
+def record_drain_success() -> None:
+    client().delete(DRAIN_STATUS)
+
+
+def oldest_age_seconds() -> float | None:
+    """How long the oldest event still in the stream has waited (its id is its arrival time)."""
+    oldest = client().xrange(STREAM, count=1)
+    if not oldest:
+        return None
+    arrived_ms = int(_text(oldest[0][0]).partition("-")[0])
+    return max(0.0, time.time() - arrived_ms / 1000)
+
+
+def problem() -> str | None:
+    """Why opens and clicks are not reaching the history, in one sentence; None when they are."""
+    status = {_text(key): _text(value) for key, value in client().hgetall(DRAIN_STATUS).items()}
+    failures = int(status.get("failures", 0))
+    if failures >= DRAIN_FAILURES_UNHEALTHY:
+        return f"the event drain failed {failures} times in a row, last: {status.get('error', '?')}"
+    age = oldest_age_seconds()
+    if age is not None and age > BACKLOG_MAX_AGE_SECONDS:
+        return (
+            f"the oldest of {backlog()} tracking events has waited {round(age / 60)} min "
+            "(is a Celery worker with beat running?)"
+        )
+    return None
 
 
 def _text(value: bytes | str) -> str:

@@ -41,7 +41,9 @@ _POSTGRESQL = f"""
     RETURNING event_id, is_machine
 """  # noqa: S608 - table names and constants only; the batch is a parameter
 
-_SQLITE_SOON = f"strftime('%Y-%m-%d %H:%M:%f', m.sent_at, '+{_TOO_SOON} seconds')"
+# %% because the statement has parameters: the backend, and under DEBUG the debug cursor
+# logging it, read it as a %-format string.
+_SQLITE_SOON = f"strftime('%%Y-%%m-%%d %%H:%%M:%%f', m.sent_at, '+{_TOO_SOON} seconds')"
 _SQLITE = f"""
     INSERT INTO {Activity._meta.db_table} ({_COLUMNS})
     SELECT e.contact_id, e.kind, e.occurred_at, e.campaign_id, e.message_id, e.link_url,

@@ -67,7 +67,9 @@ def visitor_from(meta: Mapping[str, Any]) -> Visitor:
 def track_open(token: str, visitor: Visitor) -> None:
     """Record an open if the token is genuine; never raises (the pixel is always served)."""
     data = read_token(token, Purpose.OPEN)
-    if data is not None:
+    # Without a message the token never came with a delivered mail (a preview or test copy
+    # made before those were untracked): nothing to record.
+    if data is not None and data.message_id is not None:
         reason = "proxy" if machine.is_proxy_open(visitor.user_agent, visitor.ip) else ""
         _enqueue(_event("o", data, visitor, reason))
 
@@ -82,7 +84,7 @@ def track_click(token: str, visitor: Visitor) -> str | None:
         _enqueue(_event("c", data, visitor, "honeypot"))
         return None
     target = link_target(data.campaign_id, data.link_index)
-    if target is not None:
+    if target is not None and data.message_id is not None:
         reason = "scanner_agent" if machine.is_scanner_click(visitor.user_agent) else ""
         _enqueue(_event("c", data, visitor, reason, url=target))
     return target
@@ -247,7 +249,13 @@ def drain_exclusively(max_batches: int) -> int:
     if not lock.acquire(blocking=False):
         return 0
     try:
-        return drain_events(max_batches=max_batches)
+        drained = drain_events(max_batches=max_batches)
+    except Exception as error:
+        buffer.record_drain_failure(error)
+        raise
+    else:
+        buffer.record_drain_success()
+        return drained
     finally:
         # A drain that outlived the lock's timeout no longer owns it; nothing to release then.
         with contextlib.suppress(redis.exceptions.LockError):
@@ -267,7 +275,9 @@ def web_version(token: str) -> str | None:
     if message is None:
         return None
     prepared = rendering.prepare(message.campaign, message.variant)
-    return prepared.render(rendering.recipient_for(message.contact, message.pk)).html
+    # Whoever opens the web version (the recipient, or staff from the admin) is not counted as
+    # opening the mail: only the delivered copy carries tracking.
+    return prepared.render(rendering.recipient_for(message.contact, message.pk), tracked=False).html
 
 
 # --- unsubscribe and preferences -------------------------------------------------------------

@@ -37,3 +37,18 @@ def test_send_campaign_wait_returns_when_the_campaign_is_sent(mailoutbox):
     assert campaign.status == Campaign.Status.SENT
     assert "sent 2/2" in out.getvalue()
     assert len(mailoutbox) == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_send_campaign_wait_ends_with_the_average_rate_of_the_whole_send(mailoutbox):
+    """Not the sends of the last minute divided by 60 (which showed 0.0/s for a quick send)."""
+    campaign = campaign_for(["a@example.com", "b@example.com"])
+    out = StringIO()
+
+    call_command("send_campaign", campaign.pk, "--wait", "--interval", "0.05", stdout=out)
+
+    campaign.refresh_from_db()
+    elapsed = max((campaign.finished_at - campaign.started_at).total_seconds(), 1.0)
+    last_line = out.getvalue().strip().splitlines()[-1]
+    assert last_line.startswith("sent: sent 2/2")
+    assert f", {round(2 / elapsed, 1)}/s, eta -" in last_line

@@ -50,12 +50,12 @@ def test_actions_refuse_get(client, marketer):
     assert response.status_code == 405
 
 
-def test_illegal_action_shows_the_reason(client, marketer):
-    campaign = CampaignFactory()
+def test_an_action_from_a_stale_page_is_refused_in_words(client, marketer):
+    campaign = CampaignFactory(name="Autumn news")
 
     response = client.post(reverse("campaigns_sending_action", args=[campaign.pk, "resume"]), follow=True)
 
-    assert "cannot resume a campaign that is draft" in response.content.decode()
+    assert "Nothing done: “Autumn news” is draft now." in response.content.decode()
 
 
 def test_pause_from_the_admin_pauses(client, marketer):

@@ -27,7 +27,7 @@ def site_url_seen_by_manage_py(var_dir: Path, **env: str) -> str:
         env=environment,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=600,
     )
     assert result.returncode == 0, result.stderr
     return result.stdout.strip()

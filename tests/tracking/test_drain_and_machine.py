@@ -205,3 +205,11 @@ def test_following_the_honeypot_link_flags_the_other_clicks_of_that_message(sent
     clicks = Activity.objects.filter(kind=Activity.Kind.CLICKED)
     assert clicks.count() == 2
     assert {click.details["machine"] for click in clicks} == {"honeypot"}
+
+
+def test_a_drain_under_debug_records_events(settings, sent_message):
+    """`make run` runs with DEBUG=1, whose cursor formats every statement with ``%``."""
+    settings.DEBUG = True
+    visit("o", sent_message)
+    visit("c", sent_message, 0)
+    assert services.drain_events() == 2

@@ -42,11 +42,12 @@ class Command(BaseCommand):
         while True:
             campaign.refresh_from_db()
             report = pipeline.progress(campaign)
+            rate = f"{report['rate_per_second']}/s" if report["rate_per_second"] is not None else "-/s"
             eta = f"{report['eta_seconds']}s" if report["eta_seconds"] is not None else "-"
             self.stdout.write(
                 f"{report['status']}: sent {report['sent']}/{report['total']}, queued {report['queued']}, "
                 f"deferred {report['deferred']}, failed {report['failed']}, unknown {report['unknown']}, "
-                f"{report['rate_per_second']}/s, eta {eta}"
+                f"{rate}, eta {eta}"
             )
             if campaign.status in FINAL:
                 return
