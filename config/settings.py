@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "templates_mail",
     "campaigns",
     "tracking",
+    "dashboard",
     "anymail",
     "wagtail.contrib.settings",
     "wagtail.sites",
@@ -304,6 +305,8 @@ WAGTAIL_SITE_NAME = "Rapport"
 WAGTAILADMIN_BASE_URL = SITE_URL
 WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
 WAGTAIL_ENABLE_UPDATE_CHECK = False
+# Gravatar is unreachable offline and its broken image replaced the avatar; show Wagtail's default one.
+WAGTAIL_GRAVATAR_PROVIDER_URL = None
 WAGTAILDOCS_EXTENSIONS = ["csv", "xlsx", "pdf", "txt", "zip"]
 LOGIN_URL = "wagtailadmin_login"
 
