@@ -335,9 +335,16 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "filters": {"quiet_frequent_tasks": {"()": "config.log_filters.QuietFrequentTasks"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # Received, succeeded and sent-by-beat records of the drain and the tick (every few seconds).
+        "celery.worker.strategy": {"filters": ["quiet_frequent_tasks"]},
+        "celery.app.trace": {"filters": ["quiet_frequent_tasks"]},
+        "celery.beat": {"filters": ["quiet_frequent_tasks"]},
+    },
 }
 
 # --- Contacts: import limits ------------------------------------------------------------
