@@ -59,6 +59,15 @@ class CampaignCreateView(generic.CreateView):
         return super().save_instance()
 
 
+class CampaignCopyView(generic.CopyView):
+    """The add form filled from a campaign, named so the two are not confused in the list."""
+
+    def get_initial_form_instance(self) -> Campaign:
+        campaign = super().get_initial_form_instance()
+        campaign.name = f"Copy of {campaign.name}"[: Campaign._meta.get_field("name").max_length]
+        return campaign
+
+
 class CampaignEditView(generic.EditView):
     """Edit form with the lint panel and the live recipient count above it."""
 
@@ -177,6 +186,7 @@ class CampaignViewSet(ModelViewSet):
     menu_order = 200
     add_to_admin_menu = True
     add_view_class = CampaignCreateView
+    copy_view_class = CampaignCopyView
     edit_view_class = CampaignEditView
     list_display = ["name", "subject", "status", "created_at"]
     list_filter = ["status"]

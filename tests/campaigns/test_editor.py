@@ -233,6 +233,14 @@ def test_copy_prefills_a_new_campaign_from_the_original(client, marketer):
     assert "Copied body" in page
 
 
+def test_a_copied_campaign_is_named_copy_of_the_original(client, marketer):
+    campaign = CampaignFactory(name="Spring sale")
+    page = client.get(reverse("campaigns:copy", args=[campaign.pk])).content.decode()
+    assert re.search(r'<input[^>]*name="name"[^>]*value="Copy of Spring sale"', page)
+    campaign.refresh_from_db()
+    assert campaign.name == "Spring sale"
+
+
 def test_a_layout_without_footer_placeholders_is_refused(client, marketer):
     response = client.post(reverse("layouts:add"), {"name": "Bare", "html": "<html><body>{{ content }}</body></html>"})
     assert response.status_code == 200
