@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
+from django.utils.html import format_html
 from django.views.generic import TemplateView
 from wagtail.admin.forms import WagtailAdminModelForm
 from wagtail.admin.panels import FieldPanel, MultiFieldPanel, ObjectList
@@ -37,11 +38,29 @@ class CampaignForm(WagtailAdminModelForm):
         super().__init__(*args, **kwargs)
         if "sender" in self.fields:
             self.fields["sender"].queryset = SenderIdentity.objects.filter(verified=True)
+            self.fields["sender"].help_text = sender_help()
 
     def clean(self) -> dict:
         if self.instance.pk and Campaign.objects.get(pk=self.instance.pk).is_frozen:
             raise ValidationError("This campaign has been sent; its content can no longer change. Copy it instead.")
         return super().clean()
+
+
+def sender_help() -> str:
+    """Why a sender someone just added is missing from the list, and where to change that."""
+    waiting = [str(sender) for sender in SenderIdentity.objects.filter(verified=False)]
+    reason = (
+        "Only verified senders are offered: mail from an address whose domain has not authorised "
+        "this server (SPF, DKIM) is marked as spam or refused."
+    )
+    if not waiting:
+        return reason
+    return format_html(
+        '{} Not verified yet: {}. Mark a sender verified under <a href="{}">Senders</a> once its domain is set up.',
+        reason,
+        ", ".join(waiting),
+        reverse("senders:index"),
+    )
 
 
 def _checkboxes(name: str) -> FieldPanel:

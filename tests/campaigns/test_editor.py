@@ -102,7 +102,7 @@ def test_a_sent_campaigns_content_is_frozen(client, marketer):
 def test_only_verified_senders_can_be_chosen(client, marketer):
     unverified = SenderIdentityFactory(email="unverified@example.com", verified=False)
     response = client.get(reverse("campaigns:add"))
-    assert unverified.email not in response.content.decode()
+    assert f'<option value="{unverified.pk}"' not in response.content.decode()
     response = client.post(reverse("campaigns:add"), form_data(sender=str(unverified.pk)))
     assert response.status_code == 200
     assert not Campaign.objects.filter(name="Autumn news").exists()
@@ -231,6 +231,14 @@ def test_copy_prefills_a_new_campaign_from_the_original(client, marketer):
     page = client.get(reverse("campaigns:copy", args=[campaign.pk])).content.decode()
     assert "Spring {{ contact.first_name }}" in page
     assert "Copied body" in page
+
+
+def test_an_unverified_sender_is_named_with_why_it_is_not_offered(client, marketer):
+    SenderIdentityFactory(name="Shop", email="shop@example.org", verified=False)
+    page = client.get(reverse("campaigns:add")).content.decode()
+    assert "Only verified senders are offered" in page
+    assert "Not verified yet: Shop &lt;shop@example.org&gt;." in page
+    assert f'<a href="{reverse("senders:index")}">Senders</a>' in page
 
 
 def test_a_copied_campaign_is_named_copy_of_the_original(client, marketer):
