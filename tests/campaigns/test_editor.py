@@ -6,6 +6,7 @@ from email import message_from_bytes, policy
 import pytest
 from django.contrib.auth.models import Permission
 from django.urls import reverse
+from django.utils.html import escape
 from wagtail.test.utils.form_data import nested_form_data, rich_text, streamfield
 
 from campaigns import delivery
@@ -101,8 +102,10 @@ def test_a_sent_campaigns_content_is_frozen(client, marketer):
 
 def test_only_verified_senders_can_be_chosen(client, marketer):
     unverified = SenderIdentityFactory(email="unverified@example.com", verified=False)
-    response = client.get(reverse("campaigns:add"))
-    assert f'<option value="{unverified.pk}"' not in response.content.decode()
+    verified = SenderIdentityFactory()
+    page = client.get(reverse("campaigns:add")).content.decode()
+    assert f'<option value="{verified.pk}">{escape(verified)}</option>' in page
+    assert f'<option value="{unverified.pk}">{escape(unverified)}</option>' not in page
     response = client.post(reverse("campaigns:add"), form_data(sender=str(unverified.pk)))
     assert response.status_code == 200
     assert not Campaign.objects.filter(name="Autumn news").exists()
