@@ -25,6 +25,7 @@ from campaigns.audience import audience_count
 from campaigns.models import Campaign, SenderIdentity
 from campaigns.sending_views import PERMISSION as SEND_PERMISSION
 from campaigns.sending_views import SendTestForm
+from templates_mail.catalogue import merge_fields
 from templates_mail.lint import layout_problems, lint
 from templates_mail.models import Layout
 
@@ -67,8 +68,17 @@ def _checkboxes(name: str) -> FieldPanel:
     return FieldPanel(name, widget=forms.CheckboxSelectMultiple)
 
 
-class CampaignCreateView(generic.CreateView):
+class MergeFieldsMixin:
+    """The merge-field picker above the form."""
+
+    def get_context_data(self, **kwargs) -> dict:
+        return super().get_context_data(merge_fields=merge_fields(), **kwargs)
+
+
+class CampaignCreateView(MergeFieldsMixin, generic.CreateView):
     """A new campaign opens in the editor, where its lint panel and preview are."""
+
+    template_name = "campaigns/editor/create.html"
 
     def get_success_url(self) -> str:
         return reverse(self.edit_url_name, args=[self.object.pk])
@@ -78,8 +88,10 @@ class CampaignCreateView(generic.CreateView):
         return super().save_instance()
 
 
-class CampaignCopyView(generic.CopyView):
+class CampaignCopyView(MergeFieldsMixin, generic.CopyView):
     """The add form filled from a campaign, named so the two are not confused in the list."""
+
+    template_name = "campaigns/editor/create.html"
 
     def get_initial_form_instance(self) -> Campaign:
         campaign = super().get_initial_form_instance()
@@ -87,7 +99,7 @@ class CampaignCopyView(generic.CopyView):
         return campaign
 
 
-class CampaignEditView(generic.EditView):
+class CampaignEditView(MergeFieldsMixin, generic.EditView):
     """Edit form with the lint panel and the live recipient count above it."""
 
     template_name = "campaigns/editor/edit.html"

@@ -11,6 +11,8 @@ from wagtail.test.utils.form_data import nested_form_data, rich_text, streamfiel
 
 from campaigns import delivery
 from campaigns.models import Campaign, SenderIdentity
+from contacts.models import CustomField
+from templates_mail.merge import FIELDS
 from templates_mail.models import Layout
 from tests.factories import (
     CampaignFactory,
@@ -234,6 +236,17 @@ def test_copy_prefills_a_new_campaign_from_the_original(client, marketer):
     page = client.get(reverse("campaigns:copy", args=[campaign.pk])).content.decode()
     assert "Spring {{ contact.first_name }}" in page
     assert "Copied body" in page
+
+
+def test_the_merge_field_picker_lists_every_field_and_custom_fields_with_the_default_syntax(client, marketer):
+    CustomField.objects.create(key="tier", label="Loyalty tier")
+    for url in (reverse("campaigns:add"), edit_url(CampaignFactory())):
+        page = client.get(url).content.decode()
+        picker = re.search(r'<details[^>]*id="merge-fields".*?</details>', page, re.S).group(0)
+        offered = set(re.findall(r'data-merge-field="([^"]+)"', picker))
+        assert offered == FIELDS | {"contact.custom.tier"}
+        assert '{{ contact.first_name|default:"there" }}' in picker
+        assert "merge_fields.js" in page
 
 
 def test_an_unverified_sender_is_named_with_why_it_is_not_offered(client, marketer):
