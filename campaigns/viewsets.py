@@ -143,7 +143,11 @@ class CampaignPreviewView(PermissionCheckedMixin, WagtailAdminTemplateMixin, Tem
         return f"Preview: {self.campaign}"
 
     def contact_email(self) -> str:
-        return (self.request.POST or self.request.GET).get("contact", "")
+        """The contact asked for ("" shows every block with empty fields); at first, a sample one."""
+        data = self.request.POST or self.request.GET
+        if "contact" in data:
+            return data["contact"]
+        return composer.sample_contact_email(self.campaign)
 
     def get(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
         if request.GET.get("format") != "web":

@@ -157,6 +157,24 @@ def test_preview_as_a_contact_fills_their_fields(client, marketer):
     assert "Dear Ann" in page
 
 
+def test_preview_opens_as_a_real_recipient_of_the_campaign(client, marketer):
+    customers = MailingListFactory()
+    ContactFactory(email="outsider@example.com", first_name="Olga")
+    SubscriptionFactory(contact=ContactFactory(email="ann@example.com", first_name="Ann"), mailing_list=customers)
+    campaign = CampaignFactory(subject="Hello {{ contact.first_name }}")
+    campaign.include_lists.add(customers)
+    page = client.get(preview_url(campaign)).content.decode()
+    assert '<span id="preview-subject">Hello Ann</span>' in page
+    assert 'value="ann@example.com"' in page
+
+
+def test_preview_with_an_empty_contact_shows_every_block_with_empty_fields(client, marketer):
+    ContactFactory(first_name="Ann")
+    campaign = CampaignFactory(subject="Hello {{ contact.first_name|default:'there' }}")
+    page = client.get(preview_url(campaign), {"contact": ""}).content.decode()
+    assert '<span id="preview-subject">Hello there</span>' in page
+
+
 def test_preview_at_mobile_width_narrows_the_frame(client, marketer):
     page = client.get(preview_url(CampaignFactory()), {"width": "mobile"}).content.decode()
     assert 'width="375"' in page
@@ -226,7 +244,7 @@ def test_send_test_arrives_marked_as_test_with_the_previewed_contacts_fields(cli
     assert response.status_code == 302
     received = smtp_sink.parsed()
     assert sorted(rcpts for rcpts, _ in smtp_sink.handler.messages) == [["boss@example.com"], ["qa@example.com"]]
-    assert received[0]["Subject"] == "新品 🎉 for Ann"
+    assert received[0]["Subject"] == "[Test] 新品 🎉 for Ann"
     assert received[0]["X-Rapport-Test"] == "1"
     assert message_from_bytes(smtp_sink.handler.messages[0][1], policy=policy.default).is_multipart()
 
