@@ -1,7 +1,8 @@
 """Wagtail's Moderators and Editors groups belong to page publishing, which Rapport does not do;
-Rapport's roles are Marketers and Sales (contacts/roles.py)."""
+Rapport's roles are Marketers and Sales (contacts/roles.py). Also the contact's frequency
+choices get the labels the preference centre and the admin now share."""
 
-from django.db import migrations
+from django.db import migrations, models
 
 CMS_GROUPS = ["Moderators", "Editors"]
 
@@ -22,4 +23,19 @@ class Migration(migrations.Migration):
         ("wagtailimages", "0027_image_description"),
     ]
 
-    operations = [migrations.RunPython(remove_cms_groups, migrations.RunPython.noop)]
+    operations = [
+        migrations.RunPython(remove_cms_groups, migrations.RunPython.noop),
+        migrations.AlterField(
+            model_name="contact",
+            name="frequency",
+            field=models.CharField(
+                choices=[
+                    ("every", "Every campaign"),
+                    ("weekly", "At most one email a week"),
+                    ("monthly", "At most one email a month"),
+                ],
+                default="every",
+                max_length=8,
+            ),
+        ),
+    ]
