@@ -59,7 +59,13 @@ class RecentCampaignsPanel(Panel):
         return user.has_perm("campaigns.view_campaign") or user.has_perm("campaigns.change_campaign")
 
     def get_context_data(self, parent_context: dict | None = None) -> dict[str, Any]:
-        return {"rows": services.recent_campaigns(), "campaigns_url": reverse("campaigns:index")}
+        # The sending page (progress, figures) takes the permission to send; others get the editor.
+        can_send = self.request.user.has_perm("campaigns.send_campaign")
+        return {
+            "rows": services.recent_campaigns(),
+            "campaigns_url": reverse("campaigns:index"),
+            "campaign_url_name": "campaigns_sending" if can_send else "campaigns:edit",
+        }
 
 
 class DeliverabilityPanel(Panel):

@@ -2,7 +2,10 @@
 (Rapport publishes no pages, so the page explorer, page reports, workflows, documents and
 Wagtail's help links only confuse)."""
 
+from django.http import HttpRequest
+from django.urls import reverse
 from wagtail import hooks
+from wagtail.admin.search import SearchArea
 
 from dashboard.panels import panels_for
 
@@ -37,3 +40,21 @@ def hide_cms_settings(request, menu_items) -> None:
 @hooks.register("construct_reports_menu")
 def hide_page_reports(request, menu_items) -> None:
     menu_items[:] = [item for item in menu_items if item.name not in HIDDEN_REPORTS]
+
+
+class ContactSearchArea(SearchArea):
+    def is_shown(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("contacts.view_contact")
+
+
+@hooks.register("register_admin_search_area")
+def search_contacts() -> SearchArea:
+    """The sidebar's search box searches the first area shown: contacts, not Wagtail's pages."""
+    return ContactSearchArea(
+        "Contacts", reverse("wagtailsnippets_contacts_contact:list"), name="contacts", icon_name="user", order=10
+    )
+
+
+@hooks.register("construct_search")
+def hide_page_search(request, search_areas) -> None:
+    search_areas[:] = [area for area in search_areas if area.name != "pages"]

@@ -4,7 +4,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.urls import reverse
 from django.utils import timezone
 
@@ -70,6 +70,13 @@ def test_main_menu_has_no_page_explorer_documents_or_help(admin_client):
         assert f'"name": "{name}"' in menu, name
 
 
+def test_the_sidebar_search_finds_contacts_not_pages(admin_client):
+    html = admin_client.get(reverse("wagtailadmin_home")).content.decode()
+    search = re.search(r'"_type": "wagtail.sidebar.SearchModule", "_args": \[([^\]]*)\]', html).group(1)
+    assert reverse("wagtailsnippets_contacts_contact:list") in search
+    assert "/pages/" not in search
+
+
 def test_cms_groups_are_gone_after_migrate():
     assert not Group.objects.filter(name__in=["Moderators", "Editors"]).exists()
 
@@ -80,6 +87,17 @@ def test_a_salesperson_sees_neither_campaigns_nor_next_steps():
     assert 'id="dashboard-audience"' in html
     assert 'id="dashboard-campaigns"' not in html
     assert 'id="dashboard-next-steps"' not in html
+    assert 'id="dashboard-deliverability"' not in html
+
+
+def test_without_the_send_permission_last_campaigns_link_to_the_editor():
+    campaign = sent_campaign()
+    viewer = UserFactory(username="viewer", is_staff=True)
+    viewer.user_permissions.add(
+        *Permission.objects.filter(codename__in=["access_admin", "view_campaign", "change_campaign"])
+    )
+    html = _dashboard_for(viewer)
+    assert f'href="{reverse("campaigns:edit", args=[campaign.pk])}"' in section(html, "dashboard-campaigns")
     assert 'id="dashboard-deliverability"' not in html
 
 
