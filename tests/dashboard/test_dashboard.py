@@ -5,6 +5,8 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import Group, Permission
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -193,3 +195,17 @@ def test_dashboard_queries_do_not_grow_with_campaigns(django_assert_num_queries)
         services.audience_figures()
     with django_assert_num_queries(2):
         services.deliverability_warnings()
+
+
+def test_the_dashboard_page_makes_as_many_queries_for_one_campaign_as_for_five(admin_client):
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert admin_client.get(reverse("wagtailadmin_home")).status_code == 200
+        return len(captured)
+
+    sent_campaign()
+    admin_client.get(reverse("wagtailadmin_home"))  # warm the session and the content types
+    one = queries()
+    for _ in range(4):
+        sent_campaign()
+    assert queries() == one
