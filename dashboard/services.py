@@ -168,8 +168,8 @@ def next_steps() -> list[NextStep]:
         NextStep(
             "Import your contacts",
             Contact.objects.exists(),
-            reverse("wagtailsnippets_contacts_contact:list"),
-            "Open contacts",
+            reverse("wagtailsnippets_contacts_importjob:add"),
+            "Import a file",
         ),
         NextStep(
             "Create a mailing list",

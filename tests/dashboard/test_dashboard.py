@@ -121,6 +121,7 @@ def test_an_empty_installation_shows_what_to_do_next(admin_client):
     steps = section(html, "dashboard-next-steps")
     assert "What to do next" in steps
     assert steps.count('data-done="false"') == 5
+    assert f'href="{reverse("wagtailsnippets_contacts_importjob:add")}"' in steps
     assert "No campaign has been sent yet" in section(html, "dashboard-campaigns")
     assert 'data-figure="contacts">0<' in section(html, "dashboard-audience")
     assert 'id="deliverability-ok"' in html
