@@ -20,8 +20,9 @@ format: $(INSTALLED)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# make mailbox lists what the local SMTP sink kept; make mailbox N=2 shows message 2 in full.
 mailbox: $(INSTALLED)
-	$(BIN)/python manage.py mailbox
+	$(BIN)/python manage.py mailbox $(N)
 
 install: $(INSTALLED)
 

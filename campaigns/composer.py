@@ -77,3 +77,10 @@ def selection_count(
         is_reengagement=is_reengagement,
     )
     return audience(selection).count()
+
+
+def sample_contact_email(campaign: Campaign) -> str:
+    """Whom a preview shows first: a real recipient of the campaign, else any contact, so the
+    first look has real names in it; "" on an installation without contacts."""
+    recipient = audience(campaign).order_by("pk").values_list("email", flat=True).first()
+    return recipient or Contact.objects.order_by("pk").values_list("email", flat=True).first() or ""

@@ -16,7 +16,7 @@ import secrets
 import smtplib
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from email.header import Header
 from email.utils import formataddr, formatdate, parseaddr
 from enum import StrEnum
@@ -35,6 +35,7 @@ from contacts.tokens import Purpose, TokenData, make_token
 SMTP_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
 # SMTP transparency (RFC 5321 4.5.2): a line starting with "." gets another one. Our bytes use CRLF throughout.
 _LEADING_DOT = re.compile(rb"^\.", re.MULTILINE)
+TEST_SUBJECT_PREFIX = "[Test] "
 DKIM_HEADERS = [b"from", b"to", b"subject", b"date", b"message-id", b"list-unsubscribe", b"list-unsubscribe-post"]
 
 
@@ -391,6 +392,9 @@ def outgoing_for(
     from_name = campaign.variants.filter(index=variant).values_list("from_name", flat=True).first() or ""
     # A test copy is not the contact's mail: opening or clicking it must not count as theirs.
     content = prepare(campaign, variant).render(recipient_for(contact, message_id), tracked=not test)
+    if test:
+        # So nobody mistakes a test in an inbox for the campaign itself.
+        content = replace(content, subject=f"{TEST_SUBJECT_PREFIX}{content.subject}")
     return compose(
         template_for(campaign, from_name),
         content,

@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
+from django.utils.html import format_html
 from django.views.generic import TemplateView
 from wagtail.admin.forms import WagtailAdminModelForm
 from wagtail.admin.panels import FieldPanel, MultiFieldPanel, ObjectList
@@ -24,6 +25,7 @@ from campaigns.audience import audience_count
 from campaigns.models import Campaign, SenderIdentity
 from campaigns.sending_views import PERMISSION as SEND_PERMISSION
 from campaigns.sending_views import SendTestForm
+from templates_mail.catalogue import merge_fields
 from templates_mail.lint import layout_problems, lint
 from templates_mail.models import Layout
 
@@ -37,6 +39,7 @@ class CampaignForm(WagtailAdminModelForm):
         super().__init__(*args, **kwargs)
         if "sender" in self.fields:
             self.fields["sender"].queryset = SenderIdentity.objects.filter(verified=True)
+            self.fields["sender"].help_text = sender_help()
 
     def clean(self) -> dict:
         if self.instance.pk and Campaign.objects.get(pk=self.instance.pk).is_frozen:
@@ -44,12 +47,38 @@ class CampaignForm(WagtailAdminModelForm):
         return super().clean()
 
 
+def sender_help() -> str:
+    """Why a sender someone just added is missing from the list, and where to change that."""
+    waiting = [str(sender) for sender in SenderIdentity.objects.filter(verified=False)]
+    reason = (
+        "Only verified senders are offered: mail from an address whose domain has not authorised "
+        "this server (SPF, DKIM) is marked as spam or refused."
+    )
+    if not waiting:
+        return reason
+    return format_html(
+        '{} Not verified yet: {}. Mark a sender verified under <a href="{}">Senders</a> once its domain is set up.',
+        reason,
+        ", ".join(waiting),
+        reverse("senders:index"),
+    )
+
+
 def _checkboxes(name: str) -> FieldPanel:
     return FieldPanel(name, widget=forms.CheckboxSelectMultiple)
 
 
-class CampaignCreateView(generic.CreateView):
+class MergeFieldsMixin:
+    """The merge-field picker above the form."""
+
+    def get_context_data(self, **kwargs) -> dict:
+        return super().get_context_data(merge_fields=merge_fields(), **kwargs)
+
+
+class CampaignCreateView(MergeFieldsMixin, generic.CreateView):
     """A new campaign opens in the editor, where its lint panel and preview are."""
+
+    template_name = "campaigns/editor/create.html"
 
     def get_success_url(self) -> str:
         return reverse(self.edit_url_name, args=[self.object.pk])
@@ -59,7 +88,18 @@ class CampaignCreateView(generic.CreateView):
         return super().save_instance()
 
 
-class CampaignEditView(generic.EditView):
+class CampaignCopyView(MergeFieldsMixin, generic.CopyView):
+    """The add form filled from a campaign, named so the two are not confused in the list."""
+
+    template_name = "campaigns/editor/create.html"
+
+    def get_initial_form_instance(self) -> Campaign:
+        campaign = super().get_initial_form_instance()
+        campaign.name = f"Copy of {campaign.name}"[: Campaign._meta.get_field("name").max_length]
+        return campaign
+
+
+class CampaignEditView(MergeFieldsMixin, generic.EditView):
     """Edit form with the lint panel and the live recipient count above it."""
 
     template_name = "campaigns/editor/edit.html"
@@ -111,7 +151,11 @@ class CampaignPreviewView(PermissionCheckedMixin, WagtailAdminTemplateMixin, Tem
         ]
 
     def contact_email(self) -> str:
-        return (self.request.POST or self.request.GET).get("contact", "")
+        """The contact asked for ("" shows every block with empty fields); at first, a sample one."""
+        data = self.request.POST or self.request.GET
+        if "contact" in data:
+            return data["contact"]
+        return composer.sample_contact_email(self.campaign)
 
     def get(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
         if request.GET.get("format") != "web":
@@ -185,6 +229,7 @@ class CampaignViewSet(ModelViewSet):
     menu_order = 200
     add_to_admin_menu = True
     add_view_class = CampaignCreateView
+    copy_view_class = CampaignCopyView
     edit_view_class = CampaignEditView
     list_display = ["name", "subject", "status", "created_at"]
     list_filter = ["status"]

@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "templates_mail",
     "campaigns",
     "tracking",
+    "dashboard",
     "anymail",
     "wagtail.contrib.settings",
     "wagtail.sites",
@@ -322,6 +323,8 @@ WAGTAIL_SITE_NAME = "Rapport"
 WAGTAILADMIN_BASE_URL = SITE_URL
 WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
 WAGTAIL_ENABLE_UPDATE_CHECK = False
+# Gravatar is unreachable offline and its broken image replaced the avatar; show Wagtail's default one.
+WAGTAIL_GRAVATAR_PROVIDER_URL = None
 WAGTAILDOCS_EXTENSIONS = ["csv", "xlsx", "pdf", "txt", "zip"]
 LOGIN_URL = "wagtailadmin_login"
 
@@ -350,9 +353,16 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "filters": {"quiet_frequent_tasks": {"()": "config.log_filters.QuietFrequentTasks"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # Received, succeeded and sent-by-beat records of the drain and the tick (every few seconds).
+        "celery.worker.strategy": {"filters": ["quiet_frequent_tasks"]},
+        "celery.app.trace": {"filters": ["quiet_frequent_tasks"]},
+        "celery.beat": {"filters": ["quiet_frequent_tasks"]},
+    },
 }
 
 # --- Contacts: import limits ------------------------------------------------------------

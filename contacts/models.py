@@ -90,9 +90,11 @@ class Contact(models.Model):
         INVALID = "invalid"
 
     class Frequency(models.TextChoices):
-        EVERY = "every", "every campaign"
-        WEEKLY = "weekly", "weekly digest"
-        MONTHLY = "monthly"
+        # A cap counted from the last send (ContactQuerySet.sendable), not a digest: the one
+        # wording the preference centre and the admin both show.
+        EVERY = "every", "Every campaign"
+        WEEKLY = "weekly", "At most one email a week"
+        MONTHLY = "monthly", "At most one email a month"
 
     email = models.CharField(max_length=254, unique=True, help_text="Normalised; unique regardless of case.")
     email_domain = models.CharField(max_length=253, db_index=True, editable=False)

@@ -49,6 +49,42 @@ def manage(*args: str) -> None:
         sys.exit(result.returncode)
 
 
+def login_line() -> str:
+    """ensure_admin keeps the password it generated under var/; a password set later is the user's."""
+    password_file = VAR / "admin_password"
+    if password_file.exists():
+        return f"admin / {password_file.read_text().strip()}"
+    return "admin, with the password you set"
+
+
+def banner(web_port: int, email_url: str, redis_url: str) -> str:
+    """The last thing `make run` prints, once every service answers: where to go and how to log in."""
+    sink = email_url.startswith("smtp://127.0.0.1:") and (VAR / "smtp-sink.port").exists()
+    mail = "kept in var/mail/, read it with `make mailbox`" if sink else f"delivered through {email_url.split('@')[-1]}"
+    return "\n".join(
+        [
+            "",
+            "  Rapport is running.",
+            f"  Admin:   http://127.0.0.1:{web_port}/admin/",
+            f"  Log in:  {login_line()}",
+            f"  Mail:    {mail}",
+            f"  Redis:   {redis_url}",
+            "  Stop with Ctrl-C.",
+            "",
+        ]
+    )
+
+
+def wait_for_worker(timeout: float = 120) -> None:
+    """The banner comes last, after the worker's start-up lines: once a worker answers a ping."""
+    from config.celery import app  # reads the settings this process has just put in the environment
+
+    try:
+        app.send_task("rapport.ping").get(timeout=timeout)
+    except Exception as error:  # the banner still helps; say why the worker is not confirmed
+        print(f"rapport: the Celery worker did not answer within {timeout:.0f} s ({error})", file=sys.stderr)
+
+
 def main() -> None:
     VAR.mkdir(exist_ok=True)
     os.environ.setdefault("DEBUG", "1")
@@ -79,24 +115,15 @@ def main() -> None:
     manage("check")
     manage("migrate", "--no-input", "-v", "0")
     manage("ensure_admin")
-    children.append(
-        subprocess.Popen([PYTHON, "-m", "celery", "-A", "config", "worker", "-l", "info", "-c", "2"], cwd=ROOT)
-    )
-    children.append(
-        subprocess.Popen(
-            [PYTHON, "-m", "celery", "-A", "config", "beat", "-l", "info", "-s", str(VAR / "celerybeat-schedule")],
-            cwd=ROOT,
-        )
-    )
+    # --quiet: no start-up banners of Celery's own above ours.
+    celery = [PYTHON, "-m", "celery", "-A", "config", "--quiet"]
+    children.append(subprocess.Popen([*celery, "worker", "-l", "info", "-c", "2"], cwd=ROOT))
+    children.append(subprocess.Popen([*celery, "beat", "-l", "info", "-s", str(VAR / "celerybeat-schedule")], cwd=ROOT))
     web = subprocess.Popen([PYTHON, "manage.py", "runserver", "--noreload", f"127.0.0.1:{web_port}"], cwd=ROOT)
     children.append(web)
     wait_for_port(web_port, timeout=60, process=web)
-    print(
-        f"\n  Rapport is running.\n  Admin:   http://127.0.0.1:{web_port}/admin/\n"
-        f"  Mailbox: sent mail is kept in var/mail/ (read it with `make mailbox`)\n"
-        f"  Redis:   {os.environ['REDIS_URL']}\n  Stop with Ctrl-C.\n",
-        flush=True,
-    )
+    wait_for_worker()
+    print(banner(web_port, os.environ["EMAIL_URL"], os.environ["REDIS_URL"]), flush=True)
 
     def stop(*_: object) -> None:
         for child in reversed(children):

@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from email.utils import parseaddr
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -26,7 +27,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from campaigns.models import CampaignLink, Message
+from campaigns.models import Campaign, CampaignLink, Message
 from contacts import engagement
 from contacts import services as contact_services
 from contacts.models import Activity, Contact, MailingList, Subscription
@@ -337,3 +338,12 @@ def update_preferences(
         contact_services.record(contact, Activity.Kind.PREFERENCES, details={**changes, "lists": lists_detail})
     if profile_changes:
         contact_services.record(contact, Activity.Kind.PROFILE, details={"fields": sorted(profile_changes)})
+
+
+def sender_name(campaign_id: int | None) -> str:
+    """Whom the public pages speak for: the sender of the campaign the link came in, else the
+    name of the default From address."""
+    name = None
+    if campaign_id is not None:
+        name = Campaign.objects.filter(pk=campaign_id).values_list("sender__name", flat=True).first()
+    return name or parseaddr(settings.DEFAULT_FROM_EMAIL)[0] or settings.WAGTAIL_SITE_NAME

@@ -77,7 +77,12 @@ def _unsubscribe_page(request: HttpRequest, contact, data: TokenData) -> HttpRes
             services.unsubscribe(contact, data, source="link")
             done = "unsubscribed"
     preferences = make_token(TokenData(Purpose.PREFERENCES, contact.pk, data.message_id, data.campaign_id))
-    context = {"contact": contact, "done": done, "preferences_token": preferences}
+    context = {
+        "contact": contact,
+        "done": done,
+        "preferences_token": preferences,
+        "sender_name": services.sender_name(data.campaign_id),
+    }
     return render(request, "tracking/unsubscribe.html", context)
 
 
@@ -105,5 +110,11 @@ def preferences(request: HttpRequest, token: str) -> HttpResponse:
         initial |= {"lists": services.subscribed_list_ids(contact), "frequency": contact.frequency, "pause_days": 0}
         form = PreferencesForm(initial=initial)
     unsubscribe_token = make_token(TokenData(Purpose.UNSUBSCRIBE, contact.pk, data.message_id, data.campaign_id))
-    context = {"contact": contact, "form": form, "saved": saved, "unsubscribe_token": unsubscribe_token}
+    context = {
+        "contact": contact,
+        "form": form,
+        "saved": saved,
+        "unsubscribe_token": unsubscribe_token,
+        "sender_name": services.sender_name(data.campaign_id),
+    }
     return render(request, "tracking/preferences.html", context)

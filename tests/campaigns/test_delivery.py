@@ -120,13 +120,13 @@ def test_dkim_signature_verifies_and_covers_unsubscribe_headers(settings, dkim_k
 
 
 @pytest.mark.django_db
-def test_send_test_goes_through_the_backend_marked_as_a_test():
+def test_send_test_goes_through_the_backend_marked_as_a_test_in_header_and_subject():
     campaign = CampaignFactory(subject="Hello {{ contact.first_name }}")
 
     results = delivery.send_test(campaign, ["qa@example.com"], contact=ContactFactory(first_name="Ann"))
 
     assert results["qa@example.com"].outcome is delivery.Outcome.SENT
-    assert mail.outbox[0].subject == "Hello Ann" and mail.outbox[0].to == ["qa@example.com"]
+    assert mail.outbox[0].subject == "[Test] Hello Ann" and mail.outbox[0].to == ["qa@example.com"]
     assert mail.outbox[0].extra_headers["X-Rapport-Test"] == "1"
     assert not Message.objects.exists()
 

@@ -6,10 +6,13 @@ from email import message_from_bytes, policy
 import pytest
 from django.contrib.auth.models import Permission
 from django.urls import reverse
+from django.utils.html import escape
 from wagtail.test.utils.form_data import nested_form_data, rich_text, streamfield
 
 from campaigns import delivery
 from campaigns.models import Campaign, SenderIdentity
+from contacts.models import CustomField
+from templates_mail.merge import FIELDS
 from templates_mail.models import Layout
 from tests.factories import (
     CampaignFactory,
@@ -101,8 +104,10 @@ def test_a_sent_campaigns_content_is_frozen(client, marketer):
 
 def test_only_verified_senders_can_be_chosen(client, marketer):
     unverified = SenderIdentityFactory(email="unverified@example.com", verified=False)
-    response = client.get(reverse("campaigns:add"))
-    assert unverified.email not in response.content.decode()
+    verified = SenderIdentityFactory()
+    page = client.get(reverse("campaigns:add")).content.decode()
+    assert f'<option value="{verified.pk}">{escape(verified)}</option>' in page
+    assert f'<option value="{unverified.pk}">{escape(unverified)}</option>' not in page
     response = client.post(reverse("campaigns:add"), form_data(sender=str(unverified.pk)))
     assert response.status_code == 200
     assert not Campaign.objects.filter(name="Autumn news").exists()
@@ -150,6 +155,24 @@ def test_preview_as_a_contact_fills_their_fields(client, marketer):
     page = client.get(preview_url(campaign), {"contact": "ANN@example.com"}).content.decode()
     assert '<span id="preview-subject">Hello Ann</span>' in page
     assert "Dear Ann" in page
+
+
+def test_preview_opens_as_a_real_recipient_of_the_campaign(client, marketer):
+    customers = MailingListFactory()
+    ContactFactory(email="outsider@example.com", first_name="Olga")
+    SubscriptionFactory(contact=ContactFactory(email="ann@example.com", first_name="Ann"), mailing_list=customers)
+    campaign = CampaignFactory(subject="Hello {{ contact.first_name }}")
+    campaign.include_lists.add(customers)
+    page = client.get(preview_url(campaign)).content.decode()
+    assert '<span id="preview-subject">Hello Ann</span>' in page
+    assert 'value="ann@example.com"' in page
+
+
+def test_preview_with_an_empty_contact_shows_every_block_with_empty_fields(client, marketer):
+    ContactFactory(first_name="Ann")
+    campaign = CampaignFactory(subject="Hello {{ contact.first_name|default:'there' }}")
+    page = client.get(preview_url(campaign), {"contact": ""}).content.decode()
+    assert '<span id="preview-subject">Hello there</span>' in page
 
 
 def test_preview_at_mobile_width_narrows_the_frame(client, marketer):
@@ -221,7 +244,7 @@ def test_send_test_arrives_marked_as_test_with_the_previewed_contacts_fields(cli
     assert response.status_code == 302
     received = smtp_sink.parsed()
     assert sorted(rcpts for rcpts, _ in smtp_sink.handler.messages) == [["boss@example.com"], ["qa@example.com"]]
-    assert received[0]["Subject"] == "新品 🎉 for Ann"
+    assert received[0]["Subject"] == "[Test] 新品 🎉 for Ann"
     assert received[0]["X-Rapport-Test"] == "1"
     assert message_from_bytes(smtp_sink.handler.messages[0][1], policy=policy.default).is_multipart()
 
@@ -231,6 +254,33 @@ def test_copy_prefills_a_new_campaign_from_the_original(client, marketer):
     page = client.get(reverse("campaigns:copy", args=[campaign.pk])).content.decode()
     assert "Spring {{ contact.first_name }}" in page
     assert "Copied body" in page
+
+
+def test_the_merge_field_picker_lists_every_field_and_custom_fields_with_the_default_syntax(client, marketer):
+    CustomField.objects.create(key="tier", label="Loyalty tier")
+    for url in (reverse("campaigns:add"), edit_url(CampaignFactory())):
+        page = client.get(url).content.decode()
+        picker = re.search(r'<details[^>]*id="merge-fields".*?</details>', page, re.S).group(0)
+        offered = set(re.findall(r'data-merge-field="([^"]+)"', picker))
+        assert offered == FIELDS | {"contact.custom.tier"}
+        assert '{{ contact.first_name|default:"there" }}' in picker
+        assert "merge_fields.js" in page
+
+
+def test_an_unverified_sender_is_named_with_why_it_is_not_offered(client, marketer):
+    SenderIdentityFactory(name="Shop", email="shop@example.org", verified=False)
+    page = client.get(reverse("campaigns:add")).content.decode()
+    assert "Only verified senders are offered" in page
+    assert "Not verified yet: Shop &lt;shop@example.org&gt;." in page
+    assert f'<a href="{reverse("senders:index")}">Senders</a>' in page
+
+
+def test_a_copied_campaign_is_named_copy_of_the_original(client, marketer):
+    campaign = CampaignFactory(name="Spring sale")
+    page = client.get(reverse("campaigns:copy", args=[campaign.pk])).content.decode()
+    assert re.search(r'<input[^>]*name="name"[^>]*value="Copy of Spring sale"', page)
+    campaign.refresh_from_db()
+    assert campaign.name == "Spring sale"
 
 
 def test_a_layout_without_footer_placeholders_is_refused(client, marketer):

@@ -65,6 +65,6 @@ def test_marketer_creates_previews_and_test_sends_a_campaign(browser_page, smtp_
     assert "Test to qa@example.com: sent" in page.locator("body").inner_text()
     wait_until(lambda: smtp_sink.handler.messages, message="the test message at the SMTP sink")
     received = smtp_sink.parsed()[0]
-    assert received["Subject"] == "Hello Ann 🍂"
+    assert received["Subject"] == "[Test] Hello Ann 🍂"
     assert received["X-Rapport-Test"] == "1"
     assert "Dear Ann" in received.get_body(("html",)).get_content()

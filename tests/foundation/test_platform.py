@@ -27,10 +27,10 @@ def test_admin_login_page_is_served(client):
 
 
 @pytest.mark.django_db
-def test_admin_dashboard_welcomes_a_new_user(admin_client):
+def test_admin_dashboard_shows_a_new_installation_what_to_do_next(admin_client):
     response = admin_client.get("/admin/")
     assert response.status_code == 200
-    assert b"Welcome to Rapport" in response.content
+    assert b"What to do next" in response.content
 
 
 def test_local_smtp_sink_keeps_mail_for_the_mailbox_command(tmp_path, settings, capsys):
