@@ -829,9 +829,10 @@ def preview(job: ImportJob, limit: int = PREVIEW_ROWS) -> tuple[list[str], list[
     """The header and first rows of an uploaded file, for the mapping screen, long cells cut short."""
     table = open_table(Path(job.file.path))
     with contextlib.closing(table.rows):
-        rows = [[_shorten(cell) for cell in cells] for _, cells in itertools.islice(table.rows, limit)]
+        rows = [[shorten(cell) for cell in cells] for _, cells in itertools.islice(table.rows, limit)]
     return table.header, rows
 
 
-def _shorten(text: str) -> str:
+def shorten(text: str) -> str:
+    """A cell cut to PREVIEW_CELL_CHARS, for pages that show what a file holds."""
     return text if len(text) <= PREVIEW_CELL_CHARS else text[: PREVIEW_CELL_CHARS - 1] + "…"
