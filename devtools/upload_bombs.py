@@ -8,11 +8,13 @@ Each bomb is a few KB to a few hundred KB on disk and claims far more once read:
 - ``wide_csv``: a header of ``columns`` columns.
 
     python -m devtools.upload_bombs probe PATH
+    python -m devtools.upload_bombs job PATH
 
-opens PATH the way the mapping page and the import job do (header, first rows, row count)
-and prints one JSON document: ``{"outcome", "columns", "rows", "seconds", "peak_mb"}``, where
+``probe`` opens PATH the way the mapping page does (header, first rows, row count) and
+prints one JSON document: ``{"outcome", "columns", "rows", "seconds", "peak_mb"}``, where
 ``outcome`` is "ok" or the one-line reason the file was refused and ``peak_mb`` the process's
-peak resident memory. Tests and ``bench/import_bombs.py`` run it as a subprocess.
+peak resident memory. ``job`` runs PATH as an import job, as the worker does, against the
+configured database. Tests and ``bench/import_bombs.py`` run them as subprocesses.
 """
 
 from __future__ import annotations
@@ -133,11 +135,36 @@ def probe(path: Path) -> dict:
     return result
 
 
+def run_as_job(path: Path) -> dict:
+    """Upload the file as an import job and run it the way the worker does (count, import, report)."""
+    from django.core.files import File
+
+    from contacts import importer
+    from contacts.models import ImportJob
+
+    job = ImportJob(original_name=path.name, check_dns=False, status=ImportJob.Status.QUEUED)
+    with path.open("rb") as handle:
+        job.file.save(path.name, File(handle), save=False)
+    job.save()
+    started = time.monotonic()
+    importer.run_job(job.pk)
+    job.refresh_from_db()
+    return {
+        "outcome": job.failure or job.status,
+        "rows": job.rows_done,
+        "errors_kept": len(job.errors),
+        "error_count": job.error_count,
+        "seconds": round(time.monotonic() - started, 2),
+        "peak_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+    }
+
+
 if __name__ == "__main__":
-    if sys.argv[1:2] != ["probe"] or len(sys.argv) != 3:
-        sys.exit("usage: python -m devtools.upload_bombs probe PATH")
+    commands = {"probe": probe, "job": run_as_job}
+    if len(sys.argv) != 3 or sys.argv[1] not in commands:
+        sys.exit("usage: python -m devtools.upload_bombs probe|job PATH")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     import django
 
     django.setup()
-    print(json.dumps(probe(Path(sys.argv[2]))))
+    print(json.dumps(commands[sys.argv[1]](Path(sys.argv[2]))))
