@@ -115,7 +115,13 @@ class ImportMappingView(PermissionCheckedMixin, WagtailAdminTemplateMixin, FormV
         }
 
     def get_context_data(self, **kwargs) -> dict:
-        return {**super().get_context_data(**kwargs), "job": self.job, "rows": self.rows, "file_error": self.file_error}
+        return {
+            **super().get_context_data(**kwargs),
+            "job": self.job,
+            "columns": [importer.shorten(column) for column in self.header],
+            "rows": self.rows,
+            "file_error": self.file_error,
+        }
 
     def form_valid(self, form: ImportMappingForm) -> HttpResponse:
         with transaction.atomic():

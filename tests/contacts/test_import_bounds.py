@@ -203,3 +203,56 @@ def test_command_json_keeps_the_first_errors_and_counts_them_all(tmp_path, setti
     call_command("import_contacts", str(path), "--no-dns", "--json")
     summary = json.loads(capsys.readouterr().out)
     assert (len(summary["errors"]), summary["error_count"], summary["rows"]) == (2, 3, 3)
+
+
+# --- Import where people look (issue 9) --------------------------------------------------------------------
+
+
+def test_contacts_list_offers_import_to_those_who_may_import(marketer_client):
+    page = marketer_client.get(reverse("wagtailsnippets_contacts_contact:list")).content.decode()
+    assert f'href="{reverse(ADD)}"' in page
+
+
+def test_contacts_list_offers_no_import_to_sales(client):
+    client.force_login(UserFactory(username="sales", groups=["Sales"]))
+    page = client.get(reverse("wagtailsnippets_contacts_contact:list")).content.decode()
+    assert reverse(ADD) not in page
+
+
+def test_upload_page_explains_the_columns_and_links_the_sample(marketer_client):
+    page = marketer_client.get(reverse(ADD)).content.decode()
+    assert reverse("contacts_admin:import_sample") in page
+    assert "<code>email</code>" in page and "<code>tags</code>" in page
+
+
+def test_sample_csv_imports_cleanly(marketer_client, tmp_path):
+    response = marketer_client.get(reverse("contacts_admin:import_sample"))
+    path = tmp_path / "sample.csv"
+    path.write_bytes(response.content)
+    summary = import_file(path, check_dns=False)
+    assert (summary.created, summary.error_count) == (2, 0)
+    assert set(Contact.objects.get(email="ann@example.com").tags.names()) == {"vip", "newsletter"}
+
+
+def test_result_page_lists_refused_rows_by_page(marketer_client):
+    errors = [{"row": n, "email": f"bad{n}", "reason": "invalid_syntax"} for n in range(2, 62)]
+    job = job_with_file(b"email\n", status=ImportJob.Status.DONE, errors=errors, error_count=60, rows_done=60)
+    url = reverse(INSPECT, args=[job.pk])
+    first = marketer_client.get(url).content.decode()
+    assert "60 rows were refused" in first and "<td>bad2</td>" in first and "Page 1 of 2" in first
+    assert "<td>bad52</td>" not in first
+    assert "<td>bad52</td>" in marketer_client.get(url + "?errors=2").content.decode()
+
+
+def test_result_page_explains_what_was_skipped(marketer_client):
+    job = job_with_file(b"email\n", status=ImportJob.Status.DONE, skipped=6, duplicates=2, unchanged=3, rows_done=6)
+    page = marketer_client.get(reverse(INSPECT, args=[job.pk])).content.decode()
+    assert "3 already present and unchanged by the file" in page
+    assert "2 repeating an address earlier in the file" in page
+    assert "1 blank" in page
+
+
+def test_progress_page_shows_the_count_moving_before_rows_are_imported(marketer_client):
+    job = job_with_file(b"email\n", status=ImportJob.Status.RUNNING, rows_total=20_000, rows_done=0)
+    page = marketer_client.get(reverse(INSPECT, args=[job.pk])).content.decode()
+    assert "Counting rows… 20000 so far." in page
