@@ -46,6 +46,8 @@ class SegmentForm(WagtailAdminModelForm):
 TEXT_TABLE_TYPES = frozenset(
     {
         "text/csv",
+        "text/x-csv",
+        "text/comma-separated-values",
         "text/plain",
         "text/tab-separated-values",
         "application/csv",
