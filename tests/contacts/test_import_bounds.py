@@ -256,3 +256,14 @@ def test_progress_page_shows_the_count_moving_before_rows_are_imported(marketer_
     job = job_with_file(b"email\n", status=ImportJob.Status.RUNNING, rows_total=20_000, rows_done=0)
     page = marketer_client.get(reverse(INSPECT, args=[job.pk])).content.decode()
     assert "Counting rows… 20000 so far." in page
+
+
+def test_command_writes_every_refused_row_to_the_errors_csv(tmp_path, settings, capsys):
+    settings.CONTACTS_IMPORT_KEPT_ERRORS = 1
+    path = tmp_path / "bad.csv"
+    path.write_text("email\nbad\nworse\nann@example.com\n")
+    report = tmp_path / "errors.csv"
+    call_command("import_contacts", str(path), "--no-dns", "--errors-csv", str(report))
+    assert "... and 1 more (see --errors-csv)" in capsys.readouterr().out
+    rows = list(csv.reader(io.StringIO(report.read_text(encoding="utf-8-sig"))))
+    assert [row[:2] for row in rows] == [["row", "email"], ["2", "bad"], ["3", "worse"]]
