@@ -33,7 +33,8 @@ from django.conf import settings
 from django.db import connection, models, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_date
-from openpyxl import load_workbook
+from openpyxl.reader.excel import ExcelReader
+from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 from taggit.models import Tag
 
 from contacts.exporter import neutralise
@@ -245,15 +246,40 @@ def _csv_rows(reader: Any, handle: BinaryIO, width: int) -> Iterator[tuple[int, 
             yield reader.line_num, row
 
 
+class _UnsizedSheet(ReadOnlyWorksheet):
+    """A read-only sheet that never reads its declared dimension.
+
+    The dimension (A1:XFD1048576 in a 2 KB file) is a claim, not a size, so it is ignored;
+    and finding it means parsing the whole sheet when a file leaves it out."""
+
+    def _get_size(self) -> None:
+        pass
+
+
+class _FirstSheetReader(ExcelReader):
+    """openpyxl's read-only workbook reader, opening only the first worksheet, unsized."""
+
+    def read_worksheets(self) -> None:
+        for sheet, rel in self.parser.find_sheets():
+            if rel.target in self.valid_files and "chartsheet" not in rel.Type:
+                self.wb._sheets.append(_UnsizedSheet(self.wb, sheet.name, rel.target, self.shared_strings))
+                return
+        raise ImportFileError("the XLSX file has no worksheet")
+
+
 def _open_xlsx(path: Path) -> Table:
     counted_rows = check_xlsx_parts(path)
+    reader = None
     try:
-        workbook = load_workbook(path, read_only=True, data_only=True)
-        sheet = workbook.worksheets[0]
+        reader = _FirstSheetReader(path, read_only=True, data_only=True)
+        reader.read()
     except Exception as error:  # openpyxl raises zipfile, KeyError and its own types for broken files
+        if reader is not None:
+            reader.archive.close()
+        if isinstance(error, ImportFileError):
+            raise
         raise ImportFileError(f"not a readable XLSX file: {error}") from None
-    # The declared dimension (A1:XFD1048576 in a 2 KB file) is a claim, not a size: ignore it.
-    sheet.reset_dimensions()
+    workbook, sheet = reader.wb, reader.wb.worksheets[0]
     limit = settings.CONTACTS_IMPORT_MAX_COLUMNS
     first = next(sheet.iter_rows(min_row=1, max_row=1, max_col=limit + 1, values_only=True), ())
     header = [_cell_text(value) for value in first]
