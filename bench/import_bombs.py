@@ -3,7 +3,8 @@
     .venv/bin/python -m bench.import_bombs
 
 Generates the bombs (a 409 KB XLSX holding one 400 MB cell; a 1.7 KB XLSX declaring
-A1:XFD1048576; a small XLSX of 2,000,000 invalid rows; a CSV of 10,000 columns), then for
+A1:XFD1048576; a small XLSX of 2,000,000 invalid rows; a CSV of 10,000 columns) and the
+largest file accepted (1,000,000 invalid rows, CONTACTS_IMPORT_MAX_ROWS), then for
 each runs, as separate processes against a fresh SQLite database and a throwaway Redis,
 ``devtools.upload_bombs probe`` (what the mapping page does) and ``devtools.upload_bombs job``
 (what the worker does: count, import, error report), printing wall time, peak resident
@@ -47,6 +48,9 @@ def main() -> None:
         "400 MB cell": huge_cell_xlsx(workdir / "cell.xlsx", megabytes=400),
         "A1:XFD1048576": dimension_xlsx(workdir / "dimension.xlsx"),
         "2,000,000 bad rows": bad_rows_xlsx(workdir / "rows.xlsx", rows=2_000_000),
+        "1,000,000 bad rows (the row limit: imported, not refused)": bad_rows_xlsx(
+            workdir / "limit.xlsx", rows=1_000_000
+        ),
         "10,000 columns": wide_csv(workdir / "wide.csv", columns=10_000),
     }
     env = {**os.environ, "RAPPORT_VAR_DIR": str(workdir / "var"), "SECURE_SSL_REDIRECT": "0", "LOG_LEVEL": "WARNING"}

@@ -320,7 +320,9 @@ def check_xlsx_parts(path: Path) -> int:
                     f"the XLSX file's text table inflates to {part.file_size} bytes "
                     f"(limit {settings.CONTACTS_IMPORT_MAX_SHARED_STRINGS_BYTES})"
                 )
-            if name == "xl/sharedstrings.xml" or name.startswith("xl/worksheets/"):
+            if name == "xl/sharedstrings.xml":
+                _check_text_runs(archive, part)
+            elif name.startswith("xl/worksheets/"):
                 rows = max(rows, _check_text_runs(archive, part))
     if rows - 1 > settings.CONTACTS_IMPORT_MAX_ROWS:
         raise _too_many_rows(rows - 1)
