@@ -3,6 +3,7 @@
 import csv
 import io
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -57,6 +58,7 @@ def probe(path: Path) -> dict:
     result = subprocess.run(
         [sys.executable, "-m", "devtools.upload_bombs", "probe", str(path)],
         cwd=ROOT,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings"},
         capture_output=True,
         text=True,
         check=True,
@@ -119,10 +121,11 @@ def test_edit_page_of_an_upload_shows_its_progress_instead(marketer_client):
 
 
 def test_huge_cell_is_refused_within_a_memory_ceiling(tmp_path):
-    # 80 MB of one cell in an 80 KB file; read whole, it took the process past 300 MB.
-    result = probe(huge_cell_xlsx(tmp_path / "cell.xlsx", megabytes=80))
+    # 100 MB of one cell in a 100 KB file; read whole, it took the process past 350 MB. A bare
+    # Django process peaks near 140 MB.
+    result = probe(huge_cell_xlsx(tmp_path / "cell.xlsx", megabytes=100))
     assert result["outcome"] == "the XLSX file has a cell longer than 32767 characters"
-    assert result["peak_mb"] < 200
+    assert result["peak_mb"] < 250
 
 
 def test_declared_dimension_is_ignored(tmp_path):
