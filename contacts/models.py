@@ -1,6 +1,7 @@
 """The contact base: one profile per person, lists, suppressions and the history of everything."""
 
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -405,3 +406,11 @@ class ImportJob(models.Model):
 
     def __str__(self) -> str:
         return self.original_name or self.file.name
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        # The upload and its error report hold personal data: they go with the job.
+        files = [field for field in (self.file, self.error_report) if field]
+        result = super().delete(*args, **kwargs)
+        for field in files:
+            field.delete(save=False)
+        return result

@@ -293,3 +293,14 @@ def test_only_the_first_worksheet_is_opened(tmp_path):
     workbook.save(tmp_path / "two.xlsx")
     table = open_table(tmp_path / "two.xlsx")
     assert (table.header, list(table.rows)) == (["email"], [(2, ["ann@example.com"])])
+
+
+def test_deleting_an_import_deletes_its_upload_and_error_report(marketer_client):
+    job = job_with_file(b"email\nbad\n", status=ImportJob.Status.QUEUED)
+    importer.run_job(job.pk)
+    job.refresh_from_db()
+    files = [Path(job.file.path), Path(job.error_report.path)]
+    assert all(path.is_file() for path in files)
+    marketer_client.post(reverse("wagtailsnippets_contacts_importjob:delete", args=[job.pk]))
+    assert not ImportJob.objects.exists()
+    assert not any(path.exists() for path in files)
