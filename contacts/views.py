@@ -59,8 +59,8 @@ class ImportUploadView(CreateView):
             **super().get_context_data(**kwargs),
             "sample_url": reverse("contacts_admin:import_sample"),
             "columns": importer.mapping_choices()[1:],
-            "max_rows": settings.CONTACTS_IMPORT_MAX_ROWS,
-            "max_columns": settings.CONTACTS_IMPORT_MAX_COLUMNS,
+            "max_rows": f"{settings.CONTACTS_IMPORT_MAX_ROWS:,}",
+            "max_columns": f"{settings.CONTACTS_IMPORT_MAX_COLUMNS:,}",
             "max_megabytes": settings.CONTACTS_IMPORT_MAX_BYTES // (1024 * 1024),
         }
 

@@ -304,3 +304,10 @@ def test_deleting_an_import_deletes_its_upload_and_error_report(marketer_client)
     marketer_client.post(reverse("wagtailsnippets_contacts_importjob:delete", args=[job.pk]))
     assert not ImportJob.objects.exists()
     assert not any(path.exists() for path in files)
+
+
+def test_progress_page_counts_refused_rows_while_running_and_lists_them_when_done(marketer_client):
+    job = job_with_file(b"email\n", status=ImportJob.Status.RUNNING, rows_total=9, rows_done=5, error_count=3)
+    page = marketer_client.get(reverse(INSPECT, args=[job.pk])).content.decode()
+    assert "3 rows refused so far" in page
+    assert "rows were refused" not in page
