@@ -86,7 +86,7 @@ def main() -> None:
             manage = [sys.executable, "manage.py"]
             subprocess.run([*manage, "migrate", "-v0"], cwd=ROOT, env=env, check=True)
             database = "PostgreSQL" if env.get("DATABASE_URL", "").startswith("postg") else "SQLite"
-            for run in ("first run", "re-run (all updates)"):
+            for run in ("first run", "re-run (unchanged file)"):
                 started = time.perf_counter()
                 result = subprocess.run(
                     [*manage, "import_contacts", str(csv_path), "--json"],
@@ -99,10 +99,10 @@ def main() -> None:
                 elapsed = time.perf_counter() - started
                 peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
                 summary = json.loads(result.stdout)
-                counts = {key: summary[key] for key in ("rows", "created", "updated", "skipped")}
+                counts = {key: summary[key] for key in ("rows", "created", "updated", "skipped", "unchanged")}
                 print(
                     f"{database} {run}: {elapsed:.1f} s end to end ({args.rows / elapsed:,.0f} rows/s), "
-                    f"peak RSS of the largest child so far {peak_mb:.0f} MB; {counts}, errors={len(summary['errors'])}"
+                    f"peak RSS of the largest child so far {peak_mb:.0f} MB; {counts}, errors={summary['error_count']}"
                 )
             print(f"DNS queries answered by the stub: {sum(stub.queries.values())} for {len(stub.queries)} names")
         finally:

@@ -367,6 +367,20 @@ LOGGING = {
 
 # --- Contacts: import limits ------------------------------------------------------------
 CONTACTS_IMPORT_MAX_BYTES = env_int("CONTACTS_IMPORT_MAX_BYTES", 200 * 1024 * 1024, minimum=1024)
+# Uploaded contact files hold personal data: they live outside MEDIA_ROOT, under random names,
+# and are never served (the admin reads them through permission-checked views only).
+IMPORT_UPLOAD_ROOT = Path(env_str("IMPORT_UPLOAD_DIR", str(VAR_DIR / "private")))
+# Everything a hostile file could inflate is bounded; each limit is refused with a one-line reason.
+# 32,767 characters is Excel's own cell limit.
+CONTACTS_IMPORT_MAX_ROWS = env_int("CONTACTS_IMPORT_MAX_ROWS", 1_000_000, minimum=1)
+CONTACTS_IMPORT_MAX_COLUMNS = env_int("CONTACTS_IMPORT_MAX_COLUMNS", 200, minimum=1)
+CONTACTS_IMPORT_MAX_CELL_CHARS = env_int("CONTACTS_IMPORT_MAX_CELL_CHARS", 32_767, minimum=256)
+CONTACTS_IMPORT_MAX_INFLATED_BYTES = env_int("CONTACTS_IMPORT_MAX_INFLATED_BYTES", 500 * 1024 * 1024, minimum=1024)
+CONTACTS_IMPORT_MAX_SHARED_STRINGS_BYTES = env_int(
+    "CONTACTS_IMPORT_MAX_SHARED_STRINGS_BYTES", 64 * 1024 * 1024, minimum=1024
+)
+# The first errors are kept on the job for the result page; all of them go to the streamed report file.
+CONTACTS_IMPORT_KEPT_ERRORS = env_int("CONTACTS_IMPORT_KEPT_ERRORS", 1000, minimum=1)
 
 # --- Tracking, bounces and engagement (tracking/, contacts/engagement.py) ----------------
 # Contacts with no human open or click for this many months stop being mailed, except by a

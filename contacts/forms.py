@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import codecs
 import json
+from pathlib import Path
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from wagtail.admin.forms import WagtailAdminModelForm
 
 from contacts import exporter, importer
 from contacts.custom_fields import CustomFieldsMixin
-from contacts.models import Contact, ImportJob, MailingList
+from contacts.models import Contact, MailingList
 from contacts.segments import SegmentError, compile_rules
 from contacts.validation import validate_address
 
@@ -41,15 +44,50 @@ class SegmentForm(WagtailAdminModelForm):
         return rules
 
 
-class ImportUploadForm(forms.ModelForm):
-    class Meta:
-        model = ImportJob
-        fields = ["file", "mailing_list", "check_dns"]
+# What browsers and spreadsheet programs send for these files; Windows labels CSV as Excel.
+TEXT_TABLE_TYPES = frozenset(
+    {
+        "text/csv",
+        "text/x-csv",
+        "text/comma-separated-values",
+        "text/plain",
+        "text/tab-separated-values",
+        "application/csv",
+        "application/vnd.ms-excel",
+        "application/octet-stream",
+    }
+)
+IMPORT_CONTENT_TYPES = {
+    ".xlsx": frozenset(
+        {"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "application/octet-stream"}
+    ),
+    **dict.fromkeys((".csv", ".tsv", ".txt"), TEXT_TABLE_TYPES),
+}
 
-    def clean_file(self):
+
+class ImportUploadForm(WagtailAdminModelForm):
+    """The upload step: a .csv/.xlsx file whose declared type and first bytes agree with its extension."""
+
+    def clean_file(self) -> Any:
         upload = self.cleaned_data["file"]
-        if not upload.name.lower().endswith((".csv", ".txt", ".tsv", ".xlsx")):
+        extension = Path(upload.name).suffix.lower()
+        if extension not in IMPORT_CONTENT_TYPES:
             raise ValidationError("Upload a .csv or .xlsx file.")
+        content_type = (upload.content_type or "application/octet-stream").split(";")[0].strip().lower()
+        if content_type not in IMPORT_CONTENT_TYPES[extension]:
+            raise ValidationError(f"A {extension} file cannot be of type {content_type}.")
+        if upload.size > settings.CONTACTS_IMPORT_MAX_BYTES:
+            raise ValidationError(
+                f"The file is too large ({upload.size} bytes; limit {settings.CONTACTS_IMPORT_MAX_BYTES})."
+            )
+        upload.seek(0)
+        head = upload.read(8192)
+        upload.seek(0)
+        if (extension == ".xlsx") != head.startswith(b"PK\x03\x04"):
+            kind = "an XLSX workbook" if extension == ".xlsx" else "a text file"
+            raise ValidationError(f"The file's content is not {kind}, as its name says.")
+        if extension != ".xlsx" and b"\x00" in head and not head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            raise ValidationError("The file's content is not text: it contains NUL bytes.")
         return upload
 
 
@@ -62,7 +100,7 @@ class ImportMappingForm(forms.Form):
         self.header = header
         for index, column in enumerate(header):
             self.fields[f"column_{index}"] = forms.ChoiceField(
-                label=column or f"(column {index + 1})",
+                label=importer.shorten(column) or f"(column {index + 1})",
                 choices=choices,
                 required=False,
                 initial=initial_mapping.get(column, ""),

@@ -19,11 +19,13 @@ import csv
 import io
 import itertools
 import re
+import zipfile
+import zlib
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TextIO
 
 import charset_normalizer
 import psycopg
@@ -31,15 +33,24 @@ from django.conf import settings
 from django.db import connection, models, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_date
-from openpyxl import load_workbook
+from openpyxl.reader.excel import ExcelReader
+from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 from taggit.models import Tag
 
+from contacts.exporter import neutralise
 from contacts.models import Activity, Contact, CustomField, ImportJob, MailingList, TaggedContact
 from contacts.services import subscribe_many
 from contacts.validation import DomainChecker, DomainStatus, validate_address
 
 CHUNK_SIZE = 2000
+# Progress is reported at least this often, so a file of only bad rows still shows it moving.
+PROGRESS_ROWS = 10_000
 SAMPLE_BYTES = 64 * 1024
+# A CSV line is read at most this much at a time; the csv module refuses longer fields anyway.
+LINE_BYTES = 1024 * 1024
+# Mapping screen: enough rows to recognise the columns, cells cut so a huge one cannot bloat the page.
+PREVIEW_ROWS = 5
+PREVIEW_CELL_CHARS = 80
 # Encodings we expect in the wild for contact sheets; guessing among fewer is more reliable.
 CANDIDATE_ENCODINGS = ["gb18030", "big5", "shift_jis", "euc_kr", "cp1252", "utf_16"]
 
@@ -70,14 +81,27 @@ class ImportFileError(Exception):
 
 @dataclass
 class ImportSummary:
+    """Counts of one import. ``skipped`` = blank rows + ``duplicates`` (repeats inside the file)
+    + ``unchanged`` (existing contacts the row changes nothing in). Only the first
+    CONTACTS_IMPORT_KEPT_ERRORS errors are kept; ``error_count`` counts them all, and
+    ``report`` (a csv writer), when given, receives every one."""
+
     rows: int = 0
     created: int = 0
     updated: int = 0
     skipped: int = 0
+    duplicates: int = 0
+    unchanged: int = 0
+    error_count: int = 0
     errors: list[dict[str, Any]] = field(default_factory=list)
+    report: Any = None
 
     def error(self, row: int, email: str, reason: str) -> None:
-        self.errors.append({"row": row, "email": email, "reason": reason})
+        self.error_count += 1
+        if len(self.errors) < settings.CONTACTS_IMPORT_KEPT_ERRORS:
+            self.errors.append({"row": row, "email": email, "reason": reason})
+        if self.report is not None:
+            self.report.writerow([row, neutralise(email), neutralise(reason)])
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -86,6 +110,9 @@ class ImportSummary:
             "updated": self.updated,
             "skipped": self.skipped,
             "errors": self.errors,
+            "duplicates": self.duplicates,
+            "unchanged": self.unchanged,
+            "error_count": self.error_count,
         }
 
 
@@ -93,13 +120,19 @@ class ImportSummary:
 class Table:
     header: list[str]
     rows: Generator[tuple[int, list[str]], None, None]
+    # Data rows counted without parsing them (XLSX row elements), or None when only reading tells.
+    counted_rows: int | None = None
 
 
 # --- Reading files -------------------------------------------------------------------
 
 
 def open_table(path: Path) -> Table:
-    """Header and data rows of a CSV or XLSX file; rows are numbered as a spreadsheet shows them."""
+    """Header and data rows of a CSV or XLSX file; rows are numbered as a spreadsheet shows them.
+
+    Everything a hostile file could inflate is bounded before it is read: bytes, inflated
+    XLSX parts, cell length, columns; rows are read streaming and counted by the caller.
+    """
     path = Path(path)
     if not path.is_file():
         raise ImportFileError(f"no such file: {path}")
@@ -110,9 +143,23 @@ def open_table(path: Path) -> Table:
     with path.open("rb") as handle:
         magic = handle.read(4)
     table = _open_xlsx(path) if magic == b"PK\x03\x04" else _open_csv(path)
-    if not any(cell.strip() for cell in table.header):
+    # Trailing blank header cells are padding (spreadsheets export them), not columns to map.
+    while table.header and not table.header[-1].strip():
+        table.header.pop()
+    if not table.header:
+        table.rows.close()
         raise ImportFileError("the file has no header row")
     return table
+
+
+def _too_many_rows(rows: int | str) -> ImportFileError:
+    limit = settings.CONTACTS_IMPORT_MAX_ROWS
+    return ImportFileError(f"too many rows: {rows} (limit {limit}); split the file")
+
+
+def _too_many_columns() -> ImportFileError:
+    limit = settings.CONTACTS_IMPORT_MAX_COLUMNS
+    return ImportFileError(f"too many columns: the header has more than {limit} (limit {limit})")
 
 
 def detect_encoding(sample: bytes) -> str:
@@ -148,23 +195,38 @@ def _open_csv(path: Path) -> Table:
     reader = csv.reader(lines, delimiter=dialect.delimiter, quotechar='"', doublequote=True)
     try:
         header = next(reader, [])
-    except csv.Error as error:
+    except (csv.Error, ImportFileError) as error:
         handle.close()
         raise ImportFileError(f"cannot read the header row: {error}") from None
-    return Table(header, _csv_rows(reader, handle, len(header)))
+    if len(header) > settings.CONTACTS_IMPORT_MAX_COLUMNS and any(
+        cell.strip() for cell in header[settings.CONTACTS_IMPORT_MAX_COLUMNS :]
+    ):
+        handle.close()
+        raise _too_many_columns()
+    return Table(header[: settings.CONTACTS_IMPORT_MAX_COLUMNS], _csv_rows(reader, handle, len(header)))
 
 
 def _decoded_lines(handle: BinaryIO, encoding: str) -> Iterator[str]:
-    """Decode line by line, so an undecodable byte is reported at its own line number."""
+    """Decode line by line, so an undecodable byte is reported at its own line number.
+
+    A line longer than LINE_BYTES comes in pieces: memory stays bounded, and the csv module
+    refuses the oversized field as a malformed row.
+    """
     if encoding.replace("-", "_").lower().startswith("utf_16"):
         # Two-byte units: splitting on b"\n" would cut characters, so let the codec split.
-        yield from io.TextIOWrapper(handle, encoding=encoding, newline="")
+        text = io.TextIOWrapper(handle, encoding=encoding, newline="")
+        yield from iter(lambda: text.readline(LINE_BYTES // 2), "")
         return
-    for number, raw in enumerate(handle, start=1):
+    decoder = codecs.getincrementaldecoder(encoding)()
+    for number, raw in enumerate(iter(lambda: handle.readline(LINE_BYTES), b""), start=1):
         try:
-            yield raw.decode(encoding)
+            yield decoder.decode(raw)
         except UnicodeDecodeError:
             raise ImportFileError(f"line {number} is not valid {encoding}: the file mixes encodings") from None
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        raise ImportFileError(f"the file ends inside a character: not valid {encoding}") from None
 
 
 def _csv_rows(reader: Any, handle: BinaryIO, width: int) -> Iterator[tuple[int, list[str]]]:
@@ -184,14 +246,122 @@ def _csv_rows(reader: Any, handle: BinaryIO, width: int) -> Iterator[tuple[int, 
             yield reader.line_num, row
 
 
+class _UnsizedSheet(ReadOnlyWorksheet):
+    """A read-only sheet that never reads its declared dimension.
+
+    The dimension (A1:XFD1048576 in a 2 KB file) is a claim, not a size, so it is ignored;
+    and finding it means parsing the whole sheet when a file leaves it out."""
+
+    def _get_size(self) -> None:
+        pass
+
+
+class _FirstSheetReader(ExcelReader):
+    """openpyxl's read-only workbook reader, opening only the first worksheet, unsized."""
+
+    def read_worksheets(self) -> None:
+        for sheet, rel in self.parser.find_sheets():
+            if rel.target in self.valid_files and "chartsheet" not in rel.Type:
+                self.wb._sheets.append(_UnsizedSheet(self.wb, sheet.name, rel.target, self.shared_strings))
+                return
+        raise ImportFileError("the XLSX file has no worksheet")
+
+
 def _open_xlsx(path: Path) -> Table:
+    counted_rows = check_xlsx_parts(path)
+    reader = None
     try:
-        workbook = load_workbook(path, read_only=True, data_only=True)
+        reader = _FirstSheetReader(path, read_only=True, data_only=True)
+        reader.read()
     except Exception as error:  # openpyxl raises zipfile, KeyError and its own types for broken files
+        if reader is not None:
+            reader.archive.close()
+        if isinstance(error, ImportFileError):
+            raise
         raise ImportFileError(f"not a readable XLSX file: {error}") from None
-    rows = workbook.worksheets[0].iter_rows(values_only=True)
-    header = [_cell_text(value) for value in next(rows, ())]
-    return Table(header, _xlsx_rows(workbook, rows))
+    workbook, sheet = reader.wb, reader.wb.worksheets[0]
+    limit = settings.CONTACTS_IMPORT_MAX_COLUMNS
+    first = next(sheet.iter_rows(min_row=1, max_row=1, max_col=limit + 1, values_only=True), ())
+    header = [_cell_text(value) for value in first]
+    if len(header) > limit and header[limit]:
+        workbook.close()
+        raise _too_many_columns()
+    header = header[:limit]
+    width = max((index + 1 for index, cell in enumerate(header) if cell), default=1)
+    rows = sheet.iter_rows(min_row=2, max_col=width, values_only=True)
+    return Table(header, _xlsx_rows(workbook, rows), counted_rows=max(counted_rows - 1, 0))
+
+
+def check_xlsx_parts(path: Path) -> int:
+    """Refuse an XLSX whose parts inflate beyond the limits or hold a cell Excel could not have written.
+
+    Sizes come from the zip directory, which also caps what zipfile will inflate; then every
+    sheet and the shared strings (which openpyxl loads whole) are streamed once, looking for
+    a text run longer than any legitimate cell (Excel's limit is 32,767 characters) and
+    counting row elements. Returns the row count of the longest sheet: an upper bound of the
+    rows openpyxl will read, known without parsing them, for progress and the row limit.
+    """
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as error:
+        raise ImportFileError(f"not a readable XLSX file: {error}") from None
+    rows = 0
+    with archive:
+        parts = archive.infolist()
+        inflated = sum(part.file_size for part in parts)
+        if inflated > settings.CONTACTS_IMPORT_MAX_INFLATED_BYTES:
+            raise ImportFileError(
+                f"the XLSX file inflates to {inflated} bytes (limit {settings.CONTACTS_IMPORT_MAX_INFLATED_BYTES})"
+            )
+        for part in parts:
+            name = part.filename.lower()
+            if name == "xl/sharedstrings.xml" and part.file_size > settings.CONTACTS_IMPORT_MAX_SHARED_STRINGS_BYTES:
+                raise ImportFileError(
+                    f"the XLSX file's text table inflates to {part.file_size} bytes "
+                    f"(limit {settings.CONTACTS_IMPORT_MAX_SHARED_STRINGS_BYTES})"
+                )
+            if name == "xl/sharedstrings.xml":
+                _check_text_runs(archive, part)
+            elif name.startswith("xl/worksheets/"):
+                rows = max(rows, _check_text_runs(archive, part))
+    if rows - 1 > settings.CONTACTS_IMPORT_MAX_ROWS:
+        raise _too_many_rows(rows - 1)
+    return rows
+
+
+def _check_text_runs(archive: zipfile.ZipFile, part: zipfile.ZipInfo) -> int:
+    """Stream one XML part, refuse it if any run between two tags is longer than a cell may be;
+    returns how many row elements it has (a tag cut by a chunk boundary may be missed: it is a bound)."""
+    # Escaped as entities, one character can take up to 8 bytes (&#x10FFFF;): bound the bytes generously.
+    limit = settings.CONTACTS_IMPORT_MAX_CELL_CHARS * 8
+    run = rows = 0
+    try:
+        with archive.open(part) as stream:
+            for chunk in iter(lambda: stream.read(1024 * 1024), b""):
+                first = min((i for i in (chunk.find(b"<"), chunk.find(b">")) if i >= 0), default=len(chunk))
+                last = max(chunk.rfind(b"<"), chunk.rfind(b">"))
+                if run + first > limit or (last >= 0 and _has_long_run(chunk, limit)):
+                    raise ImportFileError(
+                        f"the XLSX file has a cell longer than {settings.CONTACTS_IMPORT_MAX_CELL_CHARS} characters"
+                    )
+                run = run + len(chunk) if last < 0 else len(chunk) - last - 1
+                # Opening tags only: <row ...> and prefixed <x:row ...>, never </row>.
+                rows += chunk.count(b"<row") + chunk.count(b":row ")
+    except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as error:
+        raise ImportFileError(f"not a readable XLSX file: {error}") from None
+    return rows
+
+
+def _has_long_run(chunk: bytes, limit: int) -> bool:
+    """Whether ``chunk`` has more than ``limit`` bytes in a row without a < or >.
+
+    Such a run covers a whole aligned block of half its length, so blocks are probed with
+    two memchr-fast finds each and the exact (slower) search runs only on a suspect chunk."""
+    block = limit // 2
+    for start in range(0, len(chunk) - block + 1, block):
+        if chunk.find(b"<", start, start + block) < 0 and chunk.find(b">", start, start + block) < 0:
+            return re.search(rb"[<>][^<>]{%d}" % limit, chunk) is not None
+    return False
 
 
 def _xlsx_rows(workbook: Any, rows: Iterator[tuple]) -> Iterator[tuple[int, list[str]]]:
@@ -415,11 +585,11 @@ class ChunkWriter:
         self.updated = self.given[2 : self.given.index("updated_at") + 1]
 
     @transaction.atomic
-    def write(self, pending: dict[str, PendingContact]) -> set[str]:
-        """Write the chunk; returns the emails that already existed.
+    def write(self, pending: dict[str, PendingContact]) -> tuple[set[str], set[str]]:
+        """Write the chunk; returns the emails that already existed, and those of them left unchanged.
 
         Existing contacts the file would not change are not written at all, so re-running an
-        import is cheap and leaves no new history."""
+        import is cheap, leaves no new history, and reports them unchanged rather than updated."""
         existing = {
             row["email"]: row
             for row in Contact.objects.filter(email__in=list(pending)).values(
@@ -431,11 +601,13 @@ class ChunkWriter:
         changed = [email for email, row in rows.items() if row is not None]
         RowInserter(Contact, self.given, conflict="email", update=self.updated).run([rows[email] for email in changed])
         ids = dict(Contact.objects.filter(email__in=list(pending)).values_list("email", "id"))
-        self._tag(pending, ids)
+        tagged = self._tag(pending, ids)
         subscribed = self._subscribe(ids) if self.mailing_list else set()
         touched = [email for email in pending if rows[email] is not None or ids[email] in subscribed]
         self._history(touched, ids, set(existing), subscribed, now)
-        return set(existing)
+        written = set(touched)
+        unchanged = {email for email in existing if email not in written and ids[email] not in tagged}
+        return set(existing), unchanged
 
     def _contact_row(self, item: PendingContact, current: dict[str, Any] | None, now: datetime) -> tuple | None:
         """The row to upsert, or None when the contact exists and the file changes nothing in it."""
@@ -478,10 +650,11 @@ class ChunkWriter:
             [(ids[email], kinds[ids[email] in subscribed], moment, details[email not in existing]) for email in emails]
         )
 
-    def _tag(self, pending: dict[str, PendingContact], ids: dict[str, int]) -> None:
+    def _tag(self, pending: dict[str, PendingContact], ids: dict[str, int]) -> set[int]:
+        """Add the file's tags; returns the ids of contacts that gained one."""
         names = set().union(*(item.tags for item in pending.values()))
         if not names:
-            return
+            return set()
         tags = {tag.name: tag.pk for tag in Tag.objects.filter(name__in=names)}
         for name in names - set(tags):
             tags[name] = Tag.objects.get_or_create(name=name)[0].pk
@@ -491,7 +664,9 @@ class ChunkWriter:
                 content_object_id__in=list(ids.values()), tag_id__in=list(tags.values())
             ).values_list("content_object_id", "tag_id")
         )
-        RowInserter(TaggedContact, ["content_object", "tag"]).run(sorted(pairs - present))
+        added = sorted(pairs - present)
+        RowInserter(TaggedContact, ["content_object", "tag"]).run(added)
+        return {contact_id for contact_id, _ in added}
 
     def _subscribe(self, ids: dict[str, int]) -> set[int]:
         """Add to the list only contacts still subscribed and not suppressed; returns the newly added."""
@@ -510,11 +685,15 @@ def import_file(
     source_name: str = "",
     chunk_size: int = CHUNK_SIZE,
     on_progress: Callable[[ImportSummary], None] | None = None,
+    error_report: TextIO | None = None,
 ) -> ImportSummary:
     """Import a CSV/XLSX file. ``mapping`` (column -> field) defaults to :func:`auto_mapping`.
 
     Raises ImportFileError when the file as a whole cannot be imported; bad rows are
-    reported in the summary and the good ones imported.
+    reported in the summary and the good ones imported. Every refused row is also written
+    to ``error_report`` as CSV (row, email, reason), the summary keeping only the first ones.
+    A CSV longer than CONTACTS_IMPORT_MAX_ROWS stops there with an ImportFileError (the rows
+    before it are imported); an XLSX is refused before any row is read.
     """
     table = open_table(Path(path))
     mapping = mapping or auto_mapping(table.header)
@@ -522,14 +701,18 @@ def import_file(
     parser = RowParser(table.header, mapping, check_dns=dns)
     mapped_profile = [name for name in PROFILE_FIELDS if name in parser.positions]
     writer = ChunkWriter(mapped_profile, mailing_list, source_name or Path(path).name)
-    summary = ImportSummary()
+    summary = ImportSummary(report=csv.writer(error_report) if error_report else None)
     seen: set[str] = set()
     pending: dict[str, PendingContact] = {}
-    for number, cells in table.rows:
-        summary.rows += 1
-        _take_row(parser, summary, seen, pending, number, cells)
-        if len(pending) >= chunk_size:
-            _flush(writer, pending, summary, on_progress)
+    with contextlib.closing(table.rows):
+        for number, cells in table.rows:
+            summary.rows += 1
+            if summary.rows > settings.CONTACTS_IMPORT_MAX_ROWS:
+                _flush(writer, pending, summary, on_progress)
+                raise _too_many_rows(f"more than {settings.CONTACTS_IMPORT_MAX_ROWS}")
+            _take_row(parser, summary, seen, pending, number, cells)
+            if len(pending) >= chunk_size or summary.rows % PROGRESS_ROWS == 0:
+                _flush(writer, pending, summary, on_progress)
     _flush(writer, pending, summary, on_progress)
     return summary
 
@@ -553,6 +736,7 @@ def _take_row(
         summary.skipped += 1
     elif item.email in seen:
         summary.skipped += 1
+        summary.duplicates += 1
         if item.email in pending:
             pending[item.email].merge(item)
         else:
@@ -569,17 +753,19 @@ def _flush(
     summary: ImportSummary,
     on_progress: Callable[[ImportSummary], None] | None,
 ) -> None:
-    if not pending:
-        return
-    existing = writer.write(pending)
-    for email, item in pending.items():
-        if item.repeat:
-            continue
-        if email in existing:
-            summary.updated += 1
-        else:
-            summary.created += 1
-    pending.clear()
+    if pending:
+        existing, unchanged = writer.write(pending)
+        for email, item in pending.items():
+            if item.repeat:
+                continue
+            if email in unchanged:
+                summary.skipped += 1
+                summary.unchanged += 1
+            elif email in existing:
+                summary.updated += 1
+            else:
+                summary.created += 1
+        pending.clear()
     if on_progress:
         on_progress(summary)
 
@@ -604,27 +790,36 @@ def run_job(job_id: int) -> None:
     """Run a queued import job; whoever claims it first runs it, a second delivery does nothing."""
     now = timezone.now()
     if not ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.QUEUED).update(
-        status=ImportJob.Status.RUNNING, started_at=now, rows_done=0
+        status=ImportJob.Status.RUNNING, started_at=now, rows_done=0, rows_total=0
     ):
         return
     job = ImportJob.objects.select_related("mailing_list").get(pk=job_id)
     jobs = ImportJob.objects.filter(pk=job_id)
-    # A file that cannot be read is reported below, by import_file, as the job's failure.
-    with contextlib.suppress(ImportFileError):
-        jobs.update(rows_total=sum(1 for _ in open_table(Path(job.file.path)).rows))
 
     def progress(summary: ImportSummary) -> None:
-        jobs.update(rows_done=summary.rows, created=summary.created, updated=summary.updated, skipped=summary.skipped)
-
-    try:
-        summary = import_file(
-            Path(job.file.path),
-            mapping=job.mapping or None,
-            mailing_list=job.mailing_list,
-            check_dns=job.check_dns,
-            source_name=job.original_name,
-            on_progress=progress,
+        jobs.update(
+            rows_done=summary.rows,
+            created=summary.created,
+            updated=summary.updated,
+            skipped=summary.skipped,
+            error_count=summary.error_count,
         )
+
+    report_name = _error_report_name(job)
+    try:
+        jobs.update(rows_total=count_rows(Path(job.file.path), lambda rows: jobs.update(rows_total=rows)))
+        report_path = Path(job.error_report.storage.path(report_name))
+        with report_path.open("w", encoding="utf-8-sig", newline="") as report:
+            csv.writer(report).writerow(["row", "email", "reason"])
+            summary = import_file(
+                Path(job.file.path),
+                mapping=job.mapping or None,
+                mailing_list=job.mailing_list,
+                check_dns=job.check_dns,
+                source_name=job.original_name,
+                on_progress=progress,
+                error_report=report,
+            )
     except ImportFileError as error:
         jobs.update(status=ImportJob.Status.FAILED, failure=str(error), finished_at=timezone.now())
         return
@@ -634,14 +829,48 @@ def run_job(job_id: int) -> None:
         created=summary.created,
         updated=summary.updated,
         skipped=summary.skipped,
+        duplicates=summary.duplicates,
+        unchanged=summary.unchanged,
         errors=summary.errors,
+        error_count=summary.error_count,
+        error_report=report_name if summary.error_count else "",
         finished_at=timezone.now(),
     )
 
 
-def preview(job: ImportJob, limit: int = 5) -> tuple[list[str], list[list[str]]]:
-    """The header and first rows of an uploaded file, for the mapping screen."""
+def _error_report_name(job: ImportJob) -> str:
+    """Next to the upload, in the same private storage; a rerun overwrites the earlier report."""
+    name = f"{Path(job.file.name).with_suffix('')}-errors.csv"
+    Path(job.error_report.storage.path(name)).parent.mkdir(parents=True, exist_ok=True)
+    return name
+
+
+def count_rows(path: Path, on_progress: Callable[[int], None] | None = None) -> int:
+    """How many data rows the file has, for the progress bar; refuses a file over the row limit.
+
+    An XLSX is counted from its row elements without parsing them; a CSV is read through,
+    reporting the count as it goes so the progress page moves during a long count."""
+    table = open_table(path)
+    with contextlib.closing(table.rows):
+        if table.counted_rows is not None:
+            return table.counted_rows
+        rows = 0
+        for rows, _ in enumerate(table.rows, start=1):
+            if rows > settings.CONTACTS_IMPORT_MAX_ROWS:
+                raise _too_many_rows(f"more than {settings.CONTACTS_IMPORT_MAX_ROWS}")
+            if on_progress and rows % PROGRESS_ROWS == 0:
+                on_progress(rows)
+        return rows
+
+
+def preview(job: ImportJob, limit: int = PREVIEW_ROWS) -> tuple[list[str], list[list[str]]]:
+    """The header and first rows of an uploaded file, for the mapping screen, long cells cut short."""
     table = open_table(Path(job.file.path))
-    rows = [cells for _, cells in itertools.islice(table.rows, limit)]
-    table.rows.close()
+    with contextlib.closing(table.rows):
+        rows = [[shorten(cell) for cell in cells] for _, cells in itertools.islice(table.rows, limit)]
     return table.header, rows
+
+
+def shorten(text: str) -> str:
+    """A cell cut to PREVIEW_CELL_CHARS, for pages that show what a file holds."""
+    return text if len(text) <= PREVIEW_CELL_CHARS else text[: PREVIEW_CELL_CHARS - 1] + "…"

@@ -1,6 +1,7 @@
 """The contact base: one profile per person, lists, suppressions and the history of everything."""
 
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -9,6 +10,8 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from taggit.managers import TaggableManager
 from taggit.models import TaggedItemBase
+
+from contacts.storage import PrivateUploadStorage, import_upload_path
 
 
 class ContactQuerySet(models.QuerySet):
@@ -364,7 +367,8 @@ class ImportJob(models.Model):
         DONE = "done"
         FAILED = "failed"
 
-    file = models.FileField(upload_to="imports/%Y/%m/")
+    # Private storage under random names: the file holds personal data and is never served.
+    file = models.FileField(upload_to=import_upload_path, storage=PrivateUploadStorage(), max_length=200)
     original_name = models.CharField(max_length=255, blank=True)
     mailing_list = models.ForeignKey(
         MailingList, null=True, blank=True, on_delete=models.SET_NULL, related_name="import_jobs"
@@ -377,8 +381,20 @@ class ImportJob(models.Model):
     rows_done = models.PositiveIntegerField(default=0)
     created = models.PositiveIntegerField(default=0)
     updated = models.PositiveIntegerField(default=0)
-    skipped = models.PositiveIntegerField(default=0)
-    errors = models.JSONField(default=list, blank=True, help_text="[{row, email, reason}] for the error report.")
+    skipped = models.PositiveIntegerField(
+        default=0, help_text="Blank rows, repeats inside the file, unchanged contacts."
+    )
+    duplicates = models.PositiveIntegerField(default=0, help_text="Skipped: the address appears earlier in the file.")
+    unchanged = models.PositiveIntegerField(
+        default=0, help_text="Skipped: the contact exists and the row changes nothing."
+    )
+    errors = models.JSONField(
+        default=list, blank=True, help_text="The first [{row, email, reason}] (CONTACTS_IMPORT_KEPT_ERRORS)."
+    )
+    error_count = models.PositiveIntegerField(default=0, help_text="Every refused row, kept or not.")
+    error_report = models.FileField(
+        upload_to=import_upload_path, storage=PrivateUploadStorage(), max_length=200, blank=True, editable=False
+    )
     failure = models.TextField(blank=True, help_text="Why the whole import stopped, if it did.")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -393,6 +409,10 @@ class ImportJob(models.Model):
     def __str__(self) -> str:
         return self.original_name or self.file.name
 
-    @property
-    def error_count(self) -> int:
-        return len(self.errors)
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        # The upload and its error report hold personal data: they go with the job.
+        files = [field for field in (self.file, self.error_report) if field]
+        result = super().delete(*args, **kwargs)
+        for field in files:
+            field.delete(save=False)
+        return result

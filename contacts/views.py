@@ -7,11 +7,14 @@ from __future__ import annotations
 import csv
 import io
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect
@@ -21,12 +24,14 @@ from django.views.decorators.http import require_POST
 from django.views.generic import FormView
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from wagtail.admin.views.generic.permissions import PermissionCheckedMixin
-from wagtail.snippets.views.snippets import CreateView, InspectView
+from wagtail.snippets.views.snippets import CreateView, EditView, InspectView
 
 from contacts import exporter, importer, services, tasks
 from contacts.forms import ExportForm, ImportMappingForm, NoteForm, rules_from_request
 from contacts.models import Contact, ImportJob, MailingList, Segment
 from contacts.segments import SegmentError, compile_rules
+
+ERRORS_PER_PAGE = 50
 
 
 def _inspect_url(instance) -> str:
@@ -48,6 +53,38 @@ class ImportUploadView(CreateView):
 
     def get_success_url(self) -> str:
         return reverse("contacts_admin:import_map", args=[self.object.pk])
+
+    def get_context_data(self, **kwargs) -> dict:
+        return {
+            **super().get_context_data(**kwargs),
+            "sample_url": reverse("contacts_admin:import_sample"),
+            "columns": importer.mapping_choices()[1:],
+            "max_rows": f"{settings.CONTACTS_IMPORT_MAX_ROWS:,}",
+            "max_columns": f"{settings.CONTACTS_IMPORT_MAX_COLUMNS:,}",
+            "max_megabytes": settings.CONTACTS_IMPORT_MAX_BYTES // (1024 * 1024),
+        }
+
+
+class ImportEditView(EditView):
+    """An upload is not edited once made (its file is private and already mapped): show its progress page."""
+
+    def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        return redirect(reverse(ImportJob.snippet_viewset.get_url_name("inspect"), args=[kwargs["pk"]]))
+
+
+SAMPLE_CSV = (
+    "email,first_name,last_name,company,city,grade,tags\r\n"
+    'ann@example.com,Ann,Lee,Acme,Paris,A,"vip,newsletter"\r\n'
+    "bob@example.org,Bob,,Globex,Lyon,,\r\n"
+)
+
+
+@permission_required("contacts.add_importjob", raise_exception=True)
+def import_sample(request: HttpRequest) -> HttpResponse:
+    """A small CSV with the columns an import understands, to fill in."""
+    response = HttpResponse("\ufeff" + SAMPLE_CSV, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="contacts-sample.csv"'
+    return response
 
 
 class ImportMappingView(PermissionCheckedMixin, WagtailAdminTemplateMixin, FormView):
@@ -89,7 +126,13 @@ class ImportMappingView(PermissionCheckedMixin, WagtailAdminTemplateMixin, FormV
         }
 
     def get_context_data(self, **kwargs) -> dict:
-        return {**super().get_context_data(**kwargs), "job": self.job, "rows": self.rows, "file_error": self.file_error}
+        return {
+            **super().get_context_data(**kwargs),
+            "job": self.job,
+            "columns": [importer.shorten(column) for column in self.header],
+            "rows": self.rows,
+            "file_error": self.file_error,
+        }
 
     def form_valid(self, form: ImportMappingForm) -> HttpResponse:
         with transaction.atomic():
@@ -103,12 +146,14 @@ class ImportProgressView(InspectView):
     template_name = "contacts/import_progress.html"
 
     def get_fields(self) -> list[str]:
-        return ["original_name", "mailing_list", "status", "rows_done", "created", "updated", "skipped"]
+        return ["original_name", "mailing_list", "status", "rows_done", "created", "updated", "error_count"]
 
     def get_context_data(self, **kwargs) -> dict:
         context = super().get_context_data(**kwargs)
         job = self.object
         context["job"] = job
+        context["blank"] = max(job.skipped - job.duplicates - job.unchanged, 0)
+        context["error_page"] = Paginator(job.errors, ERRORS_PER_PAGE).get_page(self.request.GET.get("errors"))
         context["running"] = job.status in (ImportJob.Status.QUEUED, ImportJob.Status.RUNNING)
         context["percent"] = min(100, round(100 * job.rows_done / job.rows_total)) if job.rows_total else 0
         context["errors_url"] = reverse("contacts_admin:import_errors", args=[job.pk])
@@ -129,16 +174,29 @@ def import_retry(request: HttpRequest, pk: int) -> HttpResponse:
 
 @permission_required("contacts.view_importjob", raise_exception=True)
 def import_error_report(request: HttpRequest, pk: int) -> HttpResponse:
-    """The rows an import refused, as CSV: row, email, reason."""
+    """Every row an import refused, as CSV (row, email, reason), streamed from the report the import wrote."""
     job = get_object_or_404(ImportJob, pk=pk)
+    filename = f"import-{job.pk}-errors.csv"
+    if job.error_report:
+        response = FileResponse(job.error_report.open("rb"), as_attachment=True, filename=filename)
+        response["Content-Type"] = "text/csv; charset=utf-8"
+        return response
+    # Jobs imported before reports were written to files keep their errors on the row.
+    response = StreamingHttpResponse(_error_rows(job.errors), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def _error_rows(errors: list[dict]) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(["row", "email", "reason"])
-    for error in job.errors:
+    yield "\ufeff" + buffer.getvalue()
+    for error in errors:
+        buffer.seek(0)
+        buffer.truncate()
         writer.writerow([error["row"], exporter.neutralise(error["email"]), exporter.neutralise(error["reason"])])
-    response = HttpResponse("\ufeff" + buffer.getvalue(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-errors.csv"'
-    return response
+        yield buffer.getvalue()
 
 
 # --- Export ------------------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ from wagtail.snippets.views.snippets import (
 
 from contacts import custom_fields, services, timeline, views
 from contacts.custom_fields import CustomFieldsPanel
-from contacts.forms import ContactForm, SegmentForm
+from contacts.forms import ContactForm, ImportUploadForm, SegmentForm
 from contacts.models import Contact, CustomField, ImportJob, MailingList, Segment, Suppression
 from contacts.segment_builder import SegmentRulesWidget
 from contacts.segments import SegmentError, compile_rules, count_members
@@ -99,6 +99,15 @@ class ContactIndexView(IndexView):
         if not self.permission_policy.user_has_permission_for_instance(self.request.user, "change", instance):
             return None
         return super().get_edit_url(instance)
+
+    @property
+    def header_buttons(self) -> list:
+        # Where people look for it: importing starts from the contacts list, for those allowed to import.
+        buttons = list(super().header_buttons)
+        if self.request.user.has_perm("contacts.add_importjob"):
+            url = reverse(ImportJob.snippet_viewset.get_url_name("add"))
+            buttons.append(HeaderButton("Import", url=url, icon_name="upload"))
+        return buttons
 
 
 class SalesPanelMixin:
@@ -361,11 +370,15 @@ class ImportJobViewSet(SnippetViewSet):
     icon = "upload"
     menu_label = "Imports"
     add_view_class = views.ImportUploadView
+    edit_view_class = views.ImportEditView
     inspect_view_class = views.ImportProgressView
     inspect_view_enabled = True
-    list_display = ["__str__", "status", "rows_done", "created", "updated", "skipped", "created_at"]
+    list_display = ["__str__", "status", "rows_done", "created", "updated", "skipped", "error_count", "created_at"]
     list_filter = ["status"]
     panels = [FieldPanel("file"), FieldPanel("mailing_list"), FieldPanel("check_dns")]
+
+    def get_form_class(self, for_update: bool = False):
+        return type("ImportJobAdminForm", (ImportUploadForm, super().get_form_class(for_update)), {})
 
 
 class AudienceGroup(SnippetViewSetGroup):

@@ -16,6 +16,7 @@ admin_urls = [
     path("imports/<int:pk>/map/", views.ImportMappingView.as_view(), name="import_map"),
     path("imports/<int:pk>/errors.csv", views.import_error_report, name="import_errors"),
     path("imports/<int:pk>/retry/", views.import_retry, name="import_retry"),
+    path("imports/sample.csv", views.import_sample, name="import_sample"),
     path("export/<str:kind>/<int:pk>/", views.export_contacts, name="export"),
     path("contacts/<int:pk>/notes/", views.add_note, name="add_note"),
     path("lists/<int:pk>/revalidate/", views.revalidate_list, name="revalidate_list"),

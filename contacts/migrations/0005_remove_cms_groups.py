@@ -16,7 +16,7 @@ def remove_cms_groups(apps, schema_editor):
 class Migration(migrations.Migration):
     # After every Wagtail migration that creates these groups or gives them permissions.
     dependencies = [
-        ("contacts", "0001_initial"),
+        ("contacts", "0002_import_uploads"),
         ("wagtailcore", "0098_apitoken"),
         ("wagtailadmin", "0006_formstate"),
         ("wagtaildocs", "0014_alter_document_file_size"),

@@ -218,7 +218,7 @@ def test_bulk_delete(client, marketer):
 def test_import_upload_map_run_and_error_report(
     client, marketer, settings, tmp_path, django_capture_on_commit_callbacks
 ):
-    settings.MEDIA_ROOT = tmp_path
+    settings.IMPORT_UPLOAD_ROOT = tmp_path
     client = client_for(client, marketer)
     upload = SimpleUploadedFile("people.csv", b"Courriel,Nom\nann@example.com,Ann\n=bad,X\n", content_type="text/csv")
     response = client.post(reverse("wagtailsnippets_contacts_importjob:add"), {"file": upload, "check_dns": ""})
@@ -233,12 +233,12 @@ def test_import_upload_map_run_and_error_report(
     progress = client.get(reverse("wagtailsnippets_contacts_importjob:inspect", args=[job.pk])).content.decode()
     assert "Download the error report" in progress
     report = client.get(reverse("contacts_admin:import_errors", args=[job.pk]))
-    rows = list(csv.reader(io.StringIO(report.content.decode().lstrip("\ufeff"))))
+    rows = list(csv.reader(io.StringIO(b"".join(report.streaming_content).decode().lstrip("\ufeff"))))
     assert rows[1][:2] == ["3", "'=bad"]
 
 
 def test_import_mapping_needs_an_email_column(client, marketer, settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
+    settings.IMPORT_UPLOAD_ROOT = tmp_path
     client = client_for(client, marketer)
     upload = SimpleUploadedFile("people.csv", b"a,b\nann@example.com,Ann\n", content_type="text/csv")
     client.post(reverse("wagtailsnippets_contacts_importjob:add"), {"file": upload})
@@ -313,7 +313,7 @@ def test_contact_listing_filters_by_custom_field(client, marketer):
 
 
 def test_interrupted_import_can_be_run_again(client, marketer, settings, tmp_path, django_capture_on_commit_callbacks):
-    settings.MEDIA_ROOT = tmp_path
+    settings.IMPORT_UPLOAD_ROOT = tmp_path
     job = ImportJob(original_name="p.csv", check_dns=False, status=ImportJob.Status.RUNNING, mapping={"email": "email"})
     job.file.save("p.csv", SimpleUploadedFile("p.csv", b"email\nann@example.com\n"), save=False)
     job.save()
@@ -324,7 +324,7 @@ def test_interrupted_import_can_be_run_again(client, marketer, settings, tmp_pat
 
 
 def test_every_contacts_admin_page_renders_for_a_marketer(client, marketer, settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
+    settings.IMPORT_UPLOAD_ROOT = tmp_path
     contact = ContactFactory()
     mailing_list, segment = MailingListFactory(), SegmentFactory()
     job = ImportJob(original_name="p.csv", errors=[{"row": 2, "email": "x", "reason": "invalid_syntax"}])

@@ -11,8 +11,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def media_in_tmp(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
+def uploads_in_tmp(settings, tmp_path):
+    settings.IMPORT_UPLOAD_ROOT = tmp_path
 
 
 def test_add_to_list_leaves_out_unsubscribed_and_suppressed_contacts():

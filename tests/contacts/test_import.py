@@ -201,7 +201,7 @@ def test_rerun_creates_no_duplicates(tmp_path):
     path = write(tmp_path, "email,tags\nann@example.com,vip\nbob@example.com,vip\n")
     import_file(path, check_dns=False, mailing_list=mailing_list)
     again = import_file(path, check_dns=False, mailing_list=mailing_list)
-    assert (again.created, again.updated) == (0, 2)
+    assert (again.created, again.updated, again.unchanged, again.skipped) == (0, 0, 2, 2)
     assert Contact.objects.count() == 2
     assert Subscription.objects.count() == 2
     assert Contact.objects.get(email="ann@example.com").tags.count() == 1
@@ -217,7 +217,7 @@ def test_import_interrupted_after_a_chunk_completes_cleanly_when_rerun(tmp_path)
         import_file(path, check_dns=False, chunk_size=4, on_progress=crash)
     assert Contact.objects.count() == 4
     summary = import_file(path, check_dns=False, chunk_size=4)
-    assert (summary.created, summary.updated, Contact.objects.count()) == (6, 4, 10)
+    assert (summary.created, summary.unchanged, Contact.objects.count()) == (6, 4, 10)
 
 
 def test_counts_add_up_to_the_rows(tmp_path):
@@ -276,8 +276,31 @@ def test_command_json_prints_the_summary(tmp_path, capsys):
         "updated": 0,
         "skipped": 0,
         "errors": [{"row": 3, "email": "bad", "reason": "invalid_syntax: An email address must have an @-sign."}],
+        "duplicates": 0,
+        "unchanged": 0,
+        "error_count": 1,
     }
     assert mailing_list.subscriptions.count() == 1
+
+
+def test_rerun_of_an_unchanged_file_reports_every_row_unchanged_not_updated(tmp_path):
+    path = write(tmp_path, "email,city,tags\nann@example.com,Paris,vip\nbob@example.com,Lyon,\n")
+    import_file(path, check_dns=False)
+    again = import_file(path, check_dns=False)
+    assert (again.updated, again.unchanged, again.skipped, again.duplicates) == (0, 2, 2, 0)
+
+
+def test_rerun_that_only_adds_a_tag_counts_the_contact_updated(tmp_path):
+    import_file(write(tmp_path, "email,tags\nann@example.com,\n"), check_dns=False)
+    summary = import_file(write(tmp_path, "email,tags\nann@example.com,vip\n"), check_dns=False)
+    assert (summary.updated, summary.unchanged) == (1, 0)
+
+
+def test_duplicates_inside_the_file_are_counted_apart_from_unchanged_contacts(tmp_path):
+    ContactFactory(email="cy@example.com")
+    path = write(tmp_path, "email\nann@example.com\nANN@example.com\ncy@example.com\n\n")
+    summary = import_file(path, check_dns=False)
+    assert (summary.created, summary.duplicates, summary.unchanged, summary.skipped) == (1, 1, 1, 3)
 
 
 def test_rerun_of_an_unchanged_file_adds_no_history(tmp_path):
@@ -290,7 +313,7 @@ def test_rerun_of_an_unchanged_file_adds_no_history(tmp_path):
 def test_rerun_with_a_changed_row_writes_only_that_contact(tmp_path):
     import_file(write(tmp_path, "email,city\nann@example.com,Paris\nbob@example.com,Lyon\n"), check_dns=False)
     summary = import_file(write(tmp_path, "email,city\nann@example.com,Paris\nbob@example.com,Nice\n"), check_dns=False)
-    assert summary.updated == 2
+    assert (summary.updated, summary.unchanged) == (1, 1)
     assert Contact.objects.get(email="bob@example.com").city == "Nice"
     assert Activity.objects.filter(contact__email="bob@example.com").count() == 2
     assert Activity.objects.filter(contact__email="ann@example.com").count() == 1

@@ -1,3 +1,5 @@
+import contextlib
+import csv
 import json
 from pathlib import Path
 
@@ -17,6 +19,11 @@ class Command(BaseCommand):
         )
         parser.add_argument("--no-dns", action="store_true", help="Skip the DNS domain check.")
         parser.add_argument("--json", action="store_true", help="Print the summary as one JSON document.")
+        parser.add_argument(
+            "--errors-csv",
+            metavar="PATH",
+            help="Write every refused row to this CSV file (the summary keeps only the first ones).",
+        )
 
     def handle(self, *args, **options) -> None:
         mailing_list = None
@@ -25,17 +32,30 @@ class Command(BaseCommand):
             if mailing_list is None:
                 raise CommandError(f"no mailing list with slug {options['list_slug']!r}")
         try:
-            summary = import_file(
-                Path(options["path"]), mailing_list=mailing_list, check_dns=False if options["no_dns"] else None
-            )
-        except ImportFileError as error:
+            with contextlib.ExitStack() as stack:
+                report = None
+                if options["errors_csv"]:
+                    report = stack.enter_context(
+                        Path(options["errors_csv"]).open("w", encoding="utf-8-sig", newline="")
+                    )
+                    csv.writer(report).writerow(["row", "email", "reason"])
+                summary = import_file(
+                    Path(options["path"]),
+                    mailing_list=mailing_list,
+                    check_dns=False if options["no_dns"] else None,
+                    error_report=report,
+                )
+        except (ImportFileError, OSError) as error:
             raise CommandError(str(error)) from None
         if options["json"]:
             self.stdout.write(json.dumps(summary.as_json(), ensure_ascii=False))
             return
         self.stdout.write(
             f"{summary.rows} rows: {summary.created} created, {summary.updated} updated, "
-            f"{summary.skipped} skipped, {len(summary.errors)} errors"
+            f"{summary.skipped} skipped ({summary.unchanged} unchanged, {summary.duplicates} repeated in the file), "
+            f"{summary.error_count} errors"
         )
         for error in summary.errors:
             self.stdout.write(f"  row {error['row']}: {error['email'] or '-'}: {error['reason']}")
+        if summary.error_count > len(summary.errors):
+            self.stdout.write(f"  ... and {summary.error_count - len(summary.errors)} more (see --errors-csv)")
