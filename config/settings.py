@@ -247,6 +247,11 @@ DKIM_DOMAIN = env_str("DKIM_DOMAIN")
 DKIM_PRIVATE_KEY_PATH = env_str("DKIM_PRIVATE_KEY_PATH")
 if bool(DKIM_SELECTOR) != bool(DKIM_PRIVATE_KEY_PATH):
     raise ConfigError("DKIM_SELECTOR and DKIM_PRIVATE_KEY_PATH: set both or neither")
+# A second signature with an Ed25519 key (RFC 8463), under its own selector of the same domain.
+DKIM_ED25519_SELECTOR = env_str("DKIM_ED25519_SELECTOR")
+DKIM_ED25519_PRIVATE_KEY_PATH = env_str("DKIM_ED25519_PRIVATE_KEY_PATH")
+if bool(DKIM_ED25519_SELECTOR) != bool(DKIM_ED25519_PRIVATE_KEY_PATH):
+    raise ConfigError("DKIM_ED25519_SELECTOR and DKIM_ED25519_PRIVATE_KEY_PATH: set both or neither")
 
 # --- Send pipeline (campaigns/pipeline.py, throttle.py, delivery.py) -----------------
 SEND_BATCH_SIZE = env_int("SEND_BATCH_SIZE", 500, minimum=1)
