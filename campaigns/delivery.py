@@ -31,6 +31,9 @@ from contacts.models import Contact
 from contacts.tokens import Purpose, TokenData, make_token
 
 SMTP_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+# ESP metadata naming our Message row: the ESP echoes it in its events (tracking.esp).
+METADATA_MESSAGE_ID = "rapport_message_id"
+METADATA_CAMPAIGN_ID = "rapport_campaign_id"
 # SMTP transparency (RFC 5321 4.5.2): a line starting with "." gets another one. Our bytes use CRLF throughout.
 _LEADING_DOT = re.compile(rb"^\.", re.MULTILINE)
 
@@ -107,6 +110,9 @@ class Outgoing:
     headers: dict[str, str]
     content: Content
     template: MessageTemplate
+    campaign_id: int | None = None
+    # The Message row; None for test sends.
+    message_id: int | None = None
 
     def as_bytes(self) -> bytes:
         return self.template.assemble(self)
@@ -218,6 +224,8 @@ def compose(
         headers=headers,
         content=content,
         template=template,
+        campaign_id=campaign_id,
+        message_id=message_id,
     )
 
 
@@ -332,6 +340,12 @@ class BackendTransport:
         )
         message.attach_alternative(outgoing.content.html, "text/html")
         message.envelope_sender = outgoing.envelope_from
+        if outgoing.message_id is not None:
+            # Echoed back in the ESP's events: attributed to this message, not to the address.
+            message.metadata = {
+                METADATA_MESSAGE_ID: str(outgoing.message_id),
+                METADATA_CAMPAIGN_ID: str(outgoing.campaign_id),
+            }
         try:
             if not self.opened:
                 self.connection.open()
