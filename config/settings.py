@@ -253,6 +253,10 @@ DKIM_ED25519_PRIVATE_KEY_PATH = env_str("DKIM_ED25519_PRIVATE_KEY_PATH")
 if bool(DKIM_ED25519_SELECTOR) != bool(DKIM_ED25519_PRIVATE_KEY_PATH):
     raise ConfigError("DKIM_ED25519_SELECTOR and DKIM_ED25519_PRIVATE_KEY_PATH: set both or neither")
 
+# The SPF term that authorises the relay, e.g. "include:_spf.relay.example.net" or "ip4:192.0.2.25":
+# the sender domain check requires it in the bounce domain's SPF record.
+SENDER_SPF_INCLUDE = env_str("SENDER_SPF_INCLUDE")
+
 # --- Send pipeline (campaigns/pipeline.py, throttle.py, delivery.py) -----------------
 SEND_BATCH_SIZE = env_int("SEND_BATCH_SIZE", 500, minimum=1)
 # A claimed batch is renewed at every flush; a lease that runs out means its worker died.
