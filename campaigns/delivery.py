@@ -177,8 +177,10 @@ def template_for(campaign: Campaign, from_name: str = "") -> MessageTemplate:
         from_name=name,
         from_email=email,
         reply_to=reply_to,
-        list_id=f"{encode_header(name)} <campaigns.{domain}>",
-        feedback_id=f"{campaign.pk}:campaign:rapport",
+        # One list per campaign (RFC 2919): filters and mailbox providers can tell campaigns apart.
+        list_id=f"{encode_header(name)} <{campaign.pk}.campaigns.{domain}>",
+        # Gmail's Feedback Loop format, campaign:customer:type:sender, so its spam reports name the campaign.
+        feedback_id=f"{campaign.pk}:{sender.pk if sender else 0}:campaign:{domain}",
     )
 
 

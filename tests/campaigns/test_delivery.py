@@ -149,6 +149,35 @@ def test_without_a_selector_nothing_is_signed(settings):
 
 
 @pytest.mark.django_db
+def test_list_id_and_feedback_id_name_each_campaign():
+    sender = SenderIdentityFactory(email="news@example.com")
+    first, second = CampaignFactory(sender=sender), CampaignFactory(sender=sender)
+
+    headers = [delivery.template_for(campaign) for campaign in (first, second)]
+
+    assert [template.list_id.rpartition(" ")[2] for template in headers] == [
+        f"<{first.pk}.campaigns.example.com>",
+        f"<{second.pk}.campaigns.example.com>",
+    ]
+    assert [template.feedback_id for template in headers] == [
+        f"{first.pk}:{sender.pk}:campaign:example.com",
+        f"{second.pk}:{sender.pk}:campaign:example.com",
+    ]
+
+
+@pytest.mark.django_db
+def test_list_id_and_feedback_id_reach_an_esp_too(settings):
+    settings.EMAIL_BACKEND = "anymail.backends.test.EmailBackend"
+    campaign = CampaignFactory()
+
+    delivery.send_test(campaign, ["qa@example.com"])
+
+    headers = mail.outbox[0].extra_headers
+    assert headers["List-Id"].endswith(f"<{campaign.pk}.campaigns.example.com>")
+    assert headers["Feedback-ID"].startswith(f"{campaign.pk}:")
+
+
+@pytest.mark.django_db
 def test_send_test_goes_through_the_backend_marked_as_a_test():
     campaign = CampaignFactory(subject="Hello {{ contact.first_name }}")
 
