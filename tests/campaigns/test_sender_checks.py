@@ -3,9 +3,12 @@ loopback (never the network), the sender page that shows them, and the campaign 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from io import StringIO
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from campaigns import sender_checks
@@ -189,8 +192,49 @@ def test_the_sender_page_runs_the_checks_and_shows_each_record_to_publish(run, c
     assert page.count('data-check="') == 6
 
 
+def test_the_sender_page_says_when_the_checks_never_ran(client):
+    client.force_login(UserFactory(is_superuser=True, is_staff=True))
+    sender = SenderIdentityFactory(verified=False)
+
+    response = client.get(reverse("senders:checks", args=[sender.pk]))
+
+    assert response.status_code == 200 and "have not been run yet" in response.content.decode()
+
+
+def test_the_sender_edit_page_links_to_the_domain_checks(client):
+    client.force_login(UserFactory(is_superuser=True, is_staff=True))
+    sender = SenderIdentityFactory()
+
+    response = client.get(reverse("senders:edit", args=[sender.pk]))
+
+    assert reverse("senders:checks", args=[sender.pk]) in response.content.decode()
+
+
 def test_the_sender_page_needs_the_change_permission(client):
     client.force_login(UserFactory(is_staff=True))
     sender = SenderIdentityFactory()
 
     assert client.post(reverse("senders:checks", args=[sender.pk])).status_code in {302, 403}
+
+
+def test_check_sender_command_refuses_an_unknown_sender():
+    with pytest.raises(CommandError, match="no sender"):
+        call_command("check_sender", "nobody@example.com")
+
+
+def test_check_sender_command_prints_the_checks_as_json(run, settings):
+    sender, _ = run()
+    out = StringIO()
+
+    call_command("check_sender", sender.email, "--json", stdout=out)
+
+    document = json.loads(out.getvalue())
+    assert document["verified"] is True
+    assert [check["key"] for check in document["checks"]] == [
+        "spf",
+        "dkim_rsa",
+        "dkim_ed25519",
+        "dmarc",
+        "alignment",
+        "bounce_mx",
+    ]
