@@ -165,6 +165,11 @@ def _guard(run, key: str, label: str) -> Check:
         return Check(key, label, False, str(error))
 
 
+def forget(sender: SenderIdentity) -> None:
+    """Drop the results (the caller saves): the sender must be checked again to be verified."""
+    sender.verified, sender.checked_at, sender.dns_checks = False, None, []
+
+
 def check_sender(sender: SenderIdentity) -> list[Check]:
     """Run the checks, store them on the sender and verify it only if every one passed."""
     checks = run_checks(sender.email)

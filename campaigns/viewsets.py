@@ -235,6 +235,12 @@ class LayoutViewSet(ModelViewSet):
 
 
 class SenderEditView(generic.EditView):
+    def save_instance(self) -> SenderIdentity:
+        if "email" in self.form.changed_data:
+            # The checks passed for the old address's domain, not for this one.
+            sender_checks.forget(self.form.instance)
+        return super().save_instance()
+
     @property
     def header_more_buttons(self) -> list:
         url = reverse("senders:checks", args=[self.object.pk])

@@ -210,6 +210,29 @@ def test_the_sender_edit_page_links_to_the_domain_checks(client):
     assert reverse("senders:checks", args=[sender.pk]) in response.content.decode()
 
 
+def test_changing_a_verified_senders_address_needs_the_checks_again(run, client):
+    client.force_login(UserFactory(is_superuser=True, is_staff=True))
+    sender, _ = run()
+    form = {"name": sender.name, "email": "news@elsewhere.example", "reply_to": "", "postal_address": ""}
+
+    client.post(reverse("senders:edit", args=[sender.pk]), form)
+
+    sender.refresh_from_db()
+    assert sender.email == "news@elsewhere.example"
+    assert not sender.verified and sender.checked_at is None and sender.dns_checks == []
+
+
+def test_editing_a_verified_senders_name_keeps_it_verified(run, client):
+    client.force_login(UserFactory(is_superuser=True, is_staff=True))
+    sender, _ = run()
+    form = {"name": "Renamed", "email": sender.email, "reply_to": "", "postal_address": ""}
+
+    client.post(reverse("senders:edit", args=[sender.pk]), form)
+
+    sender.refresh_from_db()
+    assert sender.name == "Renamed" and sender.verified
+
+
 def test_the_sender_page_needs_the_change_permission(client):
     client.force_login(UserFactory(is_staff=True))
     sender = SenderIdentityFactory()
