@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from dkim import select_headers
 from dkim.canonicalization import Relaxed, Simple
 
@@ -30,8 +31,8 @@ SIGNED_HEADERS = (b"from", b"to", b"subject", b"date", b"message-id", b"list-uns
 _HEADER_END = re.compile(rb"\r\n(?![ \t])")
 
 
-class DkimKeyError(ValueError):
-    """A configured DKIM key cannot be read or is of the wrong type."""
+class DkimKeyError(ImproperlyConfigured):
+    """A configured DKIM key cannot be read or is of the wrong type: no message can be signed."""
 
 
 @dataclass(frozen=True)

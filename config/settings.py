@@ -242,14 +242,22 @@ SEND_RATE_PER_SECOND = env_float("SEND_RATE_PER_SECOND", 50.0, minimum=0.1)
 SEND_RATE_PER_HOUR = env_int("SEND_RATE_PER_HOUR", 0, minimum=0)  # 0 = no hourly cap
 DOMAIN_RATE_LIMITS = env_rate_map("DOMAIN_RATE_LIMITS")
 
+
+def _readable_file(name: str) -> str:
+    path = env_str(name)
+    if path and not os.access(path, os.R_OK):
+        raise ConfigError(f"{name}: {path} is not a readable file")
+    return path
+
+
 DKIM_SELECTOR = env_str("DKIM_SELECTOR")
 DKIM_DOMAIN = env_str("DKIM_DOMAIN")
-DKIM_PRIVATE_KEY_PATH = env_str("DKIM_PRIVATE_KEY_PATH")
+DKIM_PRIVATE_KEY_PATH = _readable_file("DKIM_PRIVATE_KEY_PATH")
 if bool(DKIM_SELECTOR) != bool(DKIM_PRIVATE_KEY_PATH):
     raise ConfigError("DKIM_SELECTOR and DKIM_PRIVATE_KEY_PATH: set both or neither")
 # A second signature with an Ed25519 key (RFC 8463), under its own selector of the same domain.
 DKIM_ED25519_SELECTOR = env_str("DKIM_ED25519_SELECTOR")
-DKIM_ED25519_PRIVATE_KEY_PATH = env_str("DKIM_ED25519_PRIVATE_KEY_PATH")
+DKIM_ED25519_PRIVATE_KEY_PATH = _readable_file("DKIM_ED25519_PRIVATE_KEY_PATH")
 if bool(DKIM_ED25519_SELECTOR) != bool(DKIM_ED25519_PRIVATE_KEY_PATH):
     raise ConfigError("DKIM_ED25519_SELECTOR and DKIM_ED25519_PRIVATE_KEY_PATH: set both or neither")
 
