@@ -12,6 +12,7 @@ from campaigns import delivery
 from contacts import services as contact_services
 from contacts.models import Activity, Contact, Suppression
 from tests.factories import CampaignFactory, ContactFactory, MessageFactory
+from tracking import esp
 
 pytestmark = pytest.mark.django_db
 
@@ -136,3 +137,20 @@ def test_a_test_send_carries_no_message_metadata(settings):
     delivery.send_test(CampaignFactory(), ["ann@example.com"])
 
     assert not getattr(mail.outbox[0], "metadata", None)
+
+
+def test_a_delivery_racing_another_of_the_same_event_changes_nothing(monkeypatch):
+    contact = ContactFactory()
+    find_message = esp.sent_message
+
+    def concurrent_delivery_records_it_first(tracking_event):
+        contact_services.record(contact, Activity.Kind.BOUNCED_HARD, event_id="esp:Test:evt-1")
+        return find_message(tracking_event)
+
+    monkeypatch.setattr(esp, "sent_message", concurrent_delivery_records_it_first)
+
+    post(event(EventType.BOUNCED, contact.email, mta_response="550 5.1.1 no such user"))
+
+    contact.refresh_from_db()
+    assert contact.status == Contact.Status.SUBSCRIBED
+    assert Activity.objects.filter(contact=contact).count() == 1
