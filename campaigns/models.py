@@ -11,12 +11,16 @@ from templates_mail.models import Layout
 
 
 class SenderIdentity(models.Model):
-    """A verified From address marketers may choose."""
+    """A From address marketers may choose once its domain passes the DNS checks (campaigns.sender_checks)."""
 
     name = models.CharField(max_length=200)
     email = models.EmailField(unique=True)
     reply_to = models.EmailField(blank=True)
+    # Set only by the DNS checks: every check passed at ``checked_at``.
     verified = models.BooleanField(default=False)
+    checked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The last result of each check, as sender_checks.Check.as_json() writes it.
+    dns_checks = models.JSONField(default=list, blank=True, editable=False)
     postal_address = models.TextField(blank=True, help_text="Printed in the footer; falls back to POSTAL_ADDRESS.")
 
     class Meta:

@@ -20,7 +20,7 @@ from wagtail.admin.views.generic.permissions import PermissionCheckedMixin
 from wagtail.admin.viewsets.model import ModelViewSet
 from wagtail.admin.widgets.button import HeaderButton
 
-from campaigns import composer, delivery
+from campaigns import composer, delivery, sender_checks
 from campaigns.audience import audience_count
 from campaigns.models import Campaign, SenderIdentity
 from campaigns.sending_views import PERMISSION as SEND_PERMISSION
@@ -287,15 +287,60 @@ class LayoutViewSet(ModelViewSet):
     inspect_view_enabled = False
 
 
+class SenderEditView(generic.EditView):
+    def save_instance(self) -> SenderIdentity:
+        if "email" in self.form.changed_data:
+            # The checks passed for the old address's domain, not for this one.
+            sender_checks.forget(self.form.instance)
+        return super().save_instance()
+
+    @property
+    def header_more_buttons(self) -> list:
+        url = reverse("senders:checks", args=[self.object.pk])
+        return [*super().header_more_buttons, HeaderButton("Domain checks", url=url, icon_name="tick")]
+
+
+class SenderChecksView(PermissionCheckedMixin, WagtailAdminTemplateMixin, TemplateView):
+    """Each DNS check of the sender's domain with the exact record to publish; POST runs them again."""
+
+    model = SenderIdentity
+    permission_required = "change"
+    template_name = "campaigns/senders/checks.html"
+    header_icon = "tick"
+
+    def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        self.sender = get_object_or_404(SenderIdentity, pk=kwargs["pk"])
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_page_title(self) -> str:
+        return f"Domain checks: {self.sender.email}"
+
+    def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        checks = sender_checks.check_sender(self.sender)
+        failed = [check.label for check in checks if not check.passed]
+        if failed:
+            messages.warning(request, f"{len(failed)} of {len(checks)} checks failed: the sender is not verified.")
+        else:
+            messages.success(request, "Every check passed: the sender is verified.")
+        return redirect("senders:checks", pk=self.sender.pk)
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(sender=self.sender, checks=self.sender.dns_checks, **kwargs)
+
+
 class SenderIdentityViewSet(ModelViewSet):
-    """From addresses; only those marked verified (SPF/DKIM in place) can be chosen in a campaign."""
+    """From addresses; verified (and so selectable in a campaign) only when the domain checks pass."""
 
     model = SenderIdentity
     icon = "user"
     menu_label = "Senders"
     menu_order = 220
     add_to_admin_menu = True
-    form_fields = ["name", "email", "reply_to", "postal_address", "verified"]
-    list_display = ["name", "email", "verified"]
+    form_fields = ["name", "email", "reply_to", "postal_address"]
+    list_display = ["name", "email", "verified", "checked_at"]
     search_fields = ["name", "email"]
     inspect_view_enabled = False
+    edit_view_class = SenderEditView
+
+    def get_urlpatterns(self) -> list:
+        return [*super().get_urlpatterns(), path("checks/<int:pk>/", SenderChecksView.as_view(), name="checks")]

@@ -251,11 +251,28 @@ SEND_RATE_PER_SECOND = env_float("SEND_RATE_PER_SECOND", 50.0, minimum=0.1)
 SEND_RATE_PER_HOUR = env_int("SEND_RATE_PER_HOUR", 0, minimum=0)  # 0 = no hourly cap
 DOMAIN_RATE_LIMITS = env_rate_map("DOMAIN_RATE_LIMITS")
 
+
+def _readable_file(name: str) -> str:
+    path = env_str(name)
+    if path and not os.access(path, os.R_OK):
+        raise ConfigError(f"{name}: {path} is not a readable file")
+    return path
+
+
 DKIM_SELECTOR = env_str("DKIM_SELECTOR")
 DKIM_DOMAIN = env_str("DKIM_DOMAIN")
-DKIM_PRIVATE_KEY_PATH = env_str("DKIM_PRIVATE_KEY_PATH")
+DKIM_PRIVATE_KEY_PATH = _readable_file("DKIM_PRIVATE_KEY_PATH")
 if bool(DKIM_SELECTOR) != bool(DKIM_PRIVATE_KEY_PATH):
     raise ConfigError("DKIM_SELECTOR and DKIM_PRIVATE_KEY_PATH: set both or neither")
+# A second signature with an Ed25519 key (RFC 8463), under its own selector of the same domain.
+DKIM_ED25519_SELECTOR = env_str("DKIM_ED25519_SELECTOR")
+DKIM_ED25519_PRIVATE_KEY_PATH = _readable_file("DKIM_ED25519_PRIVATE_KEY_PATH")
+if bool(DKIM_ED25519_SELECTOR) != bool(DKIM_ED25519_PRIVATE_KEY_PATH):
+    raise ConfigError("DKIM_ED25519_SELECTOR and DKIM_ED25519_PRIVATE_KEY_PATH: set both or neither")
+
+# The SPF term that authorises the relay, e.g. "include:_spf.relay.example.net" or "ip4:192.0.2.25":
+# the sender domain check requires it in the bounce domain's SPF record.
+SENDER_SPF_INCLUDE = env_str("SENDER_SPF_INCLUDE")
 
 # --- Send pipeline (campaigns/pipeline.py, throttle.py, delivery.py) -----------------
 SEND_BATCH_SIZE = env_int("SEND_BATCH_SIZE", 500, minimum=1)

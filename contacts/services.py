@@ -92,8 +92,11 @@ def unsubscribe(
     campaign_id: int | None = None,
     message_id: int | None = None,
     source: str = "link",
+    event_id: str | None = None,
 ) -> None:
-    """Unsubscribe from one list, or from everything when no list is given."""
+    """Unsubscribe from one list, or from everything when no list is given.
+
+    ``event_id`` (an ESP's event) is stored on the history row so a replayed event is recognised."""
     now = timezone.now()
     subscriptions = Subscription.objects.filter(contact=contact).exclude(status=Subscription.Status.UNSUBSCRIBED)
     if mailing_list is not None:
@@ -104,6 +107,7 @@ def unsubscribe(
                 Kind.UNSUBSCRIBED,
                 campaign_id=campaign_id,
                 message_id=message_id,
+                event_id=event_id,
                 details={"list": mailing_list.slug, "source": source},
             )
         return
@@ -112,7 +116,14 @@ def unsubscribe(
         status=Contact.Status.UNSUBSCRIBED, status_changed_at=now
     ):
         contact.status = Contact.Status.UNSUBSCRIBED
-        record(contact, Kind.UNSUBSCRIBED, campaign_id=campaign_id, message_id=message_id, details={"source": source})
+        record(
+            contact,
+            Kind.UNSUBSCRIBED,
+            campaign_id=campaign_id,
+            message_id=message_id,
+            event_id=event_id,
+            details={"source": source},
+        )
 
 
 @transaction.atomic
@@ -144,9 +155,18 @@ def suppress(*, email: str = "", domain: str = "", reason: str = Suppression.Rea
 
 
 @transaction.atomic
-def mark_bounced(contact: Contact, *, campaign_id: int | None = None, message_id: int | None = None, **details) -> None:
+def mark_bounced(
+    contact: Contact,
+    *,
+    campaign_id: int | None = None,
+    message_id: int | None = None,
+    event_id: str | None = None,
+    **details,
+) -> None:
     """A hard bounce (or three soft ones): out of the sending pool for good."""
-    record(contact, Kind.BOUNCED_HARD, campaign_id=campaign_id, message_id=message_id, details=details)
+    record(
+        contact, Kind.BOUNCED_HARD, campaign_id=campaign_id, message_id=message_id, event_id=event_id, details=details
+    )
     suppress(email=contact.email, reason=Suppression.Reason.HARD_BOUNCE, source=details.get("source", "bounce"))
     Contact.objects.filter(pk=contact.pk).update(standing=Contact.Standing.SUPPRESSED)
     _set_status(contact, Contact.Status.BOUNCED, Kind.STATUS, {"reason": "bounce"})
@@ -154,10 +174,15 @@ def mark_bounced(contact: Contact, *, campaign_id: int | None = None, message_id
 
 @transaction.atomic
 def mark_complained(
-    contact: Contact, *, campaign_id: int | None = None, message_id: int | None = None, **details
+    contact: Contact,
+    *,
+    campaign_id: int | None = None,
+    message_id: int | None = None,
+    event_id: str | None = None,
+    **details,
 ) -> None:
     """A spam complaint: suppressed and never mailed again."""
-    record(contact, Kind.COMPLAINED, campaign_id=campaign_id, message_id=message_id, details=details)
+    record(contact, Kind.COMPLAINED, campaign_id=campaign_id, message_id=message_id, event_id=event_id, details=details)
     suppress(email=contact.email, reason=Suppression.Reason.COMPLAINT, source=details.get("source", "complaint"))
     Contact.objects.filter(pk=contact.pk).update(standing=Contact.Standing.SUPPRESSED)
     _set_status(contact, Contact.Status.COMPLAINED, Kind.STATUS, {"reason": "complaint"})

@@ -3,7 +3,8 @@
 Point the resolver at it with ``DNS_NAMESERVERS=127.0.0.1:<port>``. Each domain maps to
 one of:
 
-- ``{"MX": ["mx.example.net"], "A": ["192.0.2.1"], "AAAA": [...]}`` — the records it has;
+- ``{"MX": ["mx.example.net"], "A": ["192.0.2.1"], "AAAA": [...], "TXT": ["v=spf1 -all"]}`` — the
+  records it has (TXT values unquoted: the stub splits them into 255-byte strings);
 - ``"nxdomain"`` — the domain does not exist;
 - ``"null-mx"`` — RFC 7505 null MX (``0 .``): the domain accepts no mail;
 - ``"timeout"`` — the server never answers, as a slow or dead DNS server would.
@@ -97,14 +98,16 @@ class DnsStub:
         if entry == "nxdomain":
             response.set_rcode(dns.rcode.NXDOMAIN)
             return response.to_wire()
-        records = {"MX": ["0 ."]} if entry == "null-mx" else _with_mx_preferences(entry)
+        records = {"MX": ["0 ."]} if entry == "null-mx" else _to_zone_text(entry)
         kind = dns.rdatatype.to_text(question.rdtype)
         if records.get(kind):
             response.answer.append(dns.rrset.from_text_list(question.name, 300, dns.rdataclass.IN, kind, records[kind]))
         return response.to_wire()
 
 
-def _with_mx_preferences(entry: dict[str, list[str]]) -> dict[str, list[str]]:
-    """Let tables write MX hosts bare ("mx.example.net"); the wire format needs a preference."""
+def _to_zone_text(entry: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Let tables write MX hosts bare ("mx.example.net") and TXT values unquoted; the zone text
+    format needs a preference and quoted strings of at most 255 bytes (a DKIM key is longer)."""
     mx = [value if " " in value else f"10 {value.rstrip('.')}." for value in entry.get("MX", [])]
-    return {**entry, "MX": mx}
+    txt = [" ".join(f'"{value[i : i + 255]}"' for i in range(0, len(value), 255)) for value in entry.get("TXT", [])]
+    return {**entry, "MX": mx, "TXT": txt}

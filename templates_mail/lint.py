@@ -4,7 +4,7 @@ Errors (``blocking``) stop scheduling: no unsubscribe link, no postal address, a
 subject, merge errors, broken HTML, scripts, event handlers and links that are not
 http(s), mailto: or tel:. Warnings point at what hurts delivery or rendering:
 Gmail clipping, images without alt/width, image-heavy mail, plain-http links, too many
-links, long or shouting subjects and spam-trigger phrases.
+links, long or shouting subjects, spam-trigger phrases and a sender failing its DNS checks.
 """
 
 from __future__ import annotations
@@ -229,6 +229,16 @@ def _message_issues(campaign, prepared: PreparedCampaign) -> list[LintIssue]:
     return issues
 
 
+def _sender_issues(sender) -> list[LintIssue]:
+    """A sender whose domain failed its DNS checks (campaigns.sender_checks) hurts delivery."""
+    if sender is None or sender.verified:
+        return []
+    if sender.checked_at is None:
+        return [_warning("sender_unverified", f"The domain checks of {sender.email} have not been run.")]
+    failing = ", ".join(check["label"] for check in sender.dns_checks if not check["passed"])
+    return [_warning("sender_unverified", f"The sender {sender.email} fails its domain checks: {failing}.")]
+
+
 def lint(campaign) -> list[LintIssue]:
     """Every problem of the campaign as composed, errors (blocking) first."""
     subject, body = variant_content(campaign, 0)
@@ -248,6 +258,7 @@ def lint(campaign) -> list[LintIssue]:
         issues += [
             _error("merge", str(problem)) for problem in merge.check(campaign.subject_b, "subject B", custom_keys())
         ]
+    issues += _sender_issues(campaign.sender)
     return sorted(issues, key=lambda issue: not issue.blocking)
 
 

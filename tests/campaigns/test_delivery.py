@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import base64
-import subprocess
 from email import message_from_bytes, policy
 from io import StringIO
 
-import dkim
 import pytest
 from aiosmtpd.controller import Controller
 from django.core import mail
 from django.core.management import CommandError, call_command
 
-from campaigns import delivery
+from campaigns import delivery, signing
 from campaigns.models import Message
 from contacts.tokens import Purpose, read_token
 from devtools.services import free_port
@@ -24,17 +21,6 @@ from tests.factories import CampaignFactory, ContactFactory, MessageFactory, Sen
 class Literal:
     def __init__(self, subject: str, html: str = "<p>Hi</p>", text: str = "Hi") -> None:
         self.subject, self.html, self.text = subject, html, text
-
-
-@pytest.fixture(scope="module")
-def dkim_key(tmp_path_factory) -> tuple[str, bytes]:
-    """A fresh RSA-2048 key file and the DNS TXT record that publishes it."""
-    path = tmp_path_factory.mktemp("dkim") / "key.pem"
-    subprocess.run(["openssl", "genrsa", "-out", str(path), "2048"], check=True, capture_output=True)
-    public = subprocess.run(
-        ["openssl", "rsa", "-in", str(path), "-pubout", "-outform", "DER"], check=True, capture_output=True
-    ).stdout
-    return str(path), b"v=DKIM1; k=rsa; p=" + base64.b64encode(public)
 
 
 def build(subject: str = "Hello", email: str = "ann@example.com", **content) -> bytes:
@@ -106,17 +92,89 @@ def test_non_ascii_local_part_is_unsendable():
         build(email="jürgen@example.com")
 
 
-@pytest.mark.django_db
-def test_dkim_signature_verifies_and_covers_unsubscribe_headers(settings, dkim_key):
-    path, record = dkim_key
-    settings.DKIM_SELECTOR, settings.DKIM_DOMAIN, settings.DKIM_PRIVATE_KEY_PATH = "s1", "example.com", path
+def test_an_ed25519_setting_refuses_an_rsa_key(settings, dkim_keys):
+    settings.DKIM_ED25519_SELECTOR, settings.DKIM_ED25519_PRIVATE_KEY_PATH = "ed1", dkim_keys.rsa_path
 
+    with pytest.raises(signing.DkimKeyError):
+        signing.configured_keys()
+
+
+def test_an_unreadable_dkim_key_is_reported_with_its_path(settings, tmp_path):
+    settings.DKIM_SELECTOR, settings.DKIM_PRIVATE_KEY_PATH = "s1", str(tmp_path / "missing.pem")
+
+    with pytest.raises(signing.DkimKeyError, match=r"missing\.pem"):
+        signing.configured_keys()
+
+
+@pytest.mark.django_db
+def test_a_body_changed_after_signing_fails_verification(dkim_dns):
     raw = build()
 
-    assert raw.startswith(b"DKIM-Signature:")
-    assert dkim.verify(raw, dnsfunc=lambda name, timeout=5: record)
+    tampered = raw.replace(b"Hi", b"Ho")
+
+    assert dkim_dns.results(tampered) == [False, False]
+
+
+@pytest.mark.django_db
+def test_rsa_and_ed25519_signatures_both_verify(dkim_dns):
+    raw = build(subject="Grüße aus Köln", html="<p>" + "x" * 5000 + "</p>\n.dot line")
+
+    assert dkim_dns.results(raw) == [True, True]
+    signatures = message_from_bytes(raw, policy=policy.default).get_all("DKIM-Signature")
+    assert [" a=rsa-sha256;" in str(s) for s in signatures] == [True, False]
+    assert " a=ed25519-sha256;" in str(signatures[1])
+
+
+@pytest.mark.django_db
+def test_dkim_signature_covers_unsubscribe_headers(dkim_dns):
+    raw = build()
+
     signed = message_from_bytes(raw, policy=policy.default)["DKIM-Signature"].replace(" ", "").lower()
     assert "list-unsubscribe:list-unsubscribe-post" in signed and "from:" in signed
+
+
+@pytest.mark.django_db
+def test_signature_lines_stay_under_78_characters(dkim_dns):
+    head = build().partition(b"\r\n\r\n")[0]
+
+    signature_lines = head.split(b"\r\nTo:")[0].split(b"\r\n")
+    assert max(len(line) for line in signature_lines) <= 78
+
+
+@pytest.mark.django_db
+def test_without_a_selector_nothing_is_signed(settings):
+    settings.DKIM_SELECTOR = settings.DKIM_ED25519_SELECTOR = ""
+
+    assert not build().startswith(b"DKIM-Signature:")
+
+
+@pytest.mark.django_db
+def test_list_id_and_feedback_id_name_each_campaign():
+    sender = SenderIdentityFactory(email="news@example.com")
+    first, second = CampaignFactory(sender=sender), CampaignFactory(sender=sender)
+
+    headers = [delivery.template_for(campaign) for campaign in (first, second)]
+
+    assert [template.list_id.rpartition(" ")[2] for template in headers] == [
+        f"<{first.pk}.campaigns.example.com>",
+        f"<{second.pk}.campaigns.example.com>",
+    ]
+    assert [template.feedback_id for template in headers] == [
+        f"{first.pk}:{sender.pk}:campaign:example.com",
+        f"{second.pk}:{sender.pk}:campaign:example.com",
+    ]
+
+
+@pytest.mark.django_db
+def test_list_id_and_feedback_id_reach_an_esp_too(settings):
+    settings.EMAIL_BACKEND = "anymail.backends.test.EmailBackend"
+    campaign = CampaignFactory()
+
+    delivery.send_test(campaign, ["qa@example.com"])
+
+    headers = mail.outbox[0].extra_headers
+    assert headers["List-Id"].endswith(f"<{campaign.pk}.campaigns.example.com>")
+    assert headers["Feedback-ID"].startswith(f"{campaign.pk}:")
 
 
 @pytest.mark.django_db
@@ -171,16 +229,14 @@ def test_render_message_refuses_an_unknown_contact():
 
 
 @pytest.mark.django_db
-def test_render_message_prints_the_exact_signed_bytes(settings, dkim_key):
-    settings.DKIM_SELECTOR, settings.DKIM_PRIVATE_KEY_PATH = "s1", dkim_key[0]
+def test_render_message_prints_the_exact_signed_bytes(dkim_dns):
     message = MessageFactory(contact=ContactFactory(email="ann@example.com"))
     out = StringIO()
 
     call_command("render_message", message.campaign_id, "ann@example.com", stdout=out)
 
     raw = out.getvalue().encode("ascii")
-    assert raw.startswith(b"DKIM-Signature:")
-    assert dkim.verify(raw, dnsfunc=lambda name, timeout=5: dkim_key[1])
+    assert dkim_dns.results(raw) == [True, True]
     assert f"<rapport.{message.campaign_id}.{message.pk}@example.com>".encode() in raw
 
 

@@ -299,13 +299,13 @@ def test_preview_can_show_subject_b(client, marketer):
     assert '<span id="preview-subject">Subject B</span>' in page
 
 
-def test_a_marketer_adds_a_sender_identity(client, marketer):
+def test_a_marketer_adds_a_sender_identity_that_stays_unverified_until_its_domain_checks_pass(client, marketer):
     response = client.post(
         reverse("senders:add"),
         {"name": "Sales", "email": "sales@example.com", "reply_to": "", "postal_address": "1 Road", "verified": "on"},
     )
     assert response.status_code == 302
-    assert SenderIdentity.objects.get(email="sales@example.com").verified
+    assert not SenderIdentity.objects.get(email="sales@example.com").verified
 
 
 def test_preview_as_a_web_page_is_sandboxed_html(client, marketer):

@@ -97,6 +97,24 @@ def test_every_recipient_gets_exactly_one_message(smtp_sink, start_worker):
     assert Activity.objects.filter(campaign_id=campaign.pk, kind=Activity.Kind.SENT).count() == 300
 
 
+def test_every_message_a_worker_sends_carries_two_valid_dkim_signatures(smtp_sink, start_worker, dkim_dns, dkim_keys):
+    campaign = campaign_for(emails(40))
+    signing_env = {
+        "DKIM_SELECTOR": "s1",
+        "DKIM_DOMAIN": "example.com",
+        "DKIM_PRIVATE_KEY_PATH": dkim_keys.rsa_path,
+        "DKIM_ED25519_SELECTOR": "ed1",
+        "DKIM_ED25519_PRIVATE_KEY_PATH": dkim_keys.ed25519_path,
+    }
+    start_worker(worker_env(smtp_sink, **signing_env))
+
+    services.send_now(campaign)
+
+    wait_until(lambda: finished(campaign), timeout=120, message="campaign sent")
+    verdicts = [dkim_dns.results(raw) for _, raw in smtp_sink.handler.messages]
+    assert verdicts == [[True, True]] * 40
+
+
 def test_killed_worker_loses_nothing_and_resends_only_unknown(smtp_sink, start_worker, settings):
     settings.SEND_STALL_SECONDS = 2
     addresses = emails(20_000)

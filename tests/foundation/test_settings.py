@@ -41,6 +41,19 @@ def test_bad_url_stops_startup_with_one_line_naming_the_variable(variable, value
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("variable", "env"),
+    [
+        ("DKIM_PRIVATE_KEY_PATH", {"DKIM_SELECTOR": "s1", "DKIM_PRIVATE_KEY_PATH": "/nonexistent/dkim.pem"}),
+        ("DKIM_ED25519_SELECTOR", {"DKIM_ED25519_SELECTOR": "ed1"}),
+    ],
+)
+def test_a_dkim_key_that_cannot_be_used_stops_startup(variable, env):
+    result = manage("check", **env)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and variable in result.stderr
+
+
 def test_env_bool_rejects_words_it_does_not_know(monkeypatch):
     monkeypatch.setenv("DEBUG", "maybe")
     with pytest.raises(ConfigError, match="DEBUG"):
