@@ -144,6 +144,7 @@ class ImportProgressView(InspectView):
     """Step 3: progress (the page refreshes itself until the job is finished) and the error report."""
 
     template_name = "contacts/import_progress.html"
+    page_title = "Import"
 
     def get_fields(self) -> list[str]:
         return ["original_name", "mailing_list", "status", "rows_done", "created", "updated", "error_count"]

@@ -7,6 +7,7 @@ contact and its history, and edit only the profile fields and notes of contacts 
 
 from __future__ import annotations
 
+from django import forms
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, QuerySet
 from django.urls import reverse
@@ -375,7 +376,8 @@ class ImportJobViewSet(SnippetViewSet):
     inspect_view_enabled = True
     list_display = ["__str__", "status", "rows_done", "created", "updated", "skipped", "error_count", "created_at"]
     list_filter = ["status"]
-    panels = [FieldPanel("file"), FieldPanel("mailing_list"), FieldPanel("check_dns")]
+    # A plain drop-down of lists: choosing one in a modal chooser is a detour on a one-field step.
+    panels = [FieldPanel("file"), FieldPanel("mailing_list", widget=forms.Select), FieldPanel("check_dns")]
 
     def get_form_class(self, for_update: bool = False):
         return type("ImportJobAdminForm", (ImportUploadForm, super().get_form_class(for_update)), {})

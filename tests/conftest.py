@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
+from celery import current_app
 from django.db import connection
 
 from devtools.services import free_port
@@ -99,6 +100,14 @@ class WorkerProcess:
                 self.process.wait(30)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+
+@pytest.fixture
+def real_broker() -> Iterator[None]:
+    """Tasks enqueued by this test process go to Redis for a worker process, not run inline."""
+    current_app.conf.task_always_eager = False
+    yield
+    current_app.conf.task_always_eager = True
 
 
 @pytest.fixture

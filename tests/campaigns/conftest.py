@@ -1,4 +1,4 @@
-"""Fixtures for the send pipeline: a campaign with an audience, and Celery switched to a real broker."""
+"""Fixtures for the send pipeline: a campaign with an audience."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import dkim
 import dns.exception
 import dns.resolver
 import pytest
-from celery import current_app
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
@@ -32,14 +31,6 @@ def campaign_for(emails: list[str], **fields) -> Campaign:
     campaign = CampaignFactory(**fields)
     campaign.include_lists.add(mailing_list)
     return campaign
-
-
-@pytest.fixture
-def real_broker():
-    """Tasks enqueued by this test process go to Redis for a worker process, not run inline."""
-    current_app.conf.task_always_eager = False
-    yield
-    current_app.conf.task_always_eager = True
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ CHROMIUM_ARGS = [
 ]
 # Playwright's 30 s default is no longer than SQLite's own 30 s lock wait, nor than a first
 # premailer run on a 2-core machine shared with another suite: wait for pages, not for a guess.
-PAGE_TIMEOUT_MS = 180_000
+PAGE_TIMEOUT_MS = int(os.environ.get("E2E_TIMEOUT_MS", "180000"))
 AXE_SCRIPT = ROOT / "tests" / "e2e" / "node_modules" / "axe-core" / "axe.min.js"
 WCAG_LEVELS = ["wcag2a", "wcag2aa"]
 

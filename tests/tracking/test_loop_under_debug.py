@@ -18,7 +18,7 @@ import pytest
 from campaigns import services
 from campaigns.models import Campaign
 from contacts.models import Activity
-from tests.campaigns.conftest import campaign_for, real_broker  # noqa: F401 - fixture used by name
+from tests.campaigns.conftest import campaign_for
 from tests.conftest import wait_until
 from tests.templates_mail.helpers import text
 from tracking import tasks
