@@ -246,6 +246,7 @@ class BatchSender:
     bounced: list[Message] = field(default_factory=list)
     attempted: int = 0
     failed: int = 0
+    last_error: str = ""
     last_flush: float = field(default_factory=time.monotonic)
 
     def messages(self) -> list[Message]:
@@ -259,7 +260,7 @@ class BatchSender:
                 if message.domain in throttled:
                     self._defer(message, throttled[message.domain], "throttled: domain rate limit", retry=False)
                     continue
-                outgoing = self._compose(message)
+                outgoing = self._compose(carrier, message)
                 if outgoing is None:
                     continue
                 decision = self.throttle.take(message.domain, journal.before_send(message.pk))
@@ -281,7 +282,10 @@ class BatchSender:
                     self._write()
                     self._release(Status.DEFERRED, not_before=until, error=f"throttled: {decision.blocked_by} cap")
                     break
-                self._send(carrier, journal, message, outgoing)
+                try:
+                    self._send(carrier, journal, message, outgoing)
+                except Exception as error:  # one message must never hold up its batch
+                    self._unexpected(carrier, message, error)
                 pending = len(self.sent) + len(self.changed)
                 if (
                     pending >= settings.SEND_FLUSH_EVERY or time.monotonic() - self.last_flush > 1
@@ -291,7 +295,7 @@ class BatchSender:
         journal.delete()
         self._schedule_retry()
 
-    def _compose(self, message: Message) -> delivery.Outgoing | None:
+    def _compose(self, carrier, message: Message) -> delivery.Outgoing | None:
         """Rendered before its token is taken, so the journal never marks an unsendable message on the wire."""
         try:
             template, source = self.sources[message.variant]
@@ -304,8 +308,20 @@ class BatchSender:
                 message_id=message.pk,
             )
         except delivery.UnsendableError as error:
+            self.attempted += 1
             self._fail(message, str(error), bounce=False)
-            return None
+        except Exception as error:  # one message must never hold up its batch
+            self._unexpected(carrier, message, error)
+        return None
+
+    def _unexpected(self, carrier, message: Message, error: Exception) -> None:
+        """An error the pipeline does not know: the message fails with the reason and is never
+        retried (it may have reached the wire), and it counts towards the batch's error rate."""
+        log.exception("campaign %s message %s: unexpected error", self.campaign.pk, message.pk)
+        # The connection may be mid-command; the next message starts on a fresh one.
+        carrier.close()
+        self.attempted += 1
+        self._fail(message, f"unexpected error: {type(error).__name__}: {error}"[:500], bounce=False)
 
     def _send(self, carrier, journal: Journal, message: Message, outgoing: delivery.Outgoing) -> None:
         result = carrier.send(outgoing)
@@ -320,6 +336,7 @@ class BatchSender:
 
     def _fail(self, message: Message, detail: str, *, bounce: bool) -> None:
         self.failed += 1
+        self.last_error = detail
         message.status, message.error, message.lease_until = Status.FAILED, detail, None
         self.changed.append(message)
         if bounce:
@@ -365,7 +382,9 @@ class BatchSender:
         if status == Campaign.Status.SENDING and self._error_rate_exceeded():
             from campaigns import services  # services import this module
 
-            services.stop_for_errors(self.campaign, failed=self.failed, attempted=self.attempted)
+            services.stop_for_errors(
+                self.campaign, failed=self.failed, attempted=self.attempted, last_error=self.last_error
+            )
             status = Campaign.Status.PAUSED
         if status == Campaign.Status.SENDING:
             return True
@@ -425,7 +444,9 @@ def send_batch(campaign_id: int, batch: int) -> None:
     """Claim one batch and send what it holds; whoever loses the claim does nothing.
 
     A campaign that no longer renders (a merge error, a deleted layout) fails with the reason;
-    the claimed rows go back to the queue untouched.
+    one whose headers cannot be built (a sender name saved with a line break before names were
+    validated) or that hits an error we do not know pauses with the reason, to be fixed and
+    resumed. Either way the claimed rows go back to the queue untouched.
     """
     from campaigns import services  # services import this module
     from templates_mail.merge import MergeError
@@ -441,6 +462,15 @@ def send_batch(campaign_id: int, batch: int) -> None:
     except (MergeError, RenderError) as error:
         claimed.update(status=Status.QUEUED, claim="", lease_until=None)
         services.fail(campaign, f"cannot render: {error}")
+        return
+    except delivery.UnsendableError as error:
+        claimed.update(status=Status.QUEUED, claim="", lease_until=None)
+        services.stop(campaign, f"paused automatically: cannot build the headers: {error}")
+        return
+    except Exception as error:  # retrying would fail the same way for ever
+        log.exception("campaign %s batch %s: cannot prepare the messages", campaign_id, batch)
+        claimed.update(status=Status.QUEUED, claim="", lease_until=None)
+        services.stop(campaign, f"paused automatically: unexpected error: {type(error).__name__}: {error}"[:1000])
         return
     BatchSender(campaign, batch, claim, sources).run()
     finish_if_done(campaign_id)
