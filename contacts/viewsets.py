@@ -22,11 +22,11 @@ from wagtail.snippets.views.snippets import (
     EditView,
     IndexView,
     InspectView,
-    SnippetViewSet,
     SnippetViewSetGroup,
 )
 
 from contacts import services, views
+from contacts.choosers import RoleSnippetViewSet
 from contacts.forms import ContactForm, SegmentForm
 from contacts.models import Contact, CustomField, ImportJob, MailingList, Segment, Suppression
 from contacts.segments import SegmentError, compile_rules
@@ -146,7 +146,7 @@ class ContactInspectView(InspectView):
         return context
 
 
-class ContactViewSet(SnippetViewSet):
+class ContactViewSet(RoleSnippetViewSet):
     model = Contact
     icon = "user"
     menu_label = "Contacts"
@@ -208,7 +208,7 @@ class MailingListEditView(EditView):
         return buttons
 
 
-class MailingListViewSet(SnippetViewSet):
+class MailingListViewSet(RoleSnippetViewSet):
     model = MailingList
     icon = "list-ul"
     index_view_class = MailingListIndexView
@@ -232,7 +232,7 @@ class SegmentEditView(EditView):
         return [*super().header_more_buttons, HeaderButton("Export", url=url, icon_name="download")]
 
 
-class SegmentViewSet(SnippetViewSet):
+class SegmentViewSet(RoleSnippetViewSet):
     model = Segment
     icon = "filter"
     edit_view_class = SegmentEditView
@@ -255,7 +255,7 @@ class SuppressionCreateView(CreateView):
         return Suppression.objects.get(domain=data["domain"].strip().lower().lstrip("@"))
 
 
-class SuppressionViewSet(SnippetViewSet):
+class SuppressionViewSet(RoleSnippetViewSet):
     model = Suppression
     icon = "warning"
     add_view_class = SuppressionCreateView
@@ -266,7 +266,7 @@ class SuppressionViewSet(SnippetViewSet):
     panels = [FieldPanel("email"), FieldPanel("domain"), FieldPanel("reason"), FieldPanel("note")]
 
 
-class CustomFieldViewSet(SnippetViewSet):
+class CustomFieldViewSet(RoleSnippetViewSet):
     model = CustomField
     icon = "form"
     list_display = ["label", "key", "kind"]
@@ -275,7 +275,7 @@ class CustomFieldViewSet(SnippetViewSet):
 # --- Imports --------------------------------------------------------------------------------------------
 
 
-class ImportJobViewSet(SnippetViewSet):
+class ImportJobViewSet(RoleSnippetViewSet):
     model = ImportJob
     icon = "upload"
     menu_label = "Imports"
