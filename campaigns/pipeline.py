@@ -152,8 +152,7 @@ def claim_batch(campaign_id: int, batch: int) -> str | None:
     """
     claim, now = uuid.uuid4().hex, timezone.now()
     # Alive before the rows are ours, so a reclaim running meanwhile never sees the claim without it.
-    heartbeat = Heartbeat(claim)
-    heartbeat.beat()
+    Heartbeat(claim).beat()
     due = Message.objects.filter(campaign_id=campaign_id, batch=batch).filter(_due(now))
     with transaction.atomic():
         if not Campaign.objects.filter(pk=campaign_id, status=Campaign.Status.SENDING).exists():
@@ -244,7 +243,7 @@ class Heartbeat:
     def __init__(self, claim: str) -> None:
         self.key = f"{ALIVE_PREFIX}:{claim}"
         self._stopped = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"heartbeat-{claim}", daemon=True)
+        self._thread: threading.Thread | None = None
 
     def beat(self) -> None:
         redis_client().set(self.key, 1, ex=3 * settings.SEND_HEARTBEAT_SECONDS)
@@ -257,6 +256,7 @@ class Heartbeat:
                 log.warning("heartbeat %s not refreshed", self.key, exc_info=True)
 
     def __enter__(self) -> Heartbeat:
+        self._thread = threading.Thread(target=self._run, name=f"heartbeat {self.key}", daemon=True)
         self._thread.start()
         return self
 
@@ -304,7 +304,7 @@ class BatchSender:
                 if message.domain in throttled:
                     self._defer(message, throttled[message.domain], "throttled: domain rate limit", retry=False)
                     continue
-                outgoing = self._compose(carrier, message)
+                outgoing = self._compose(message)
                 if outgoing is None:
                     continue
                 decision = self.throttle.take(message.domain, journal.before_send(message.pk))
@@ -329,7 +329,7 @@ class BatchSender:
                 try:
                     self._send(carrier, journal, message, outgoing)
                 except Exception as error:  # one message must never hold up its batch
-                    self._unexpected(carrier, message, error)
+                    self._unexpected(message, error, carrier)
                 pending = len(self.sent) + len(self.changed)
                 if (
                     pending >= settings.SEND_FLUSH_EVERY or time.monotonic() - self.last_flush > 1
@@ -339,7 +339,7 @@ class BatchSender:
         journal.delete()
         self._schedule_retry()
 
-    def _compose(self, carrier, message: Message) -> delivery.Outgoing | None:
+    def _compose(self, message: Message) -> delivery.Outgoing | None:
         """Rendered before its token is taken, so the journal never marks an unsendable message on the wire."""
         try:
             template, source = self.sources[message.variant]
@@ -355,15 +355,16 @@ class BatchSender:
             self.attempted += 1
             self._fail(message, str(error), bounce=False)
         except Exception as error:  # one message must never hold up its batch
-            self._unexpected(carrier, message, error)
+            self._unexpected(message, error)
         return None
 
-    def _unexpected(self, carrier, message: Message, error: Exception) -> None:
+    def _unexpected(self, message: Message, error: Exception, carrier=None) -> None:
         """An error the pipeline does not know: the message fails with the reason and is never
         retried (it may have reached the wire), and it counts towards the batch's error rate."""
         log.exception("campaign %s message %s: unexpected error", self.campaign.pk, message.pk)
-        # The connection may be mid-command; the next message starts on a fresh one.
-        carrier.close()
+        if carrier is not None:
+            # The connection may be mid-command; the next message starts on a fresh one.
+            carrier.close()
         self.attempted += 1
         self._fail(message, f"unexpected error: {type(error).__name__}: {error}"[:500], bounce=False)
 
