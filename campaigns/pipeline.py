@@ -490,14 +490,25 @@ def send_batch(campaign_id: int, batch: int) -> None:
 
     A campaign that no longer renders (a merge error, a deleted layout) fails with the reason;
     one whose headers cannot be built (a sender name saved with a line break before names were
-    validated) or that hits an error we do not know pauses with the reason, to be fixed and
-    resumed. Either way the claimed rows go back to the queue untouched.
+    validated) pauses with the reason, to be fixed and resumed. Either way the claimed rows go
+    back to the queue untouched. Any other error that stops the batch (a misconfigured ESP, say)
+    would stop every retry the same way: the claim is settled from its journal, as for a dead
+    worker, and the campaign pauses with the reason.
     """
+    from campaigns import services  # services import this module
+
     claim = claim_batch(campaign_id, batch)
     if claim is None:
         return
     with Heartbeat(claim):
-        _send_claimed(campaign_id, batch, claim)
+        try:
+            _send_claimed(campaign_id, batch, claim)
+        except Exception as error:
+            log.exception("campaign %s batch %s: stopped by an unexpected error", campaign_id, batch)
+            _settle(campaign_id, batch, claim, timezone.now())
+            reason = f"paused automatically: unexpected error: {type(error).__name__}: {error}"
+            services.stop(Campaign.objects.get(pk=campaign_id), reason[:1000])
+            return
     finish_if_done(campaign_id)
 
 
@@ -517,11 +528,6 @@ def _send_claimed(campaign_id: int, batch: int, claim: str) -> None:
     except delivery.UnsendableError as error:
         claimed.update(status=Status.QUEUED, claim="", lease_until=None)
         services.stop(campaign, f"paused automatically: cannot build the headers: {error}")
-        return
-    except Exception as error:  # retrying would fail the same way for ever
-        log.exception("campaign %s batch %s: cannot prepare the messages", campaign_id, batch)
-        claimed.update(status=Status.QUEUED, claim="", lease_until=None)
-        services.stop(campaign, f"paused automatically: unexpected error: {type(error).__name__}: {error}"[:1000])
         return
     BatchSender(campaign, batch, claim, sources).run()
 

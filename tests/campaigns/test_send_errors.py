@@ -63,3 +63,15 @@ def test_unexpected_errors_past_the_threshold_pause_the_campaign_with_the_reason
     wait_until(lambda: paused(campaign), timeout=60, message="campaign paused")
     assert "unexpected error: UnicodeError" in campaign.status_reason
     assert Message.objects.filter(campaign=campaign, status=Message.Status.FAILED).count() == 8
+
+
+def test_an_error_that_stops_every_batch_pauses_the_campaign_with_the_reason(start_worker):
+    campaign = campaign_for(emails(5))
+    # An ESP chosen without its API key: the transport cannot even be opened, so no batch ever could.
+    start_worker({"EMAIL_URL": "mailgun://"})
+
+    services.send_now(campaign)
+
+    wait_until(lambda: paused(campaign), timeout=60, message="campaign paused")
+    assert "AnymailConfigurationError" in campaign.status_reason
+    assert set(Message.objects.filter(campaign=campaign).values_list("status", flat=True)) == {Message.Status.QUEUED}
