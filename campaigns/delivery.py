@@ -74,12 +74,50 @@ def clean(value: str, name: str = "header") -> str:
     return value
 
 
-def encode_header(value: str) -> str:
-    """RFC 2047 encoded-words when the value is not plain ASCII."""
+# An encoded-word may be 75 characters (RFC 2047 2); 68 leaves room for "List-Id: " on a 78-character line.
+_WORD_LENGTH = 68
+_LINE_LENGTH = 78
+# RFC 5322 specials: a display name holding one of them must be a quoted-string.
+_SPECIALS = re.compile(r'[][\\()<>@,:;".]')
+
+
+def encode_words(value: str) -> str:
+    """RFC 2047 encoded-words (UTF-8) separated by single spaces, on one line, when ``value`` is not
+    plain ASCII; the header folder below breaks the line between words. The raw value is checked first:
+    the line breaks of our own encoding are folding, not injection."""
     clean(value)
     if value.isascii():
         return value
-    return Header(value, "utf-8", maxlinelen=76).encode(linesep="\r\n")
+    return Header(value, "utf-8", maxlinelen=_WORD_LENGTH).encode(linesep="\r\n").replace("\r\n ", " ")
+
+
+def encode_header(value: str) -> str:
+    """A free-text header value (the subject): encoded-words when not plain ASCII."""
+    return encode_words(value)
+
+
+def phrase(name: str) -> str:
+    """A display name for From or List-Id: encoded-words, a quoted-string when it has specials, else as is."""
+    clean(name, "name")
+    if not name.isascii():
+        return encode_words(name)
+    if _SPECIALS.search(name):
+        return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return name
+
+
+def header_line(name: str, value: str) -> str:
+    """``Name: value`` with CRLF, folded at spaces (RFC 5322 2.2.3) so that lines stay within 78
+    characters where a space allows; ``value`` must already be ASCII without line breaks."""
+    line = f"{name}:"
+    lines = []
+    for word in clean(value, name).split(" "):
+        if len(line) + 1 + len(word) > _LINE_LENGTH and line.strip() and line != f"{name}:":
+            lines.append(line)
+            line = ""
+        line += f" {word}"
+    lines.append(line)
+    return "\r\n".join(lines) + "\r\n"
 
 
 def ascii_address(address: str) -> str:
@@ -126,6 +164,7 @@ class MessageTemplate:
     from_name: str
     from_email: str
     reply_to: str
+    # The whole List-Id value, already encoded and on one line (see list_id_value).
     list_id: str
     feedback_id: str
     boundary: str = field(default_factory=lambda: f"=_rapport_{secrets.token_hex(12)}")
@@ -133,7 +172,7 @@ class MessageTemplate:
 
     def __post_init__(self) -> None:
         headers = [
-            ("From", format_address(self.from_name, self.from_email)),
+            ("From", f"{phrase(self.from_name)} <{ascii_address(self.from_email)}>"),
             ("Reply-To", ascii_address(self.reply_to)),
             ("List-Id", self.list_id),
             ("Feedback-ID", self.feedback_id),
@@ -141,14 +180,14 @@ class MessageTemplate:
             ("MIME-Version", "1.0"),
             ("Content-Type", f'multipart/alternative; boundary="{self.boundary}"'),
         ]
-        self.static = "".join(f"{name}: {clean(value, name)}\r\n" for name, value in headers).encode("ascii")
+        self.static = "".join(header_line(name, value) for name, value in headers).encode("ascii")
 
     @property
     def from_domain(self) -> str:
         return ascii_address(self.from_email).rpartition("@")[2]
 
     def assemble(self, outgoing: Outgoing) -> bytes:
-        personal = "".join(f"{name}: {value}\r\n" for name, value in outgoing.headers.items())
+        personal = "".join(header_line(name, value) for name, value in outgoing.headers.items())
         part = f"--{self.boundary}\r\nContent-Type: text/%s; charset=utf-8\r\n"
         part += "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
         return b"".join(
@@ -166,6 +205,12 @@ class MessageTemplate:
         )
 
 
+def list_id_value(name: str, campaign_id: int, domain: str) -> str:
+    """RFC 2919 List-Id: the sender's name as the phrase, and one list per campaign under the
+    sending domain, so filters and mailbox providers can tell campaigns apart."""
+    return f"{phrase(name)} <{campaign_id}.campaigns.{domain}>"
+
+
 def template_for(campaign: Campaign, from_name: str = "") -> MessageTemplate:
     """The per-campaign header template; ``from_name`` overrides the sender's (A/B variants)."""
     default_name, default_email = parseaddr(settings.DEFAULT_FROM_EMAIL)
@@ -178,8 +223,7 @@ def template_for(campaign: Campaign, from_name: str = "") -> MessageTemplate:
         from_name=name,
         from_email=email,
         reply_to=reply_to,
-        # One list per campaign (RFC 2919): filters and mailbox providers can tell campaigns apart.
-        list_id=f"{encode_header(name)} <{campaign.pk}.campaigns.{domain}>",
+        list_id=list_id_value(name, campaign.pk, domain),
         # Gmail's Feedback Loop format, campaign:customer:type:sender, so its spam reports name the campaign.
         feedback_id=f"{campaign.pk}:{sender.pk if sender else 0}:campaign:{domain}",
     )

@@ -1,6 +1,7 @@
 """Campaigns, their frozen link tables and one Message row per recipient."""
 
 from django.conf import settings
+from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
 from wagtail.fields import StreamField
@@ -9,11 +10,14 @@ from contacts.models import Contact, MailingList, Segment
 from templates_mail.blocks import CampaignBodyBlock
 from templates_mail.models import Layout
 
+# A name goes into the From and List-Id headers: a line break there would inject headers.
+one_line = RegexValidator(r"^[^\x00-\x1f\x7f]*\Z", "Line breaks and control characters are not allowed here.")
+
 
 class SenderIdentity(models.Model):
     """A From address marketers may choose once its domain passes the DNS checks (campaigns.sender_checks)."""
 
-    name = models.CharField(max_length=200)
+    name = models.CharField(max_length=200, validators=[one_line])
     email = models.EmailField(unique=True)
     reply_to = models.EmailField(blank=True)
     # Set only by the DNS checks: every check passed at ``checked_at``.
@@ -42,9 +46,13 @@ class Campaign(models.Model):
         FAILED = "failed"
 
     name = models.CharField(max_length=200)
-    subject = models.CharField(max_length=300, blank=True)
+    subject = models.CharField(max_length=300, blank=True, validators=[one_line])
     subject_b = models.CharField(
-        "subject B", max_length=300, blank=True, help_text="Optional A/B test variant of the subject."
+        "subject B",
+        max_length=300,
+        blank=True,
+        validators=[one_line],
+        help_text="Optional A/B test variant of the subject.",
     )
     preheader = models.CharField(max_length=300, blank=True)
     sender = models.ForeignKey(SenderIdentity, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
@@ -122,8 +130,8 @@ class CampaignVariant(models.Model):
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="variants")
     index = models.PositiveSmallIntegerField(help_text="0-3; variant 0 is the campaign as composed.")
-    subject = models.CharField(max_length=300, blank=True)
-    from_name = models.CharField(max_length=200, blank=True)
+    subject = models.CharField(max_length=300, blank=True, validators=[one_line])
+    from_name = models.CharField(max_length=200, blank=True, validators=[one_line])
     body = StreamField(CampaignBodyBlock(), blank=True, use_json_field=True)
 
     class Meta:

@@ -3,16 +3,18 @@ send, record, and recover from workers that died.
 
 Each Message row's status is the only record of progress (saved when work is done, never
 when it is fetched). A worker claims a batch by moving its rows from queued to sending
-under a random claim id with a lease; while it sends, a Redis hash per claim notes which
-message is on the wire and which were accepted since the last database write. If the worker
-dies, :func:`reclaim_expired_leases` reads that hash: accepted ones become sent, the one on
-the wire becomes unknown (never resent), the rest go back to the queue.
+under a random claim id with a lease, and keeps a short-lived heartbeat key alive while it
+holds the claim; while it sends, a Redis hash per claim notes which message is on the wire
+and which were accepted since the last database write. If the worker dies (its heartbeat
+goes, or its lease runs out), :func:`reclaim_expired_leases` reads that hash: accepted ones
+become sent, the one on the wire becomes unknown (never resent), the rest go back to the queue.
 """
 
 from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
 import uuid
 from collections import Counter
@@ -27,6 +29,7 @@ from django.core.exceptions import EmptyResultSet
 from django.db import connection, transaction
 from django.db.models import Count, F, Min, Q
 from django.utils import timezone
+from redis.exceptions import RedisError
 
 from campaigns import delivery, reputation
 from campaigns.audience import audience
@@ -41,6 +44,7 @@ Status = Message.Status
 NON_FINAL = [Status.QUEUED, Status.SENDING, Status.DEFERRED]
 CLAIM_PREFIX = "rapport:claim"
 HEARTBEAT_PREFIX = "rapport:campaign-heartbeat"
+ALIVE_PREFIX = "rapport:claim-alive"
 
 
 def _enqueue_batches(campaign_id: int, batches: list[int], countdown: float = 0) -> None:
@@ -148,6 +152,8 @@ def claim_batch(campaign_id: int, batch: int) -> str | None:
     Contacts who unsubscribed (or were suppressed) since the audience was frozen are skipped here.
     """
     claim, now = uuid.uuid4().hex, timezone.now()
+    # Alive before the rows are ours, so a reclaim running meanwhile never sees the claim without it.
+    Heartbeat(claim).beat()
     due = Message.objects.filter(campaign_id=campaign_id, batch=batch).filter(_due(now))
     with transaction.atomic():
         if not Campaign.objects.filter(pk=campaign_id, status=Campaign.Status.SENDING).exists():
@@ -230,6 +236,44 @@ class Journal:
         redis_client().delete(self.note.key)
 
 
+class Heartbeat:
+    """A Redis key that lives while this process holds a claim: refreshed every SEND_HEARTBEAT_SECONDS
+    by a thread, so a worker waiting on a slow server or a rate limit still shows it is alive, and
+    gone within three intervals of a kill -9, long before the claim's lease would run out."""
+
+    def __init__(self, claim: str) -> None:
+        self.key = f"{ALIVE_PREFIX}:{claim}"
+        self._stopped = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def beat(self) -> None:
+        redis_client().set(self.key, 1, ex=3 * settings.SEND_HEARTBEAT_SECONDS)
+
+    def _run(self) -> None:
+        while not self._stopped.wait(settings.SEND_HEARTBEAT_SECONDS):
+            try:
+                self.beat()
+            except RedisError:
+                log.warning("heartbeat %s not refreshed", self.key, exc_info=True)
+
+    def __enter__(self) -> Heartbeat:
+        self._thread = threading.Thread(target=self._run, name=f"heartbeat {self.key}", daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._stopped.set()
+        self._thread.join()
+        redis_client().delete(self.key)
+
+
+def _alive(claims: list[str]) -> list[bool]:
+    pipe = redis_client().pipeline(transaction=False)
+    for claim in claims:
+        pipe.exists(f"{ALIVE_PREFIX}:{claim}")
+    return [bool(found) for found in pipe.execute()]
+
+
 ContentSource = Callable[[Contact, int | None], delivery.Content]
 
 
@@ -247,6 +291,7 @@ class BatchSender:
     bounced: list[Message] = field(default_factory=list)
     attempted: int = 0
     failed: int = 0
+    last_error: str = ""
     last_flush: float = field(default_factory=time.monotonic)
     # Receiving domains backing off after a deferral storm (shared through Redis), and the
     # deferrals in a row of each domain in this batch; an acceptance ends a domain's storm.
@@ -294,7 +339,10 @@ class BatchSender:
                     self._write()
                     self._release(Status.DEFERRED, not_before=until, error=f"throttled: {decision.blocked_by} cap")
                     break
-                self._send(carrier, journal, message, outgoing)
+                try:
+                    self._send(carrier, journal, message, outgoing)
+                except Exception as error:  # one message must never hold up its batch
+                    self._unexpected(message, error, carrier)
                 pending = len(self.sent) + len(self.changed)
                 if (
                     pending >= settings.SEND_FLUSH_EVERY or time.monotonic() - self.last_flush > 1
@@ -317,8 +365,21 @@ class BatchSender:
                 message_id=message.pk,
             )
         except delivery.UnsendableError as error:
+            self.attempted += 1
             self._fail(message, str(error), bounce=False)
-            return None
+        except Exception as error:  # one message must never hold up its batch
+            self._unexpected(message, error)
+        return None
+
+    def _unexpected(self, message: Message, error: Exception, carrier=None) -> None:
+        """An error the pipeline does not know: the message fails with the reason and is never
+        retried (it may have reached the wire), and it counts towards the batch's error rate."""
+        log.exception("campaign %s message %s: unexpected error", self.campaign.pk, message.pk)
+        if carrier is not None:
+            # The connection may be mid-command; the next message starts on a fresh one.
+            carrier.close()
+        self.attempted += 1
+        self._fail(message, f"unexpected error: {type(error).__name__}: {error}"[:500], bounce=False)
 
     def _send(self, carrier, journal: Journal, message: Message, outgoing: delivery.Outgoing) -> None:
         result = carrier.send(outgoing)
@@ -341,6 +402,7 @@ class BatchSender:
 
     def _fail(self, message: Message, detail: str, *, bounce: bool) -> None:
         self.failed += 1
+        self.last_error = detail
         message.status, message.error, message.lease_until = Status.FAILED, detail, None
         self.changed.append(message)
         if bounce:
@@ -386,7 +448,9 @@ class BatchSender:
         if status == Campaign.Status.SENDING and self._error_rate_exceeded():
             from campaigns import services  # services import this module
 
-            services.stop_for_errors(self.campaign, failed=self.failed, attempted=self.attempted)
+            services.stop_for_errors(
+                self.campaign, failed=self.failed, attempted=self.attempted, last_error=self.last_error
+            )
             status = Campaign.Status.PAUSED
         if status == Campaign.Status.SENDING:
             return True
@@ -446,15 +510,34 @@ def send_batch(campaign_id: int, batch: int) -> None:
     """Claim one batch and send what it holds; whoever loses the claim does nothing.
 
     A campaign that no longer renders (a merge error, a deleted layout) fails with the reason;
-    the claimed rows go back to the queue untouched.
+    one whose headers cannot be built (a sender name saved with a line break before names were
+    validated) pauses with the reason, to be fixed and resumed. Either way the claimed rows go
+    back to the queue untouched. Any other error that stops the batch (a misconfigured ESP, say)
+    would stop every retry the same way: the claim is settled from its journal, as for a dead
+    worker, and the campaign pauses with the reason.
     """
     from campaigns import services  # services import this module
-    from templates_mail.merge import MergeError
-    from templates_mail.rendering import RenderError
 
     claim = claim_batch(campaign_id, batch)
     if claim is None:
         return
+    with Heartbeat(claim):
+        try:
+            _send_claimed(campaign_id, batch, claim)
+        except Exception as error:
+            log.exception("campaign %s batch %s: stopped by an unexpected error", campaign_id, batch)
+            _settle(campaign_id, batch, claim, timezone.now())
+            reason = f"paused automatically: unexpected error: {type(error).__name__}: {error}"
+            services.stop(Campaign.objects.get(pk=campaign_id), reason[:1000])
+            return
+    finish_if_done(campaign_id)
+
+
+def _send_claimed(campaign_id: int, batch: int, claim: str) -> None:
+    from campaigns import services  # services import this module
+    from templates_mail.merge import MergeError
+    from templates_mail.rendering import RenderError
+
     campaign = Campaign.objects.select_related("sender").get(pk=campaign_id)
     claimed = Message.objects.filter(campaign_id=campaign_id, batch=batch, claim=claim, status=Status.SENDING)
     try:
@@ -463,8 +546,11 @@ def send_batch(campaign_id: int, batch: int) -> None:
         claimed.update(status=Status.QUEUED, claim="", lease_until=None)
         services.fail(campaign, f"cannot render: {error}")
         return
+    except delivery.UnsendableError as error:
+        claimed.update(status=Status.QUEUED, claim="", lease_until=None)
+        services.stop(campaign, f"paused automatically: cannot build the headers: {error}")
+        return
     BatchSender(campaign, batch, claim, sources).run()
-    finish_if_done(campaign_id)
 
 
 def finish_if_done(campaign_id: int) -> bool:
@@ -480,24 +566,46 @@ def finish_if_done(campaign_id: int) -> bool:
 
 # --- Recovery ---------------------------------------------------------------------------------
 def reclaim_expired_leases() -> int:
-    """Settle the rows of claims whose worker died: accepted -> sent, on the wire -> unknown,
-    the rest back to the queue and re-dispatched. Returns how many rows were settled."""
+    """Settle the rows of claims whose worker died (its heartbeat is gone, or its lease ran out):
+    accepted -> sent, on the wire -> unknown, the rest back to the queue. Returns how many rows were settled.
+
+    The campaign is dispatched again as a whole: the dead worker may also have reserved tasks
+    for other batches, which the broker would hold back until its visibility timeout. A batch
+    dispatched twice is harmless, since only one task can claim its rows."""
     now = timezone.now()
-    expired = Message.objects.filter(status=Status.SENDING, lease_until__lt=now)
-    settled = 0
-    for campaign_id, batch, claim in expired.values_list("campaign_id", "batch", "claim").distinct():
-        notes = Journal(claim).revoke_and_read()
-        with transaction.atomic():
-            rows = Message.objects.filter(campaign_id=campaign_id, batch=batch, claim=claim, status=Status.SENDING)
-            settled += rows.count()
-            _mark_sent(campaign_id, claim, [pk for pk, note in notes.items() if note == "s"], now)
-            rows.filter(pk__in=[pk for pk, note in notes.items() if note == "w"]).update(
-                status=Status.UNKNOWN, lease_until=None, error="on the wire when its worker stopped; not resent"
-            )
-            rows.update(status=Status.QUEUED, claim="", lease_until=None)
-            if Campaign.objects.filter(pk=campaign_id, status=Campaign.Status.SENDING).exists():
-                _enqueue_batches(campaign_id, [batch])
-        log.warning("campaign %s batch %s: reclaimed an expired claim", campaign_id, batch)
+    held = list(
+        Message.objects.filter(status=Status.SENDING)
+        .values_list("campaign_id", "batch", "claim")
+        .annotate(lease=Min("lease_until"))
+        .order_by()
+    )
+    alive = _alive([claim for _, _, claim, _ in held])
+    settled, campaigns = 0, set()
+    for (campaign_id, batch, claim, lease), live in zip(held, alive, strict=True):
+        if live and (lease is None or lease >= now):
+            continue
+        # A worker that has just finished deleted its heartbeat after writing its rows: nothing to settle.
+        if rows := _settle(campaign_id, batch, claim, now):
+            settled += rows
+            campaigns.add(campaign_id)
+            log.warning("campaign %s batch %s: reclaimed the claim of a worker that stopped", campaign_id, batch)
+    for campaign_id in campaigns:
+        if Campaign.objects.filter(pk=campaign_id, status=Campaign.Status.SENDING).exists():
+            dispatch(campaign_id)
+    return settled
+
+
+def _settle(campaign_id: int, batch: int, claim: str, now: datetime) -> int:
+    """Revoke the claim (its worker, if alive after all, can send nothing more) and settle its rows from its journal."""
+    notes = Journal(claim).revoke_and_read()
+    with transaction.atomic():
+        rows = Message.objects.filter(campaign_id=campaign_id, batch=batch, claim=claim, status=Status.SENDING)
+        settled = rows.count()
+        _mark_sent(campaign_id, claim, [pk for pk, note in notes.items() if note == "s"], now)
+        rows.filter(pk__in=[pk for pk, note in notes.items() if note == "w"]).update(
+            status=Status.UNKNOWN, lease_until=None, error="on the wire when its worker stopped; not resent"
+        )
+        rows.update(status=Status.QUEUED, claim="", lease_until=None)
     return settled
 
 

@@ -149,12 +149,20 @@ def cancel(campaign: Campaign) -> None:
     Message.objects.filter(campaign=campaign, status__in=NOT_SENT).update(status=Message.Status.CANCELLED)
 
 
-def stop_for_errors(campaign: Campaign, *, failed: int, attempted: int) -> None:
+def stop_for_errors(campaign: Campaign, *, failed: int, attempted: int, last_error: str = "") -> None:
     """The error policy: too many refusals in one batch pause the campaign, saying why."""
     reason = (
         f"paused automatically: {failed} of {attempted} messages in one batch were refused; "
         "check the sending domain's reputation and the audience before resuming"
     )
+    if last_error:
+        reason += f" (last error: {last_error})"
+    stop(campaign, reason)
+
+
+def stop(campaign: Campaign, reason: str) -> None:
+    """Pause a sending campaign on the pipeline's behalf, with the reason the sending page and
+    ``send_campaign --wait`` show; a campaign no longer sending is left as it is."""
     Campaign.objects.filter(pk=campaign.pk, status=State.SENDING).update(status=State.PAUSED, status_reason=reason)
 
 

@@ -278,6 +278,8 @@ SENDER_SPF_INCLUDE = env_str("SENDER_SPF_INCLUDE")
 SEND_BATCH_SIZE = env_int("SEND_BATCH_SIZE", 500, minimum=1)
 # A claimed batch is renewed at every flush; a lease that runs out means its worker died.
 SEND_LEASE_SECONDS = env_int("SEND_LEASE_SECONDS", 300, minimum=2)
+# A worker holding a claim refreshes a Redis key this often; gone for three intervals, its claim is taken back.
+SEND_HEARTBEAT_SECONDS = env_int("SEND_HEARTBEAT_SECONDS", 5, minimum=1)
 # Outcomes are written to the database every this many messages, at least once a second and at the end of a batch.
 SEND_FLUSH_EVERY = env_int("SEND_FLUSH_EVERY", 500, minimum=1)
 # A sending campaign with queued rows, no claim and no worker progress for this long is dispatched again.

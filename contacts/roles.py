@@ -1,8 +1,11 @@
-"""The two staff roles of the contacts admin, created (and kept up to date) after every migrate.
+"""The two staff roles, created (and kept up to date) after every migrate.
 
-- Marketers edit everything in the contacts app, import and export.
-- Sales see contacts and their history; they edit only the profile fields and notes of
-  contacts they own (see contacts/viewsets.py: ContactPermissionPolicy).
+- Marketers manage contacts, lists, segments, suppressions, imports, layouts and campaigns
+  (with their sender identities and images), and may send.
+- Sales see every contact and its history and the hot-leads list; they edit only the profile
+  fields and notes of contacts they own (see contacts/viewsets.py: ContactPermissionPolicy).
+
+Permissions of apps above contacts are named by app label and codename, never imported.
 """
 
 from typing import Any
@@ -10,23 +13,65 @@ from typing import Any
 from django.apps import apps
 from django.contrib.auth.management import create_permissions
 from django.contrib.auth.models import Group, Permission
+from django.db.models import Q
 
 MARKETERS = "Marketers"
 SALES = "Sales"
 ADMIN_ACCESS = ("wagtailadmin", "access_admin")
-SALES_PERMISSIONS = [("contacts", "view_contact"), ("contacts", "change_contact"), ("contacts", "view_activity")]
+# Every permission of these apps' models.
+MARKETERS_APPS = ("contacts", "templates_mail")
+CRUD = ("add", "change", "delete", "view")
+MARKETERS_PERMISSIONS = [
+    ADMIN_ACCESS,
+    *[
+        ("campaigns", f"{action}_{model}")
+        for model in ("campaign", "campaignvariant", "senderidentity")
+        for action in CRUD
+    ],
+    ("campaigns", "send_campaign"),
+    ("campaigns", "view_message"),
+]
+# Images for campaign bodies, granted on the root collection (Wagtail's images are per collection).
+MARKETERS_IMAGE_PERMISSIONS = ["add_image", "change_image", "delete_image", "choose_image"]
+SALES_PERMISSIONS = [
+    ADMIN_ACCESS,
+    ("contacts", "view_contact"),
+    ("contacts", "change_contact"),
+    ("contacts", "view_activity"),
+]
+
+
+def _permissions(using: str, names: list[tuple[str, str]], whole_apps: tuple[str, ...] = ()) -> list[Permission]:
+    wanted = Q(content_type__app_label__in=whole_apps)
+    for app_label, codename in names:
+        wanted |= Q(content_type__app_label=app_label, codename=codename)
+    return list(Permission.objects.using(using).filter(wanted))
+
+
+def _grant_images(group: Group, using: str) -> None:
+    if not apps.is_installed("wagtail.images"):
+        return
+    from wagtail.models import Collection, GroupCollectionPermission
+
+    root = Collection.objects.using(using).filter(depth=1).first()
+    if root is None:
+        return
+    for permission in Permission.objects.using(using).filter(
+        content_type__app_label="wagtailimages", codename__in=MARKETERS_IMAGE_PERMISSIONS
+    ):
+        GroupCollectionPermission.objects.using(using).get_or_create(
+            group=group, collection=root, permission=permission
+        )
 
 
 def ensure_groups(using: str = "default", **kwargs: Any) -> None:
     """Idempotent post_migrate handler: create both groups and give them their permissions."""
-    # Our handler can run before auth's own post_migrate handler has created this app's permissions.
-    create_permissions(apps.get_app_config("contacts"), verbosity=0, using=using)
-    contacts_permissions = Permission.objects.using(using).filter(content_type__app_label="contacts")
-    admin_access = Permission.objects.using(using).filter(
-        content_type__app_label=ADMIN_ACCESS[0], codename=ADMIN_ACCESS[1]
-    )
+    # Our handler can run before auth's own post_migrate handler has created these apps' permissions.
+    labels = {label for label, _ in MARKETERS_PERMISSIONS + SALES_PERMISSIONS} | {*MARKETERS_APPS, "wagtailimages"}
+    for app_label in labels & {config.label for config in apps.get_app_configs()}:
+        create_permissions(apps.get_app_config(app_label), verbosity=0, using=using)
     marketers, _ = Group.objects.using(using).get_or_create(name=MARKETERS)
-    marketers.permissions.add(*contacts_permissions, *admin_access)
+    marketers.permissions.add(*_permissions(using, MARKETERS_PERMISSIONS, MARKETERS_APPS))
+    _grant_images(marketers, using)
     sales, _ = Group.objects.using(using).get_or_create(name=SALES)
-    sales_codenames = [codename for _, codename in SALES_PERMISSIONS]
-    sales.permissions.add(*contacts_permissions.filter(codename__in=sales_codenames), *admin_access)
+    sales.permissions.add(*_permissions(using, SALES_PERMISSIONS))

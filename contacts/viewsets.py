@@ -23,11 +23,11 @@ from wagtail.snippets.views.snippets import (
     EditView,
     IndexView,
     InspectView,
-    SnippetViewSet,
     SnippetViewSetGroup,
 )
 
 from contacts import custom_fields, services, timeline, views
+from contacts.choosers import RoleSnippetViewSet
 from contacts.custom_fields import CustomFieldsPanel
 from contacts.forms import ContactForm, ImportUploadForm, SegmentForm
 from contacts.models import Contact, CustomField, ImportJob, MailingList, Segment, Suppression
@@ -197,7 +197,7 @@ def profile_rows(contact: Contact) -> list[tuple[str, str]]:
     return [(str(label).capitalize(), value) for label, value in rows if value]
 
 
-class ContactViewSet(SnippetViewSet):
+class ContactViewSet(RoleSnippetViewSet):
     model = Contact
     icon = "user"
     menu_label = "Contacts"
@@ -259,7 +259,7 @@ class MailingListEditView(EditView):
         return buttons
 
 
-class MailingListViewSet(SnippetViewSet):
+class MailingListViewSet(RoleSnippetViewSet):
     model = MailingList
     icon = "list-ul"
     index_view_class = MailingListIndexView
@@ -312,7 +312,7 @@ class SegmentCreateView(CreateView):
         return context
 
 
-class SegmentViewSet(SnippetViewSet):
+class SegmentViewSet(RoleSnippetViewSet):
     model = Segment
     icon = "filter"
     index_view_class = SegmentIndexView
@@ -346,7 +346,7 @@ class SuppressionCreateView(CreateView):
         return Suppression.objects.get(domain=data["domain"].strip().lower().lstrip("@"))
 
 
-class SuppressionViewSet(SnippetViewSet):
+class SuppressionViewSet(RoleSnippetViewSet):
     model = Suppression
     icon = "warning"
     add_view_class = SuppressionCreateView
@@ -357,7 +357,7 @@ class SuppressionViewSet(SnippetViewSet):
     panels = [FieldPanel("email"), FieldPanel("domain"), FieldPanel("reason"), FieldPanel("note")]
 
 
-class CustomFieldViewSet(SnippetViewSet):
+class CustomFieldViewSet(RoleSnippetViewSet):
     model = CustomField
     icon = "form"
     list_display = ["label", "key", "kind"]
@@ -366,7 +366,7 @@ class CustomFieldViewSet(SnippetViewSet):
 # --- Imports --------------------------------------------------------------------------------------------
 
 
-class ImportJobViewSet(SnippetViewSet):
+class ImportJobViewSet(RoleSnippetViewSet):
     model = ImportJob
     icon = "upload"
     menu_label = "Imports"

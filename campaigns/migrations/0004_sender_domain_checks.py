@@ -3,7 +3,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("campaigns", "0002_initial"),
+        ("campaigns", "0003_sender_name_validation"),
     ]
 
     operations = [

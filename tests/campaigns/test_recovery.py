@@ -12,6 +12,7 @@ from campaigns import pipeline
 from campaigns.models import Campaign, Message
 from campaigns.throttle import Limit, Throttle
 from contacts.models import Activity
+from tests.conftest import wait_until
 from tests.factories import CampaignFactory, MessageFactory
 
 pytestmark = pytest.mark.django_db
@@ -94,3 +95,36 @@ def test_a_worker_that_outlived_its_lease_cannot_send_again(dead_claim, django_c
 
     assert decision.blocked_by is Limit.REVOKED
     assert journal.mark_wire(dead_claim[2].pk) is False
+
+
+def test_a_claim_whose_heartbeat_is_gone_is_reclaimed_before_its_lease_runs_out(
+    settings, django_capture_on_commit_callbacks
+):
+    campaign = CampaignFactory(status=Campaign.Status.SENDING)
+    rows = [MessageFactory(campaign=campaign) for _ in range(2)]
+    claim = pipeline.claim_batch(campaign.pk, 0)
+    redis.Redis.from_url(settings.REDIS_URL).delete(f"{pipeline.ALIVE_PREFIX}:{claim}")
+
+    with django_capture_on_commit_callbacks() as enqueued:
+        assert pipeline.reclaim_expired_leases() == 2
+
+    assert {status(message) for message in rows} == {Message.Status.QUEUED}
+    assert len(enqueued) == 1, "the campaign's batch is dispatched again"
+
+
+def test_a_claim_whose_worker_beats_keeps_its_lease(settings):
+    settings.SEND_HEARTBEAT_SECONDS = 1
+    campaign = CampaignFactory(status=Campaign.Status.SENDING)
+    row = MessageFactory(campaign=campaign)
+    claim = pipeline.claim_batch(campaign.pk, 0)
+
+    with pipeline.Heartbeat(claim):
+        redis.Redis.from_url(settings.REDIS_URL).expire(f"{pipeline.ALIVE_PREFIX}:{claim}", 1)
+        wait_until(
+            lambda: redis.Redis.from_url(settings.REDIS_URL).ttl(f"{pipeline.ALIVE_PREFIX}:{claim}") > 1,
+            timeout=30,
+            message="the heartbeat thread refreshed the key",
+        )
+        assert pipeline.reclaim_expired_leases() == 0
+
+    assert status(row) == Message.Status.SENDING
