@@ -5,6 +5,7 @@ from django.db.models import QuerySet
 from django.urls import path
 from django_filters import BooleanFilter, ChoiceFilter, NumberFilter
 from wagtail.admin.filters import WagtailFilterSet
+from wagtail.admin.menu import MenuItem
 from wagtail.admin.ui.tables import Column, DateColumn
 from wagtail.admin.views.generic import IndexView
 from wagtail.admin.viewsets.base import ViewSet
@@ -51,12 +52,20 @@ class ReturnedMailView(IndexView):
         return ReturnedMail.objects.all()
 
 
+class ReturnedMailMenuItem(MenuItem):
+    """Shown only to those the report opens for: a menu entry that ends in "permission denied" is a dead end."""
+
+    def is_shown(self, request) -> bool:
+        return ReturnedMailView.permission_policy.user_has_any_permission(request.user, ["view"])
+
+
 class ReturnedMailViewSet(ViewSet):
     name = "returned_mail"
     icon = "warning"
     menu_label = "Returned mail"
     menu_order = 260
     add_to_admin_menu = True
+    menu_item_class = ReturnedMailMenuItem
 
     def get_urlpatterns(self) -> list:
         return [
