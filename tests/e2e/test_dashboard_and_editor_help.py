@@ -7,7 +7,6 @@ docs/campaign-editor.png come from ``SCREENSHOTS_DIR=docs``).
 """
 
 import os
-import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,6 +17,7 @@ from django.utils import timezone
 from campaigns.models import Campaign, Message
 from contacts.models import Activity, Contact
 from contacts.tokens import Purpose, TokenData, make_token
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, sync_api
 from tests.factories import (
     ActivityFactory,
     CampaignFactory,
@@ -29,19 +29,7 @@ from tests.factories import (
     UserFactory,
 )
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
 pytestmark = [
-    pytest.mark.skipif(not shutil.which(CHROMIUM), reason=f"{CHROMIUM} is missing (apt-get install chromium)"),
     pytest.mark.django_db(transaction=True),
 ]
 HORIZONTAL_OVERFLOW = "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"

@@ -7,12 +7,12 @@ event). Drives Debian's Chromium headless through Playwright against pytest-djan
 
 import json
 import re
-import shutil
 
 import pytest
 
 from campaigns.models import Campaign
 from contacts.models import Segment
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, sync_api
 from tests.factories import (
     CampaignFactory,
     ContactFactory,
@@ -22,11 +22,7 @@ from tests.factories import (
     UserFactory,
 )
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
-sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
 pytestmark = [
-    pytest.mark.skipif(not shutil.which(CHROMIUM), reason=f"{CHROMIUM} is missing (apt-get install chromium)"),
     pytest.mark.django_db(transaction=True),
 ]
 

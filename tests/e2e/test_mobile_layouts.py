@@ -7,7 +7,6 @@ are ignored. Rendered in Debian's Chromium headless through Playwright.
 """
 
 import re
-import shutil
 
 import pytest
 
@@ -15,14 +14,11 @@ from campaigns.management.commands.seed_demo import demo_body
 from templates_mail.apps import SHIPPED_LAYOUTS
 from templates_mail.models import Layout
 from templates_mail.rendering import Recipient, prepare
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, sync_api
 from tests.factories import CampaignFactory
 from tests.templates_mail.helpers import block
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
-sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
 pytestmark = [
-    pytest.mark.skipif(not shutil.which(CHROMIUM), reason=f"{CHROMIUM} is missing (apt-get install chromium)"),
     pytest.mark.django_db,
 ]
 PHONES = [320, 375, 414]

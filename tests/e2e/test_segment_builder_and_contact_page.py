@@ -6,7 +6,6 @@ docs/contact-page.png come from ``SCREENSHOTS_DIR=docs``).
 """
 
 import os
-import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from contacts.models import Activity, Segment
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, sync_api
 from tests.factories import (
     ActivityFactory,
     CampaignFactory,
@@ -24,20 +24,8 @@ from tests.factories import (
     UserFactory,
 )
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 IPHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148"
-sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
 pytestmark = [
-    pytest.mark.skipif(not shutil.which(CHROMIUM), reason=f"{CHROMIUM} is missing (apt-get install chromium)"),
     pytest.mark.django_db(transaction=True),
 ]
 UNLABELLED_CONTROLS = """() => [...document.querySelectorAll('.rapport-builder input, .rapport-builder select')]

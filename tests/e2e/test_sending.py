@@ -6,21 +6,16 @@ Celery runs eagerly here (the send happens inside the request that confirms it) 
 goes to Django's in-memory outbox: the real worker path is covered by tests/campaigns.
 """
 
-import shutil
-
 import pytest
 
 from campaigns import services
 from campaigns.models import Campaign
 from tests.campaigns.conftest import campaign_for
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, sync_api
 from tests.factories import SenderIdentityFactory, UserFactory
 from tests.templates_mail.helpers import text
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
-sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
 pytestmark = [
-    pytest.mark.skipif(not shutil.which(CHROMIUM), reason=f"{CHROMIUM} is missing (apt-get install chromium)"),
     pytest.mark.django_db(transaction=True),
 ]
 # The page polls a draft every 5 s and a send in progress more often.
