@@ -3,7 +3,9 @@
 Wagtail's help links only confuse)."""
 
 from django.http import HttpRequest
+from django.templatetags.static import static
 from django.urls import reverse
+from django.utils.html import format_html
 from wagtail import hooks
 from wagtail.admin.search import SearchArea
 
@@ -58,3 +60,9 @@ def search_contacts() -> SearchArea:
 @hooks.register("construct_search")
 def hide_page_search(request, search_areas) -> None:
     search_areas[:] = [area for area in search_areas if area.name != "pages"]
+
+
+@hooks.register("insert_global_admin_js")
+def name_unlabelled_widgets() -> str:
+    """Every admin page: tag and rich-text inputs get their field's label (axe-checked in tests/e2e)."""
+    return format_html('<script src="{}" defer></script>', static("dashboard/js/field-names.js"))
