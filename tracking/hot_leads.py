@@ -1,5 +1,6 @@
 """The "Hot leads" admin listing for sales: contacts who clicked in the last 7 days, by score."""
 
+from django import forms
 from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 from django.urls import path
@@ -17,8 +18,22 @@ from contacts.models import Contact
 CONTACT_PAGE_URL = "wagtailsnippets_contacts_contact:inspect"
 
 
+def person(user) -> str:
+    """A colleague as they are known (their name), not by their login."""
+    return (user.get_full_name() or user.get_username()) if user else ""
+
+
+class OwnerChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj) -> str:
+        return person(obj)
+
+
+class OwnerFilter(ModelChoiceFilter):
+    field_class = OwnerChoiceField
+
+
 class HotLeadsFilterSet(WagtailFilterSet):
-    owner = ModelChoiceFilter(
+    owner = OwnerFilter(
         label="Owner", queryset=get_user_model().objects.filter(owned_contacts__isnull=False).distinct()
     )
 
@@ -41,7 +56,7 @@ class HotLeadsView(IndexView):
         TitleColumn("email", label="Contact", url_name=CONTACT_PAGE_URL),
         Column("full_name", label="Name"),
         Column("company"),
-        Column("owner"),
+        Column("owner", accessor=lambda contact: person(contact.owner)),
         Column("engagement_score", label="Score"),
         Column("standing", accessor="get_standing_display"),
         DateColumn("last_clicked_at", label="Last click"),

@@ -78,3 +78,11 @@ def test_a_hot_lead_someone_else_owns_links_to_a_contact_page_the_salesperson_ca
     assert f'href="{page_url}"' in listed(client)
     assert reverse("wagtailsnippets_contacts_contact:edit", args=[theirs.pk]) not in listed(client)
     assert client.get(page_url).status_code == 200
+
+
+def test_the_owner_is_shown_by_name_not_by_login(client, salesperson):
+    clicked(1, owner=UserFactory(username="sam.s", first_name="Sam", last_name="Sales"))
+
+    html = listed(client)
+
+    assert "Sam Sales" in html and "sam.s" not in html
