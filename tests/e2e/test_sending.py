@@ -11,7 +11,7 @@ import pytest
 from campaigns import services
 from campaigns.models import Campaign
 from tests.campaigns.conftest import campaign_for
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, sync_api
+from tests.e2e.conftest import sync_api
 from tests.factories import SenderIdentityFactory, UserFactory
 from tests.templates_mail.helpers import text
 
@@ -38,20 +38,11 @@ def campaign() -> Campaign:
 
 
 @pytest.fixture
-def page(campaign, live_server, client, settings):
-    settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False
-    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    client.force_login(UserFactory(username="e2e-sender", is_superuser=True, is_staff=True))
-    errors: list[str] = []
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = browser.new_context(base_url=live_server.url)
-        context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}])
-        browser_page = context.new_page()
-        browser_page.on("pageerror", lambda error: errors.append(str(error)))
-        yield browser_page
-        browser.close()
-    assert errors == []
+def page(campaign, page_for):
+    """A logged-in admin page that fails the test on any script or console error."""
+    admin_page = page_for(UserFactory(username="e2e-sender", is_superuser=True, is_staff=True))
+    yield admin_page
+    assert admin_page.console_errors == []
 
 
 def test_send_now_asks_first_then_follows_the_send_to_sent(page, campaign):
