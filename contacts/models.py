@@ -323,6 +323,17 @@ class Activity(models.Model):
         STATUS = "status", "status changed"
         IMPORTED = "imported"
         NOTE = "note"
+        # Written by the apps above contacts (sales, automations, signups, privacy).
+        GRADE = "grade", "grade changed"
+        STANDING = "standing", "standing changed"
+        OWNER = "owner", "owner changed"
+        TAGS = "tags", "tags changed"
+        TASK = "task"
+        DEAL = "deal", "order"
+        ALERT = "alert", "customer alert"
+        JOURNEY = "journey"
+        ANSWERED = "answered", "survey answered"
+        EXPORTED = "exported", "data exported"
 
     # Indexes are few on purpose: every tracked event inserts a row. activity_contact_latest
     # serves lookups by contact, so the foreign key needs no index of its own.

@@ -166,6 +166,9 @@ def _sentence(
         return [("Changed their preferences", False)]
     if kind == Kind.NOTE:
         return [("Note", False), (author, False)]
+    if details.get("summary"):
+        # Apps above contacts say what happened in words of their own (see Activity.Kind).
+        return [(str(details["summary"]), False), (author, False)]
     return [(activity.get_kind_display().capitalize(), False), (campaign, True)]
 
 

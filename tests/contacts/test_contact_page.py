@@ -141,6 +141,13 @@ def test_history_says_what_a_profile_edit_changed_in_words(client, salesperson):
     assert "Profile edited: Owner changed to Sam; Region / province changed to Ontario by sales" in html
 
 
+def test_history_of_an_app_above_contacts_reads_as_the_summary_it_wrote(client, salesperson):
+    contact = ContactFactory()
+    details = {"summary": "Grade changed from B to A", "from": "B", "to": "A"}
+    ActivityFactory(contact=contact, kind=Activity.Kind.GRADE, details=details)
+    assert "Grade changed from B to A" in contact_page(client, contact)
+
+
 def test_history_is_paged_newest_first(client, salesperson):
     contact = ContactFactory()
     now = timezone.now()
