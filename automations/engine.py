@@ -12,12 +12,13 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from automations import actions, runs
 from automations.actions import Group, NotYetError, Outcome
@@ -48,11 +49,13 @@ def claim(limit: int | None = None) -> list[tuple[int, int, str, int, datetime]]
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(sql, [lease, now, now, limit or settings.JOURNEY_BATCH_SIZE])
         rows = cursor.fetchall()
-    if connection.vendor == "sqlite":  # SQLite returns datetimes as text
-        from django.utils.dateparse import parse_datetime
+    return [(*row[:4], _aware(row[4])) for row in rows]
 
-        rows = [(*row[:4], row[4] if isinstance(row[4], datetime) else parse_datetime(row[4])) for row in rows]
-    return rows
+
+def _aware(value: datetime | str) -> datetime:
+    """SQLite's RETURNING gives the stored UTC text; PostgreSQL an aware datetime."""
+    moment = value if isinstance(value, datetime) else parse_datetime(value)
+    return moment if timezone.is_aware(moment) else timezone.make_aware(moment, UTC)
 
 
 def advance(max_seconds: float = 30.0) -> int:

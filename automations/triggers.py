@@ -4,7 +4,7 @@ segment, date and inactivity triggers are evaluated on the schedule (every tick)
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
@@ -23,13 +23,14 @@ Kind = Activity.Kind
 FIELD_KINDS = {"grade": Kind.GRADE, "standing": Kind.STANDING, "owner": Kind.OWNER, "tags": Kind.TAGS}
 
 
-def evaluate_all() -> int:
+def evaluate_all(now: datetime | None = None) -> int:
     """Every live journey's triggers; returns how many contacts entered."""
     top = Activity.objects.aggregate(top=Max("pk"))["top"] or 0
-    return sum(evaluate(journey, top) for journey in Journey.objects.filter(status=Journey.Status.LIVE))
+    live = Journey.objects.filter(status=Journey.Status.LIVE).select_related("current_version")
+    return sum(evaluate(journey, top, now or timezone.now()) for journey in live)
 
 
-def evaluate(journey: Journey, top: int) -> int:
+def evaluate(journey: Journey, top: int, now: datetime) -> int:
     """One journey's triggers over Activity ids (watermark, top], then the scheduled ones."""
     triggers = (journey.current_version.definition if journey.current_version else {}).get("triggers", [])
     entered = 0
@@ -41,7 +42,7 @@ def evaluate(journey: Journey, top: int) -> int:
                 entered += _from_events(journey, trigger, events)
         journey.watermark = top if claimed else journey.watermark
     for trigger in triggers:
-        entered += _scheduled(journey, trigger)
+        entered += _scheduled(journey, trigger, now)
     return entered
 
 
@@ -69,33 +70,33 @@ def _events_for(trigger: dict[str, Any], events):
     return None
 
 
-def _scheduled(journey: Journey, trigger: dict[str, Any]) -> int:
+def _scheduled(journey: Journey, trigger: dict[str, Any], now: datetime) -> int:
     kind = trigger.get("type")
     if kind == "segment":
         rules = trigger.get("rules")
         if rules is None:
             rules = Segment.objects.filter(pk=trigger.get("segment")).values_list("rules", flat=True).first() or {}
-        daily = Value(f"d{timezone.now().date().isoformat()}")
+        daily = Value(f"d{now.date().isoformat()}")
         return enrol(journey, Contact.objects.filter(compile_rules(rules)), occurrence(journey, daily))
     if kind == "inactive":
-        since = timezone.now() - timedelta(days=float(trigger.get("days", 90)))
+        since = now - timedelta(days=float(trigger.get("days", 90)))
         quiet = Contact.objects.filter(
             Q(last_engaged_at__lt=since) | Q(last_engaged_at__isnull=True, created_at__lt=since)
         )
         lapse = Coalesce(Cast(TruncDate("last_engaged_at"), CharField()), Value("never"))
         return enrol(journey, quiet, occurrence(journey, lapse))
     if kind == "date":
-        return _dates(journey, trigger)
+        return _dates(journey, trigger, now)
     return 0
 
 
-def _dates(journey: Journey, trigger: dict[str, Any]) -> int:
+def _dates(journey: Journey, trigger: dict[str, Any], now: datetime) -> int:
     """A date field N days before (``days`` < 0) or after it, on the contact's own calendar day
     (from ``hour`` local time); yearly dates key each occurrence by the year of the date itself,
     so a reminder a week before 2 January fires once in late December for that January."""
     field = trigger["field"].removeprefix("custom.")
     offset, yearly = int(trigger.get("days", 0)), trigger.get("yearly", True)
-    now, entered = timezone.now(), 0
+    entered = 0
     for zone in Contact.objects.order_by().values_list("time_zone", flat=True).distinct():
         local = now.astimezone(zone_for(zone))
         if local.hour < int(trigger.get("hour", 0)):
