@@ -135,3 +135,21 @@ class StepRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.enrolment_id}/{self.step}: {self.get_outcome_display()}"
+
+
+class StepTotal(models.Model):
+    """Step runs of finished enrolments, counted per step and outcome once their rows are purged
+    (JOURNEY_STEP_RUN_RETENTION_DAYS), so the diagram's counts outlive the rows."""
+
+    journey = models.ForeignKey(Journey, on_delete=models.CASCADE, related_name="step_totals")
+    step = models.CharField(max_length=32)
+    outcome = models.PositiveSmallIntegerField(choices=StepRun.Outcome.choices)
+    count = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["journey", "step", "outcome"], name="unique_step_total"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.journey_id}/{self.step}/{self.outcome}: {self.count}"

@@ -18,6 +18,8 @@ from contacts.models import Activity, Contact
 
 State = Enrolment.State
 Outcome = StepRun.Outcome
+# Which diagram count each step outcome adds to.
+COUNTED_AS = {Outcome.FAILED: "failed", Outcome.LEFT: "exited"}
 
 
 class JourneyError(Exception):
@@ -127,6 +129,8 @@ def step_counts(journey: Journey) -> dict[str, dict[str, int]]:
     for row in rows:
         for name in ("done", "failed", "exited"):
             slot(row["step"])[name] += row[name]
+    for key, outcome, count in journey.step_totals.values_list("step", "outcome", "count"):
+        slot(key)[COUNTED_AS.get(outcome, "done")] += count
     return counts
 
 

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from automations import engine, triggers
+from automations import engine, retention, triggers
 from automations.models import Enrolment, Journey
 
 
@@ -31,3 +31,8 @@ def tick() -> int:
 @shared_task
 def advance() -> int:
     return engine.advance()
+
+
+@shared_task
+def purge_step_runs() -> int:
+    return retention.purge_step_runs()

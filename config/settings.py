@@ -442,7 +442,13 @@ JOURNEY_BATCH_SIZE = env_int("JOURNEY_BATCH_SIZE", 2000, minimum=1)
 JOURNEY_LEASE_SECONDS = env_int("JOURNEY_LEASE_SECONDS", 120, minimum=1)
 # Parallel advance tasks a tick enqueues at most (each loops over batches until nothing is due).
 JOURNEY_WORKERS = env_int("JOURNEY_WORKERS", 2, minimum=1)
+# Step runs of enrolments finished longer ago than this are summarised per step and deleted.
+JOURNEY_STEP_RUN_RETENTION_DAYS = env_int("JOURNEY_STEP_RUN_RETENTION_DAYS", 90, minimum=1)
 CELERY_BEAT_SCHEDULE["automations-tick"] = {"task": "automations.tasks.tick", "schedule": JOURNEY_TICK_SECONDS}
+CELERY_BEAT_SCHEDULE["automations-purge-step-runs"] = {
+    "task": "automations.tasks.purge_step_runs",
+    "schedule": crontab(hour=3, minute=45),
+}
 # flufl.bounce logs every detector it tries at INFO.
 LOGGING["loggers"]["flufl.bounce"] = {"level": "WARNING"}
 

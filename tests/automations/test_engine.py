@@ -171,3 +171,20 @@ def test_a_list_step_subscribes_and_a_field_step_sets_the_profile():
     contact.refresh_from_db()
     assert mailing_list.subscriptions.filter(contact=contact).exists()
     assert (contact.customer_type, contact.custom_fields) == ("buyer", {"tier": "gold"})
+
+
+def test_old_step_runs_are_purged_but_the_diagram_keeps_counting_them(settings):
+    settings.JOURNEY_STEP_RUN_RETENTION_DAYS = 30
+    from automations import retention, services
+
+    journey = live_journey([{"key": "tagged", "type": "tag", "tag": "seen"}])
+    for _ in range(2):
+        enrol_one(journey, ContactFactory())
+    run()
+    before = services.status(journey)["steps"]
+    Enrolment.objects.update(finished_at=timezone.now() - timedelta(days=31))
+
+    assert retention.purge_step_runs() == 2
+    assert retention.purge_step_runs() == 0
+    assert not StepRun.objects.exists()
+    assert services.status(journey)["steps"] == before
