@@ -107,6 +107,8 @@ def plan(definition: dict[str, Any]) -> Plan:
     if not isinstance(steps, list):
         raise DefinitionError('the definition needs a "steps" list')
     first = _flatten(steps, None, nodes)
+    if _count(steps) != len(nodes):
+        raise DefinitionError("a step key is repeated: every step needs its own key")
     for trigger in definition.get("triggers", []):
         if not isinstance(trigger, dict) or trigger.get("type") not in TRIGGERS:
             raise DefinitionError(f"unknown trigger {trigger!r}; use one of {', '.join(sorted(TRIGGERS))}")
@@ -115,7 +117,9 @@ def plan(definition: dict[str, Any]) -> Plan:
 
 def _flatten(steps: list[Any], after: str | None, nodes: dict[str, Node]) -> str | None:
     """Add ``steps`` (followed by ``after``) to ``nodes``; returns the key of the first."""
-    keys = [_key(step, nodes) for step in steps]
+    keys: list[str] = []
+    for step in steps:
+        keys.append(_key(step, nodes, keys))
     for index, step in enumerate(steps):
         following = keys[index + 1] if index + 1 < len(steps) else after
         _check(step)
@@ -130,11 +134,15 @@ def _flatten(steps: list[Any], after: str | None, nodes: dict[str, Node]) -> str
     return keys[0] if keys else after
 
 
-def _key(step: Any, nodes: dict[str, Node]) -> str:
+def _count(steps: list[dict[str, Any]]) -> int:
+    return sum(1 + _count(step.get("yes") or []) + _count(step.get("no") or []) for step in steps)
+
+
+def _key(step: Any, nodes: dict[str, Node], siblings: list[str]) -> str:
     if not isinstance(step, dict) or not isinstance(step.get("key"), str) or not step["key"]:
         raise DefinitionError(f"every step needs a key: {step!r}")
     key = step["key"]
-    if len(key) > 32 or key in nodes:
+    if len(key) > 32 or key in nodes or key in siblings:
         raise DefinitionError(f"step key {key!r} is repeated or longer than 32 characters")
     return key
 

@@ -21,6 +21,7 @@ from wagtail.admin.viewsets.model import ModelViewSet
 from wagtail.admin.widgets.button import HeaderButton
 
 from automations import services
+from automations import steps as steps_module
 from automations.journey_templates import TEMPLATES
 from automations.lint import lint
 from automations.models import Journey
@@ -28,8 +29,17 @@ from automations.steps import DefinitionError, plan
 from contacts.models import Contact, MailingList, Segment
 
 
+class IndentedJSONField(forms.JSONField):
+    """Shown indented, so a person can read and edit the step tree."""
+
+    def prepare_value(self, value) -> str:
+        if isinstance(value, forms.fields.InvalidJSONInput):
+            return value
+        return json.dumps(value, indent=2, ensure_ascii=False)
+
+
 class JourneyForm(WagtailAdminModelForm):
-    definition = forms.JSONField(
+    definition = IndentedJSONField(
         widget=forms.Textarea(attrs={"rows": 30, "style": "font-family: monospace"}),
         help_text="Triggers and the step tree as JSON; see the step reference on the flow page.",
     )
@@ -96,6 +106,7 @@ class FlowView(PermissionCheckedMixin, WagtailAdminTemplateMixin, TemplateView):
             test_missing=bool(email) and contact is None,
             segments=Segment.objects.all(),
             definition_json=json.dumps(definition, indent=2),
+            reference=steps_module.__doc__,
             **kwargs,
         )
 
