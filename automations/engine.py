@@ -22,6 +22,7 @@ from django.utils.dateparse import parse_datetime
 
 from automations import actions, runs
 from automations.actions import Group, NotYetError, Outcome
+from automations.enrolment import suppressed
 from automations.models import Enrolment, Journey, JourneyVersion
 from automations.steps import plan
 from contacts.models import Contact
@@ -165,8 +166,7 @@ def leave_unsubscribed() -> int:
     """Everyone unsubscribed, bounced, complained or suppressed leaves every journey at once
     (waiting enrolments; running ones leave when their step executes)."""
     gone = Enrolment.objects.filter(state=State.WAITING).filter(
-        Q(contact__in=Contact.objects.exclude(status=Contact.Status.SUBSCRIBED))
-        | Q(contact__in=Contact.objects.filter(Contact.objects.suppressed_q()))
+        ~Q(contact__status=Contact.Status.SUBSCRIBED) | suppressed("contact__")
     )
     with transaction.atomic():
         ids = list(gone.values_list("pk", flat=True))
