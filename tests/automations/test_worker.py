@@ -17,7 +17,7 @@ from tests.conftest import SmtpSink, wait_until
 from tests.factories import LayoutFactory
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("real_broker")]
-COUNT = 300
+COUNT = 150
 
 
 def env(sink: SmtpSink) -> dict[str, str]:
@@ -25,13 +25,13 @@ def env(sink: SmtpSink) -> dict[str, str]:
         "EMAIL_URL": sink.url,
         "SEND_RATE_PER_SECOND": "100000",
         "SEND_STALL_SECONDS": "2",
-        "JOURNEY_BATCH_SIZE": "25",
+        "JOURNEY_BATCH_SIZE": "10",
         "JOURNEY_LEASE_SECONDS": "3",
     }
 
 
 def test_a_worker_killed_mid_batch_under_a_duplicated_beat_sends_each_email_once(smtp_sink, start_worker, settings):
-    settings.JOURNEY_BATCH_SIZE = 25
+    settings.JOURNEY_BATCH_SIZE = 10
     LayoutFactory()
     Contact.objects.bulk_create(Contact(email=f"j{n}@example.com", email_domain="example.com") for n in range(COUNT))
     journey = live_journey([{"key": "mark", "type": "tag", "tag": "entered"}, email("hello")])
