@@ -432,6 +432,23 @@ if IMAP_HOST:
         "task": "tracking.tasks.poll_bounce_mailbox",
         "schedule": float(IMAP_POLL_SECONDS),
     }
+# --- Journeys (automations/) -----------------------------------------------------------------
+# At most this many marketing emails per contact in 7 days, campaigns and journeys together,
+# checked when a journey's email step runs; 0 = no cap.
+MARKETING_EMAILS_PER_7_DAYS = env_int("MARKETING_EMAILS_PER_7_DAYS", 0, minimum=0)
+JOURNEY_TICK_SECONDS = env_float("JOURNEY_TICK_SECONDS", 5.0, minimum=0.5)
+# Enrolments one worker claims and moves at once, and how long its claim lasts if it dies.
+JOURNEY_BATCH_SIZE = env_int("JOURNEY_BATCH_SIZE", 2000, minimum=1)
+JOURNEY_LEASE_SECONDS = env_int("JOURNEY_LEASE_SECONDS", 120, minimum=1)
+# Parallel advance tasks a tick enqueues at most (each loops over batches until nothing is due).
+JOURNEY_WORKERS = env_int("JOURNEY_WORKERS", 2, minimum=1)
+# Step runs of enrolments finished longer ago than this are summarised per step and deleted.
+JOURNEY_STEP_RUN_RETENTION_DAYS = env_int("JOURNEY_STEP_RUN_RETENTION_DAYS", 90, minimum=1)
+CELERY_BEAT_SCHEDULE["automations-tick"] = {"task": "automations.tasks.tick", "schedule": JOURNEY_TICK_SECONDS}
+CELERY_BEAT_SCHEDULE["automations-purge-step-runs"] = {
+    "task": "automations.tasks.purge_step_runs",
+    "schedule": crontab(hour=3, minute=45),
+}
 # flufl.bounce logs every detector it tries at INFO.
 LOGGING["loggers"]["flufl.bounce"] = {"level": "WARNING"}
 

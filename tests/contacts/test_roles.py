@@ -10,6 +10,7 @@ from django.test import RequestFactory
 from django.urls import reverse
 from wagtail.admin.menu import admin_menu
 
+from automations.models import Journey
 from contacts.roles import MARKETERS, SALES, ensure_groups
 from tests.factories import (
     CampaignFactory,
@@ -75,6 +76,12 @@ TABLE: list[tuple[str, Callable[[dict], list], set[str]]] = [
     ("campaigns_sending_confirm", lambda o: [o["campaign"].pk], MARKETERS_ONLY),
     ("senders:checks", lambda o: [o["sender"].pk], MARKETERS_ONLY),
     ("contacts_admin:import_sample", lambda o: [], MARKETERS_ONLY),
+    # Journeys (automations)
+    ("journeys:index", lambda o: [], MARKETERS_ONLY),
+    ("journeys:add", lambda o: [], MARKETERS_ONLY),
+    ("journeys:edit", lambda o: [o["journey"].pk], MARKETERS_ONLY),
+    ("journeys:flow", lambda o: [o["journey"].pk], MARKETERS_ONLY),
+    ("journeys:install", lambda o: [], MARKETERS_ONLY),
     ("returned_mail:index", lambda o: [], MARKETERS_ONLY),
     ("wagtailimages:index", lambda o: [], MARKETERS_ONLY),
     ("wagtailimages:add", lambda o: [], MARKETERS_ONLY),
@@ -113,6 +120,7 @@ def objects(users) -> dict[str, object]:
         "campaign": campaign,
         "layout": campaign.layout,
         "sender": campaign.sender,
+        "journey": Journey.objects.create(name="Welcome", definition={"steps": [{"key": "t", "type": "exit"}]}),
     }
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
+from automations.models import Journey
 from campaigns.management.commands.seed_demo import demo_body
 from contacts.roles import MARKETERS, SALES, ensure_groups
 from contacts.tokens import Purpose, TokenData, make_token
@@ -44,6 +45,9 @@ def objects() -> dict[str, object]:
         "campaign": campaign,
         "layout": campaign.layout,
         "sender": campaign.sender,
+        "journey": Journey.objects.create(
+            name="Welcome", definition={"steps": [{"key": "hi", "type": "email", "subject": "Hi", "text": "Hello."}]}
+        ),
     }
 
 

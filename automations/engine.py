@@ -1,0 +1,174 @@
+"""The step engine: claim a batch of due enrolments with a lease, execute each step for
+the whole group at that step (set-based), record and move on in one transaction.
+
+Exactly once: a step's effect (Messages queued, tags, tasks...) commits together with its
+StepRun rows, whose primary key (enrolment, step) refuses a second run; a worker killed
+mid-batch rolls all of it back and its claim lapses after JOURNEY_LEASE_SECONDS, when the
+next tick's workers claim the batch again. Waits are rows with a due time, never countdowns.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from automations import actions, runs
+from automations.actions import Group, NotYetError, Outcome
+from automations.enrolment import suppressed
+from automations.models import Enrolment, Journey, JourneyVersion
+from automations.steps import plan
+from contacts.models import Contact
+
+log = logging.getLogger(__name__)
+State = Enrolment.State
+
+
+def claim(limit: int | None = None) -> list[tuple[int, int, str, int, datetime]]:
+    """Move up to ``limit`` due enrolments of live journeys (or ones whose lease lapsed) to running,
+    in one conditional UPDATE; returns (id, version id, step, contact id, due_at) of those this call got."""
+    now = timezone.now()
+    table = connection.ops.quote_name(Enrolment._meta.db_table)
+    journeys = connection.ops.quote_name(Journey._meta.db_table)
+    lock = " FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
+    # Only our own fragments are interpolated; values are parameters.
+    sql = (
+        f"UPDATE {table} SET state = 'running', lease_until = %s WHERE id IN ("  # noqa: S608
+        f"SELECT e.id FROM {table} e WHERE ((e.state = 'waiting' AND e.due_at <= %s) "
+        f"OR (e.state = 'running' AND e.lease_until < %s)) "
+        f"AND e.journey_id IN (SELECT j.id FROM {journeys} j WHERE j.status = 'live') LIMIT %s{lock}) "
+        f"RETURNING id, version_id, step, contact_id, due_at"
+    )
+    lease = now + timedelta(seconds=settings.JOURNEY_LEASE_SECONDS)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(sql, [lease, now, now, limit or settings.JOURNEY_BATCH_SIZE])
+        rows = cursor.fetchall()
+    return [(*row[:4], _aware(row[4])) for row in rows]
+
+
+def _aware(value: datetime | str) -> datetime:
+    """SQLite's RETURNING gives the stored UTC text; PostgreSQL an aware datetime."""
+    moment = value if isinstance(value, datetime) else parse_datetime(value)
+    return moment if timezone.is_aware(moment) else timezone.make_aware(moment, UTC)
+
+
+def advance(max_seconds: float = 30.0) -> int:
+    """Claim and execute batches until nothing is due or ``max_seconds`` passed; returns contact-steps run."""
+    started, done = time.monotonic(), 0
+    while time.monotonic() - started < max_seconds:
+        batch = claim()
+        if not batch:
+            break
+        done += run_batch(batch)
+    return done
+
+
+def run_batch(batch: list[tuple[int, int, str, int, datetime]]) -> int:
+    """Execute one claimed batch, one group per (version, step); returns contact-steps executed."""
+    groups: dict[tuple[int, str], dict[int, int]] = defaultdict(dict)
+    due: dict[tuple[int, str], datetime] = {}
+    for pk, version_id, step, contact_id, due_at in batch:
+        groups[(version_id, step)][pk] = contact_id
+        due[(version_id, step)] = max(due.get((version_id, step), due_at), due_at)
+    versions = JourneyVersion.objects.select_related("journey").in_bulk({version for version, _ in groups})
+    executed = 0
+    for (version_id, key), rows in groups.items():
+        version = versions[version_id]
+        group = Group(version, plan(version.definition), key, rows, due[(version_id, key)])
+        executed += execute_safely(group)
+    return executed
+
+
+def execute_safely(group: Group) -> int:
+    """Execute a group; a step that raises fails its enrolments (recorded) instead of retrying for ever."""
+    try:
+        with transaction.atomic():
+            return execute(group)
+    except NotYetError as wait:
+        runs.release(list(group.rows), wait.until)
+        return 0
+    except Exception as error:
+        log.exception("journey %s step %s failed", group.version.journey_id, group.key)
+        with transaction.atomic():
+            owned = runs.record(_running(group.rows, group.key), Outcome.FAILED)
+            runs.move(owned, group.key, None, state=State.FAILED)
+        log.warning("journey %s step %s: %s", group.version.journey_id, group.key, error)
+        return len(owned)
+
+
+def _running(ids, key: str) -> QuerySet:
+    """Enrolments of this claim still at ``key`` (a lapsed claim's rows may have moved on)."""
+    return Enrolment.objects.filter(pk__in=list(ids), state=State.RUNNING, step=key)
+
+
+def execute(group: Group) -> int:
+    """Leave, goals, then the step itself, each outcome one INSERT of step runs and one UPDATE."""
+    key, rows = group.key, group.rows
+    gone = actions.leaving(list(rows.values()))
+    if gone:
+        ids = group.enrolments_of(gone)
+        runs.record(_running(ids, key), Outcome.LEFT)
+        runs.move(ids, key, None, state=State.EXITED)
+        rows = {pk: contact for pk, contact in rows.items() if contact not in gone}
+    for goal in group.plan.goals():
+        reached = actions.matching(list(rows.values()), goal.step["segment"]) if rows else set()
+        if reached and goal.step["key"] != key:
+            ids = [pk for pk, contact in rows.items() if contact in reached]
+            runs.record(_running(ids, key), Outcome.GOAL, step=goal.step["key"])
+            runs.move(ids, key, None)
+            rows = {pk: contact for pk, contact in rows.items() if contact not in reached}
+    group.rows = rows
+    executed = len(gone)
+    for outcome, ids in actions.partition(group).items() if rows else []:
+        owned = runs.record(_running(ids, key), outcome)
+        actions.apply(group, outcome, owned)
+        _move_on(group, outcome, owned)
+        executed += len(owned)
+    return executed
+
+
+def _move_on(group: Group, outcome: int, owned: set[int]) -> None:
+    node, key = group.node, group.key
+    if node.kind == "exit":
+        runs.move(owned, key, None, state=State.EXITED)
+    elif outcome == Outcome.GOAL:
+        runs.move(owned, key, None)
+    elif outcome in (Outcome.YES, Outcome.NO) and node.branches:
+        runs.move(owned, key, node.branches["yes" if outcome == Outcome.YES else "no"])
+    elif node.kind == "wait" and node.after is not None:
+        _move_after_wait(group, owned)
+    else:
+        runs.move(owned, key, node.after)
+
+
+def _move_after_wait(group: Group, owned: set[int]) -> None:
+    """One UPDATE per time zone among the group's contacts (one in all for a plain duration)."""
+    now, step = timezone.now(), group.step
+    if "hour" not in step:
+        runs.move(owned, group.key, group.node.after, actions.wait_until(step, now, ""))
+        return
+    zones: dict[str, list[int]] = defaultdict(list)
+    contact_zone = dict(Contact.objects.filter(pk__in=group.contacts(owned)).values_list("pk", "time_zone"))
+    for pk in owned:
+        zones[contact_zone.get(group.rows[pk], "")].append(pk)
+    for zone, ids in zones.items():
+        runs.move(ids, group.key, group.node.after, actions.wait_until(step, now, zone))
+
+
+def leave_unsubscribed() -> int:
+    """Everyone unsubscribed, bounced, complained or suppressed leaves every journey at once
+    (waiting enrolments; running ones leave when their step executes)."""
+    gone = Enrolment.objects.filter(state=State.WAITING).filter(
+        ~Q(contact__status=Contact.Status.SUBSCRIBED) | suppressed("contact__")
+    )
+    with transaction.atomic():
+        ids = list(gone.values_list("pk", flat=True))
+        runs.record(Enrolment.objects.filter(pk__in=ids), Outcome.LEFT)
+        return runs.move(ids, None, None, state=State.EXITED)

@@ -1,0 +1,108 @@
+"""The one place journeys meet the campaign send pipeline (an adapter the lead can swap for the
+"campaign version spec -> renderer" boundary): an email step of a journey version owns one
+Campaign, kept in the sending state, and the engine hands it queued Message rows; the
+pipeline then delivers them with its throttle, DKIM and exactly-once claims."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from html import escape
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Count, Max, Q
+from django.utils import timezone
+
+from automations.models import JourneyVersion, StepCampaign
+from campaigns import pipeline
+from campaigns.models import Campaign, Message
+from contacts.models import Contact
+
+# Messages that count towards the global cap: sent in the window, or still on their way.
+ON_THE_WAY = [Message.Status.QUEUED, Message.Status.SENDING, Message.Status.DEFERRED]
+
+
+def body_blocks(step: dict[str, Any]) -> list[dict[str, Any]]:
+    """StreamField data of the campaign builder's blocks for an email step."""
+    blocks: list[dict[str, Any]] = []
+    if step.get("heading"):
+        blocks.append({"type": "heading", "value": {"text": step["heading"], "level": "h1"}})
+    paragraphs = "".join(
+        f"<p>{escape(part.strip(), quote=False)}</p>" for part in str(step["text"]).split("\n\n") if part.strip()
+    )
+    blocks.append({"type": "text", "value": {"text": paragraphs}})
+    button = step.get("button") or {}
+    if button.get("label") and button.get("url"):
+        blocks.append({"type": "button", "value": {"label": button["label"], "url": button["url"], "align": "center"}})
+    return blocks
+
+
+def campaign_for(version: JourneyVersion, key: str, step: dict[str, Any]) -> Campaign:
+    """The campaign of this email step of this version, created on first use."""
+    found = StepCampaign.objects.filter(version=version, key=key).select_related("campaign").first()
+    if found:
+        return found.campaign
+    with transaction.atomic():
+        campaign = Campaign.objects.create(
+            name=f"{version.journey.name} · {key} (journey v{version.number})"[:200],
+            subject=str(step["subject"])[:300],
+            body=body_blocks(step),
+            status=Campaign.Status.SENDING,
+            started_at=timezone.now(),
+        )
+        StepCampaign.objects.create(version=version, key=key, campaign=campaign)
+    return campaign
+
+
+def campaign_id_for(version_id: int, key: str) -> int | None:
+    return StepCampaign.objects.filter(version_id=version_id, key=key).values_list("campaign_id", flat=True).first()
+
+
+def capped(contact_ids: list[int]) -> set[int]:
+    """Contacts that reached MARKETING_EMAILS_PER_7_DAYS, campaigns and journeys together (0 = no cap)."""
+    cap = settings.MARKETING_EMAILS_PER_7_DAYS
+    if not cap or not contact_ids:
+        return set()
+    since = timezone.now() - timedelta(days=7)
+    counted = Message.objects.filter(contact_id__in=contact_ids).filter(
+        Q(status__in=ON_THE_WAY) | Q(status=Message.Status.SENT, sent_at__gte=since)
+    )
+    heavy = counted.values("contact_id").annotate(n=Count("pk")).filter(n__gte=cap).order_by()
+    return set(heavy.values_list("contact_id", flat=True))
+
+
+def queue(campaign: Campaign, contact_ids: list[int]) -> set[int]:
+    """Queue one Message per contact (one INSERT ... SELECT, a contact already mailed by this
+    campaign is skipped) and have the pipeline dispatch after commit; returns the contacts queued."""
+    if not contact_ids:
+        return set()
+    table = connection.ops.quote_name(Message._meta.db_table)
+    contacts = connection.ops.quote_name(Contact._meta.db_table)
+    batch = (Message.objects.filter(campaign=campaign).aggregate(top=Max("batch"))["top"] or 0) + 1
+    marks = ", ".join(["%s"] * len(contact_ids))
+    # Only our own fragments are interpolated; values are parameters.
+    sql = (
+        f"INSERT INTO {table} (campaign_id, contact_id, email, domain, variant, status, batch, attempts, error, claim) "  # noqa: S608
+        f"SELECT %s, c.id, c.email, c.email_domain, 0, 'queued', %s, 0, '', '' FROM {contacts} c "
+        f"WHERE c.id IN ({marks}) ON CONFLICT (campaign_id, contact_id) DO NOTHING RETURNING contact_id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [campaign.pk, batch, *contact_ids])
+        queued = {row[0] for row in cursor.fetchall()}
+    if queued:
+        # The pipeline marks a campaign sent once nothing is left; a journey's goes on receiving.
+        Campaign.objects.filter(pk=campaign.pk, status=Campaign.Status.SENT).update(
+            status=Campaign.Status.SENDING, finished_at=None
+        )
+        transaction.on_commit(lambda: pipeline.dispatch(campaign.pk))
+    return queued
+
+
+def preview(version: JourneyVersion, key: str, step: dict[str, Any], contact: Contact) -> tuple[str, str]:
+    """Subject and rendered HTML of an email step for one contact, without sending or saving."""
+    from templates_mail.rendering import prepare, recipient_for
+
+    campaign = Campaign(name=version.journey.name, subject=str(step["subject"]), body=body_blocks(step))
+    rendered = prepare(campaign, freeze=False).render(recipient_for(contact), tracked=False)
+    return rendered.subject, rendered.html

@@ -1,0 +1,59 @@
+"""Set-based writes of the engine: record step runs (the exactly-once guard) and move
+enrolments on, each one statement for a whole group of enrolments."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.core.exceptions import EmptyResultSet
+from django.db import connection
+from django.db.models import F, QuerySet, Value
+from django.utils import timezone
+
+from automations.models import Enrolment, StepRun
+
+State = Enrolment.State
+
+
+def record(enrolments: QuerySet, outcome: int, *, step: str | None = None) -> set[int]:
+    """Insert one StepRun per enrolment (at its current step, or ``step``) in one INSERT ... SELECT;
+    an enrolment that already ran that step is skipped. Returns the enrolment ids whose row this inserted."""
+    rows = enrolments.order_by().annotate(r_id=F("pk"), r_step=Value(step) if step else F("step"))
+    try:
+        sql, params = rows.values_list("r_id", "r_step").query.sql_with_params()
+    except EmptyResultSet:  # no enrolment ids at all
+        return set()
+    table = connection.ops.quote_name(StepRun._meta.db_table)
+    # Only our own fragments and the ORM's compiled query are interpolated; values are parameters.
+    insert = (
+        f"INSERT INTO {table} (enrolment_id, step, outcome, at) "  # noqa: S608
+        f"SELECT a.r_id, a.r_step, %s, %s FROM ({sql}) a WHERE 1 = 1 "
+        f"ON CONFLICT (enrolment_id, step) DO NOTHING RETURNING enrolment_id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(insert, [outcome, timezone.now(), *params])
+        return {row[0] for row in cursor.fetchall()}
+
+
+def move(
+    ids: set[int] | list[int], at: str | None, to: str | None, due_at: datetime | None = None, *, state: str = ""
+) -> int:
+    """Send enrolments still at step ``at`` (any step when None) to step ``to``, due at ``due_at``
+    (now by default); no ``to`` ends them (done, or ``state``). The step guard keeps a worker
+    whose lease lapsed from moving an enrolment another worker already moved on."""
+    if not ids:
+        return 0
+    now = timezone.now()
+    rows = Enrolment.objects.filter(pk__in=list(ids), state__in=[State.WAITING, State.RUNNING])
+    if at is not None:
+        rows = rows.filter(step=at)
+    if to is None or state:
+        return rows.update(state=state or State.DONE, lease_until=None, finished_at=now, due_at=now)
+    return rows.update(step=to, due_at=due_at or now, state=State.WAITING, lease_until=None)
+
+
+def release(ids: list[int], due_at: datetime) -> int:
+    """Hand claimed enrolments back untouched, to be tried again at ``due_at``."""
+    return Enrolment.objects.filter(pk__in=ids, state=State.RUNNING).update(
+        state=State.WAITING, due_at=due_at, lease_until=None
+    )

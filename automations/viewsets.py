@@ -1,0 +1,256 @@
+"""Journeys in the Wagtail admin: list, a JSON definition editor with validation, the flow
+page (diagram with live counts, lint, test run, manual enrolment, go live / pause) and
+installing a shipped template."""
+
+from __future__ import annotations
+
+import json
+
+from django import forms
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import path, reverse
+from django.views.generic import TemplateView
+from wagtail.admin.forms import WagtailAdminModelForm
+from wagtail.admin.panels import FieldPanel, ObjectList
+from wagtail.admin.views import generic
+from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
+from wagtail.admin.views.generic.permissions import PermissionCheckedMixin
+from wagtail.admin.viewsets.model import ModelViewSet
+from wagtail.admin.widgets.button import HeaderButton
+
+from automations import services
+from automations import steps as steps_module
+from automations.journey_templates import TEMPLATES
+from automations.lint import lint
+from automations.models import Journey
+from automations.steps import DefinitionError, plan
+from contacts.models import Contact, MailingList, Segment
+
+
+class IndentedJSONField(forms.JSONField):
+    """Shown indented, so a person can read and edit the step tree."""
+
+    def prepare_value(self, value) -> str:
+        if isinstance(value, forms.fields.InvalidJSONInput):
+            return value
+        return json.dumps(value, indent=2, ensure_ascii=False)
+
+
+class JourneyForm(WagtailAdminModelForm):
+    definition = IndentedJSONField(
+        widget=forms.Textarea(attrs={"rows": 30, "style": "font-family: monospace"}),
+        help_text="Triggers and the step tree as JSON; see the step reference on the flow page.",
+    )
+
+    def clean_definition(self) -> dict:
+        definition = self.cleaned_data["definition"]
+        try:
+            plan(definition)
+        except DefinitionError as error:
+            raise forms.ValidationError(str(error)) from None
+        return definition
+
+    def save(self, commit: bool = True) -> Journey:
+        journey = super().save(commit)
+        if commit and journey.status != Journey.Status.DRAFT:
+            # A live (or paused) journey edited: a new version; contacts inside keep theirs.
+            services.publish(journey)
+        return journey
+
+
+class JourneyEditView(generic.EditView):
+    def get_header_buttons(self) -> list:
+        return [HeaderButton("Flow and counts", url=reverse("journeys:flow", args=[self.object.pk]), icon_name="view")]
+
+
+class FlowView(PermissionCheckedMixin, WagtailAdminTemplateMixin, TemplateView):
+    model = Journey
+    permission_required = "change"
+    template_name = "automations/flow.html"
+    header_icon = "resubmit"
+
+    def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        self.journey = get_object_or_404(Journey.objects.select_related("current_version"), pk=kwargs["pk"])
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_page_title(self) -> str:
+        return f"Journey flow: {self.journey.name}"
+
+    def get_breadcrumbs_items(self) -> list[dict]:
+        return [
+            *self.breadcrumbs_items,
+            {"url": reverse("journeys:index"), "label": "Journeys"},
+            {"url": reverse("journeys:edit", args=[self.journey.pk]), "label": self.journey.name},
+            {"url": "", "label": f"Flow: {self.journey.name}"},
+        ]
+
+    def get_context_data(self, **kwargs) -> dict:
+        version = self.journey.current_version
+        definition = version.definition if version else self.journey.definition
+        steps = plan(definition)
+        counts = services.step_counts(self.journey)
+        email = self.request.GET.get("contact", "").strip()
+        contact = Contact.objects.filter(email__iexact=email).first() if email else None
+        path = services.test_run(self.journey, contact) if contact else None
+        return super().get_context_data(
+            journey=self.journey,
+            version=version,
+            tree=_tree(definition.get("steps", []), counts, {step["key"] for step in path or []}),
+            triggers=[json.dumps(trigger) for trigger in definition.get("triggers", [])],
+            problems=lint(steps, definition),
+            report=services.status(self.journey),
+            test_email=email,
+            test_path=path,
+            test_missing=bool(email) and contact is None,
+            segments=Segment.objects.all(),
+            definition_json=json.dumps(definition, indent=2),
+            reference=steps_module.__doc__,
+            **kwargs,
+        )
+
+    def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        action = request.POST.get("action")
+        if action == "activate":
+            services.activate(self.journey)
+            messages.success(request, "The journey is live.")
+        elif action == "pause":
+            services.pause(self.journey)
+            messages.success(request, "Paused: contacts wait where they are.")
+        elif action == "resume":
+            services.resume(self.journey)
+            messages.success(request, "Resumed.")
+        elif action == "enrol":
+            self._enrol(request)
+        return redirect("journeys:flow", pk=self.journey.pk)
+
+    def _enrol(self, request: HttpRequest) -> None:
+        if self.journey.current_version is None:
+            messages.error(request, "Activate the journey first.")
+            return
+        email = request.POST.get("email", "").strip()
+        segment = Segment.objects.filter(pk=request.POST.get("segment") or None).first()
+        if segment is not None:
+            count = services.enrol_contacts(self.journey, Contact.objects.filter(segment.to_q()))
+            messages.success(request, f"{count} contacts of {segment} enrolled.")
+            return
+        contact = Contact.objects.filter(email__iexact=email).first()
+        if contact is None:
+            messages.error(request, f"No contact with the address {email}.")
+        elif services.enrol_one(self.journey, contact, request.user):
+            messages.success(request, f"{contact.email} enrolled.")
+        else:
+            messages.warning(
+                request, f"{contact.email} was not enrolled: inside already, re-entry refused, or not subscribed."
+            )
+
+
+def _tree(steps: list[dict], counts: dict[str, dict[str, int]], on_path: set[str]) -> list[dict]:
+    """The step tree with each step's counts and a short description, for the diagram."""
+    empty = {"waiting": 0, "done": 0, "failed": 0, "exited": 0}
+    return [
+        {
+            "key": step["key"],
+            "kind": step["type"],
+            "summary": _summary(step),
+            "counts": counts.get(step["key"], empty),
+            "on_path": step["key"] in on_path,
+            "yes": _tree(step.get("yes") or [], counts, on_path),
+            "no": _tree(step.get("no") or [], counts, on_path),
+            "branching": step["type"] in ("condition", "split"),
+        }
+        for step in steps
+    ]
+
+
+WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+
+
+def _summary(step: dict) -> str:
+    kind = step["type"]
+    if kind == "email":
+        return f"“{step.get('subject', '')}”"
+    if kind == "wait":
+        parts = [f"{step[unit]} {unit}" for unit in ("days", "hours", "minutes") if step.get(unit)]
+        if "hour" in step:
+            day = (
+                ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"][int(step["weekday"])] if "weekday" in step else "next"
+            )
+            parts.append(f"until {day} {int(step['hour']):02d}:00 local")
+        return ", ".join(parts) or "no wait"
+    if kind == "condition":
+        for name in ("opened", "clicked"):
+            if name in step:
+                return f"{name} {step[name]}?"
+        return "matches the segment rules?"
+    if kind == "split":
+        return f"{step.get('percent', 50)}% yes"
+    return " ".join(str(step.get(name)) for name in ("tag", "list", "field", "value", "title") if step.get(name))
+
+
+class InstallForm(forms.Form):
+    template = forms.ChoiceField(choices=[(name, name.replace("_", " ")) for name in TEMPLATES])
+    mailing_list = forms.ModelChoiceField(
+        MailingList.objects.all(), required=False, to_field_name="slug", label="List (the welcome series needs one)"
+    )
+    activate = forms.BooleanField(required=False, label="Go live at once")
+
+
+class InstallView(PermissionCheckedMixin, WagtailAdminTemplateMixin, TemplateView):
+    model = Journey
+    permission_required = "add"
+    template_name = "automations/install.html"
+    page_title = "Install a journey template"
+    header_icon = "download"
+
+    def get_context_data(self, **kwargs) -> dict:
+        return super().get_context_data(form=kwargs.pop("form", None) or InstallForm(), **kwargs)
+
+    def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        form = InstallForm(request.POST)
+        if not form.is_valid():
+            return self.render_to_response(self.get_context_data(form=form))
+        chosen = form.cleaned_data["mailing_list"]
+        try:
+            journey = services.install(
+                form.cleaned_data["template"],
+                list_slug=chosen.slug if chosen else "",
+                activate_now=form.cleaned_data["activate"],
+                user=request.user,
+            )
+        except services.JourneyError as error:
+            form.add_error(None, str(error))
+            return self.render_to_response(self.get_context_data(form=form))
+        messages.success(request, f"{journey.name} installed.")
+        return redirect("journeys:flow", pk=journey.pk)
+
+
+class JourneyIndexView(generic.IndexView):
+    def get_header_buttons(self) -> list:
+        return [HeaderButton("Install a template", url=reverse("journeys:install"), icon_name="download")]
+
+
+class JourneyViewSet(ModelViewSet):
+    model = Journey
+    icon = "resubmit"
+    menu_label = "Journeys"
+    menu_order = 250
+    add_to_admin_menu = True
+    index_view_class = JourneyIndexView
+    edit_view_class = JourneyEditView
+    list_display = ["name", "status", "reentry", "current_version", "updated_at"]
+    list_filter = ["status"]
+    search_fields = ["name"]
+    inspect_view_enabled = False
+    edit_handler = ObjectList(
+        [FieldPanel("name"), FieldPanel("reentry"), FieldPanel("reentry_days"), FieldPanel("definition")],
+        base_form_class=JourneyForm,
+    )
+
+    def get_urlpatterns(self) -> list:
+        return [
+            *super().get_urlpatterns(),
+            path("flow/<int:pk>/", FlowView.as_view(), name="flow"),
+            path("install/", InstallView.as_view(), name="install"),
+        ]
