@@ -36,6 +36,7 @@ def run(args) -> None:
     from django.db import connection
 
     from campaigns.models import Campaign, Message
+    from config.redis import request_client
     from contacts.models import Activity, Contact
     from tests.factories import CampaignFactory
     from tracking import buffer, services
@@ -58,7 +59,7 @@ def run(args) -> None:
         batch_size=10_000,
     )
     message_of = dict(Message.objects.values_list("contact_id", "pk"))
-    redis = buffer.client()
+    redis = request_client()
     ua = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36"
     now = time.time()
     pipe = redis.pipeline(transaction=False)

@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from config.redis import request_client
 from contacts.models import Activity
 from tests.factories import ContactFactory
 from tracking import buffer, services
@@ -17,7 +18,7 @@ def push_open(contact_id: int, *, arrived_seconds_ago: float = 0) -> None:
     event = {"k": "o", "c": contact_id, "m": None, "g": None, "l": None, "t": time.time()}
     event |= {"u": "Mozilla/5.0 (X11; Linux x86_64)", "h": "", "r": "", "url": ""}
     arrived_ms = int((time.time() - arrived_seconds_ago) * 1000)
-    buffer.client().xadd(buffer.STREAM, {"e": json.dumps(event)}, id=f"{arrived_ms}-0")
+    request_client().xadd(buffer.STREAM, {"e": json.dumps(event)}, id=f"{arrived_ms}-0")
 
 
 def broken_insert(*args, **kwargs):
