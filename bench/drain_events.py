@@ -40,6 +40,7 @@ def run(args) -> None:
     from contacts.models import Activity, Contact
     from tests.factories import CampaignFactory
     from tracking import buffer, services
+    from tracking.events import TrackedEvent
 
     call_command("migrate", verbosity=0)
     print(f"database: {connection.vendor}", file=sys.stderr)
@@ -66,19 +67,17 @@ def run(args) -> None:
     for n in range(args.events):
         contact_id = contact_ids[n % len(contact_ids)]
         kind = "c" if n % 4 == 0 else "o"
-        event = {
-            "k": kind,
-            "c": contact_id,
-            "m": message_of[contact_id],
-            "g": campaign.pk,
-            "l": 0 if kind == "c" else None,
-            "t": now + n / 1000,
-            "u": ua,
-            "h": "5d41402abc4b2a76b971",
-            "r": "",
-            "url": "",
-        }
-        pipe.xadd(buffer.STREAM, {"e": json.dumps(event, separators=(",", ":"))})
+        event = TrackedEvent(
+            kind=kind,
+            contact_id=contact_id,
+            message_id=message_of[contact_id],
+            campaign_id=campaign.pk,
+            link_index=0 if kind == "c" else None,
+            at=now + n / 1000,
+            user_agent=ua,
+            ip_hash="5d41402abc4b2a76b971",
+        )
+        pipe.xadd(buffer.STREAM, {"e": json.dumps(event.to_wire(), separators=(",", ":"))})
         if n % 10_000 == 9_999:
             pipe.execute()
     pipe.execute()

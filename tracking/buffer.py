@@ -13,12 +13,12 @@ import json
 import os
 import socket
 import time
-from typing import Any
 
 import redis
 import redis.lock
 
 from config.redis import request_client
+from tracking.events import TrackedEvent
 
 STREAM = "rapport:events"
 GROUP = "drain"
@@ -32,10 +32,10 @@ DRAIN_FAILURES_UNHEALTHY = 3
 BACKLOG_MAX_AGE_SECONDS = 300
 
 
-def push(event: dict[str, Any]) -> bool:
+def push(event: TrackedEvent) -> bool:
     """Append one event; False when Redis is unavailable (the caller falls back to the DB)."""
     try:
-        request_client().xadd(STREAM, {"e": json.dumps(event, separators=(",", ":"))})
+        request_client().xadd(STREAM, {"e": json.dumps(event.to_wire(), separators=(",", ":"))})
     except redis.RedisError:
         return False
     return True
@@ -53,7 +53,7 @@ def _consumer() -> str:
     return f"{socket.gethostname()}-{os.getpid()}"
 
 
-def read_batch(count: int) -> list[tuple[str, dict[str, Any]]]:
+def read_batch(count: int) -> list[tuple[str, TrackedEvent]]:
     """Up to ``count`` events as (entry id, event): first ones a dead drain left pending,
     then new ones. They stay pending until :func:`ack`."""
     conn = request_client()
@@ -64,7 +64,9 @@ def read_batch(count: int) -> list[tuple[str, dict[str, Any]]]:
         response = conn.xreadgroup(GROUP, _consumer(), {STREAM: ">"}, count=count - len(entries))
         for _, stream_entries in response or []:
             entries.extend(stream_entries)
-    return [(_text(entry_id), json.loads(fields[b"e"])) for entry_id, fields in entries if fields]
+    return [
+        (_text(entry_id), TrackedEvent.from_wire(json.loads(fields[b"e"]))) for entry_id, fields in entries if fields
+    ]
 
 
 def ack(entry_ids: list[str]) -> None:

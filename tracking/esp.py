@@ -17,6 +17,7 @@ from campaigns.models import Message
 from contacts import services as contact_services
 from contacts.models import Activity, Contact
 from tracking import bounces, machine, services
+from tracking.events import EventKind, TrackedEvent
 
 log = logging.getLogger(__name__)
 
@@ -118,19 +119,17 @@ def _bounce(event: AnymailTrackingEvent, source: str, event_id: str, contact: Co
         contact_services.mark_bounced(contact, status=status, source=source, event_id=event_id, **ids)
 
 
-def _engagement(event: AnymailTrackingEvent, contact: Contact, ids: dict) -> dict:
+def _engagement(event: AnymailTrackingEvent, contact: Contact, ids: dict) -> TrackedEvent:
     user_agent = event.user_agent or ""
     clicked = event.event_type == EventType.CLICKED
     by_machine = machine.is_scanner_click(user_agent) if clicked else machine.is_proxy_open(user_agent, "")
-    return {
-        "k": "c" if clicked else "o",
-        "c": contact.pk,
-        "m": ids.get("message_id"),
-        "g": ids.get("campaign_id"),
-        "l": None,
-        "t": (event.timestamp or timezone.now()).timestamp(),
-        "u": user_agent[:300],
-        "h": "",
-        "r": ("scanner_agent" if clicked else "proxy") if by_machine else "",
-        "url": event.click_url or "",
-    }
+    return TrackedEvent(
+        kind=EventKind.CLICK if clicked else EventKind.OPEN,
+        contact_id=contact.pk,
+        message_id=ids.get("message_id"),
+        campaign_id=ids.get("campaign_id"),
+        at=(event.timestamp or timezone.now()).timestamp(),
+        user_agent=user_agent,
+        machine_reason=("scanner_agent" if clicked else "proxy") if by_machine else "",
+        url=event.click_url or "",
+    )

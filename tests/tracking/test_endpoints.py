@@ -118,14 +118,16 @@ def test_click_redirects_to_the_frozen_link_and_records_which_link(client, messa
     assert clicked.details["link"] == 0
 
 
-def test_click_adds_utm_parameters_when_the_campaign_enables_them(client):
+def test_click_redirects_to_the_link_exactly_as_rendering_stored_it(client):
+    """Rendering adds the UTM parameters when it fills the link table; the click adds nothing,
+    even to a link frozen before the marketer turned UTM on."""
     campaign = CampaignFactory(status=Campaign.Status.SENT, utm_enabled=True, name="Spring Sale")
-    CampaignLinkFactory(campaign=campaign, index=0, url="https://shop.example.com/?utm_source=partner&x=1")
+    stored = "https://shop.example.com/?utm_source=partner&x=1&utm_medium=email&utm_campaign=spring-sale"
+    CampaignLinkFactory(campaign=campaign, index=0, url=stored)
+    CampaignLinkFactory(campaign=campaign, index=1, url="https://shop.example.com/plain")
     message = MessageFactory(campaign=campaign)
-    response = client.get(f"/t/c/{token(message, Purpose.CLICK, 0)}")
-    assert response["Location"] == (
-        "https://shop.example.com/?utm_source=partner&x=1&utm_medium=email&utm_campaign=spring-sale"
-    )
+    assert client.get(f"/t/c/{token(message, Purpose.CLICK, 0)}")["Location"] == stored
+    assert client.get(f"/t/c/{token(message, Purpose.CLICK, 1)}")["Location"] == "https://shop.example.com/plain"
 
 
 def test_replayed_click_is_recorded_as_a_second_click(client, message):
