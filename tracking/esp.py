@@ -17,6 +17,7 @@ from campaigns.models import Message
 from contacts import services as contact_services
 from contacts.models import Activity, Contact
 from tracking import bounces, machine, services
+from tracking.bounce_reasons import BounceKind, status_code
 from tracking.events import EventKind, TrackedEvent
 
 log = logging.getLogger(__name__)
@@ -108,13 +109,13 @@ def _apply(event: AnymailTrackingEvent, source: str, event_id: str, contact: Con
 
 
 def _bounce(event: AnymailTrackingEvent, source: str, event_id: str, contact: Contact, ids: dict) -> None:
-    status = bounces.status_code(event.mta_response or event.description or "")
+    status = status_code(event.mta_response or event.description or "")
     if event.event_type == EventType.COMPLAINED:
         if contact.status != Contact.Status.COMPLAINED:
             contact_services.mark_complained(contact, source=source, event_id=event_id, **ids)
     elif status and status.startswith("4"):
-        result = bounces.Classification(bounces.SOFT, [contact.email], status, message_id=event_id)
-        bounces.record_soft_bounce(contact, result, source=source, **ids)
+        result = bounces.Classification(BounceKind.SOFT, [contact.email], status, message_id=event_id)
+        bounces.record_bounce(contact, result, source=source, **ids)
     elif contact.status != Contact.Status.BOUNCED:
         contact_services.mark_bounced(contact, status=status, source=source, event_id=event_id, **ids)
 
