@@ -39,23 +39,25 @@ from contacts.validation import DomainChecker, DomainStatus, validate_address
 __all__ = ["CHUNK_SIZE", "ImportFileError", "ImportSummary", "auto_mapping", "import_file", "mapping_choices"]
 
 PROFILE_FIELDS = [*Contact.PROFILE_FIELDS, "grade"]
+# Headers people give these columns besides the field's own name (which always matches).
 HEADER_ALIASES = {
-    "email": {"email", "e_mail", "email_address", "mail", "邮箱", "电子邮件", "邮件地址"},
-    "first_name": {"first_name", "firstname", "given_name", "forename", "名"},
-    "last_name": {"last_name", "lastname", "surname", "family_name", "姓"},
-    "company": {"company", "company_name", "organization", "organisation", "公司"},
-    "job_title": {"job_title", "title", "position", "职位"},
-    "phone": {"phone", "phone_number", "telephone", "mobile", "电话", "手机"},
-    "industry": {"industry", "行业"},
-    "region": {"region", "province", "state", "省份", "地区"},
-    "city": {"city", "城市"},
-    "country": {"country", "国家"},
-    "language": {"language", "lang", "语言"},
-    "time_zone": {"time_zone", "timezone", "tz"},
-    "customer_type": {"customer_type", "type", "客户类型"},
-    "grade": {"grade", "等级"},
-    "tags": {"tags", "tag", "标签"},
+    "email": {"e_mail", "email_address", "mail", "邮箱", "电子邮件", "邮件地址"},
+    "first_name": {"firstname", "given_name", "forename", "名"},
+    "last_name": {"lastname", "surname", "family_name", "姓"},
+    "company": {"company_name", "organization", "organisation", "公司"},
+    "job_title": {"title", "position", "职位"},
+    "phone": {"phone_number", "telephone", "mobile", "电话", "手机"},
+    "industry": {"行业"},
+    "region": {"province", "state", "省份", "地区"},
+    "city": {"城市"},
+    "country": {"国家"},
+    "language": {"lang", "语言"},
+    "time_zone": {"timezone", "tz"},
+    "customer_type": {"type", "客户类型"},
+    "grade": {"等级"},
+    "tags": {"tag", "标签"},
 }
+TARGETS = ["email", *PROFILE_FIELDS, "tags"]
 GRADES = frozenset(Contact.Grade.values)
 
 
@@ -65,7 +67,8 @@ GRADES = frozenset(Contact.Grade.values)
 def auto_mapping(header: list[str]) -> dict[str, str]:
     """Guess the target of each column from its header: profile fields, tags, custom field keys."""
     custom_keys = CustomField.objects.values_list("key", flat=True)
-    aliases = {**HEADER_ALIASES, **{f"custom.{key}": {key.replace("-", "_")} for key in custom_keys}}
+    aliases = {name: {name, *HEADER_ALIASES.get(name, ())} for name in TARGETS}
+    aliases |= {f"custom.{key}": {key.replace("-", "_")} for key in custom_keys}
     return import_rows.guess_mapping(header, aliases)
 
 

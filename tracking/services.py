@@ -41,7 +41,6 @@ log = logging.getLogger(__name__)
 REDIRECT_SCHEMES = {"http", "https"}
 PIXEL = b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 NO_STORE = "no-store, no-cache, must-revalidate, max-age=0"
-PROFILE_FIELDS = ["first_name", "last_name", "company", "job_title", "phone", "city", "country"]
 
 
 @dataclass(frozen=True, slots=True)
