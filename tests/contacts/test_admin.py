@@ -23,16 +23,6 @@ pytestmark = pytest.mark.django_db
 CONTACTS = "wagtailsnippets_contacts_contact"
 
 
-@pytest.fixture
-def marketer():
-    return UserFactory(username="marketer", groups=["Marketers"])
-
-
-@pytest.fixture
-def salesperson():
-    return UserFactory(username="sales", groups=["Sales"])
-
-
 def refused(response) -> bool:
     """Wagtail answers a permission failure with 403, or with a redirect to the dashboard and a message."""
     return response.status_code == 403 or (response.status_code == 302 and response["Location"] in ("/admin/",))

@@ -36,12 +36,6 @@ def private_root(settings, tmp_path):
     return settings.IMPORT_UPLOAD_ROOT
 
 
-@pytest.fixture
-def marketer_client(client):
-    client.force_login(UserFactory(username="marketer", groups=["Marketers"]))
-    return client
-
-
 def upload(client, name: str, content: bytes, content_type: str = "text/csv"):
     file = SimpleUploadedFile(name, content, content_type=content_type)
     return client.post(reverse(ADD), {"file": file, "check_dns": ""})
