@@ -38,6 +38,7 @@ import django
 django.setup()
 
 from tracking import bounces  # noqa: E402
+from tracking.bounce_reasons import BounceKind  # noqa: E402
 
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "tracking" / "data" / "sisimai"
 # sisimai's reason names for the reasons we record; the others have no counterpart.
@@ -49,7 +50,7 @@ COMPARABLE_REASONS = {
     "spamdetected": "spam",
     "policyviolation": "policy",
 }
-NOT_BOUNCES = {"feedback": bounces.COMPLAINT, "vacation": bounces.AUTO_REPLY, "delivered": bounces.UNKNOWN}
+NOT_BOUNCES = {"feedback": BounceKind.COMPLAINT, "vacation": BounceKind.AUTO_REPLY, "delivered": BounceKind.UNKNOWN}
 
 
 def system(name: str) -> str:
@@ -74,14 +75,14 @@ def check(path: Path, expected: list[dict], reasons: Counter) -> tuple[str, str]
     if reasons & NOT_BOUNCES.keys():
         wanted = NOT_BOUNCES[next(iter(reasons & NOT_BOUNCES.keys()))]
         return ("ok" if result.kind == wanted else "other"), f"want {wanted}, got {got}"
-    if result.kind not in {bounces.HARD, bounces.SOFT}:
+    if result.kind not in {BounceKind.HARD, BounceKind.SOFT}:
         return "missed", f"got {got}"
     own = sender(message)
     recipients = {address.lower() for address in result.recipients}
     if len(recipients) != len(expected) or recipients & own or not all("@" in r for r in recipients):
         return "recipients", f"want {len(expected)} recipients, got {got}"
     hard = any(entry["status"].startswith("5") for entry in expected)
-    if (result.kind == bounces.HARD) != hard:
+    if (result.kind == BounceKind.HARD) != hard:
         return "class", f"want {[e['status'] for e in expected]}, got {got}"
     return "ok", got
 

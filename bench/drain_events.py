@@ -36,9 +36,11 @@ def run(args) -> None:
     from django.db import connection
 
     from campaigns.models import Campaign, Message
+    from config.redis import request_client
     from contacts.models import Activity, Contact
     from tests.factories import CampaignFactory
     from tracking import buffer, services
+    from tracking.events import TrackedEvent
 
     call_command("migrate", verbosity=0)
     print(f"database: {connection.vendor}", file=sys.stderr)
@@ -58,26 +60,24 @@ def run(args) -> None:
         batch_size=10_000,
     )
     message_of = dict(Message.objects.values_list("contact_id", "pk"))
-    redis = buffer.client()
+    redis = request_client()
     ua = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36"
     now = time.time()
     pipe = redis.pipeline(transaction=False)
     for n in range(args.events):
         contact_id = contact_ids[n % len(contact_ids)]
         kind = "c" if n % 4 == 0 else "o"
-        event = {
-            "k": kind,
-            "c": contact_id,
-            "m": message_of[contact_id],
-            "g": campaign.pk,
-            "l": 0 if kind == "c" else None,
-            "t": now + n / 1000,
-            "u": ua,
-            "h": "5d41402abc4b2a76b971",
-            "r": "",
-            "url": "",
-        }
-        pipe.xadd(buffer.STREAM, {"e": json.dumps(event, separators=(",", ":"))})
+        event = TrackedEvent(
+            kind=kind,
+            contact_id=contact_id,
+            message_id=message_of[contact_id],
+            campaign_id=campaign.pk,
+            link_index=0 if kind == "c" else None,
+            at=now + n / 1000,
+            user_agent=ua,
+            ip_hash="5d41402abc4b2a76b971",
+        )
+        pipe.xadd(buffer.STREAM, {"e": json.dumps(event.to_wire(), separators=(",", ":"))})
         if n % 10_000 == 9_999:
             pipe.execute()
     pipe.execute()

@@ -20,9 +20,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 
-import redis
 from django.conf import settings
 from django.utils import timezone
+
+from config.redis import client
 
 # KEYS: the global schedule, the domain bucket (if any), window counters, the journal (if any).
 # ARGV: global rate, number of buckets, number of limits, a (rate per second, capacity) pair
@@ -112,16 +113,6 @@ class Note:
     key: str
     wire: int | str = ""
     accepted: list[int] = field(default_factory=list)
-
-
-_clients: dict[str, redis.Redis] = {}
-
-
-def client() -> redis.Redis:
-    """One client (and connection pool) per process for the pipeline's Redis calls."""
-    if settings.REDIS_URL not in _clients:
-        _clients[settings.REDIS_URL] = redis.Redis.from_url(settings.REDIS_URL)
-    return _clients[settings.REDIS_URL]
 
 
 def warmup_cap(today: date | None = None) -> int | None:

@@ -7,11 +7,10 @@ variable; manage.py and the run scripts turn that into a one-line message.
 import os
 import secrets
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
 
-import dj_database_url
 from celery.schedules import crontab
 
+from config.backends import ESP_SCHEMES, database_settings, email_settings
 from config.env import (
     ConfigError,
     env_bool,
@@ -122,34 +121,7 @@ TEMPLATES = [
 
 
 # --- Database -----------------------------------------------------------------
-def _database() -> dict:
-    url = env_url(
-        "DATABASE_URL",
-        f"sqlite:///{VAR_DIR / 'rapport.sqlite3'}",
-        {"sqlite", "postgres", "postgresql", "pgsql"},
-    )
-    try:
-        config = dj_database_url.parse(url, conn_max_age=env_int("DB_CONN_MAX_AGE", 60, minimum=0))
-    except Exception as error:  # dj-database-url raises several types for bad URLs
-        raise ConfigError(f"DATABASE_URL: malformed ({error})") from None
-    if config["ENGINE"] == "django.db.backends.sqlite3":
-        # WAL + immediate transactions let the web process and workers share the file.
-        config["CONN_MAX_AGE"] = 0
-        config["OPTIONS"] = {
-            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-            "transaction_mode": "IMMEDIATE",
-            "timeout": 30,
-        }
-        # A file (not :memory:) so worker processes started by tests see the same data.
-        config["TEST"] = {"NAME": str(VAR_DIR / f"test-{env_str('RAPPORT_TEST_DB_SUFFIX', 'main')}.sqlite3")}
-    else:
-        if not config.get("NAME"):
-            raise ConfigError("DATABASE_URL: names no database")
-        config["CONN_HEALTH_CHECKS"] = True
-    return config
-
-
-DATABASES = {"default": _database()}
+DATABASES = {"default": database_settings(VAR_DIR)}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis, cache, Celery ---------------------------------------------------------
@@ -199,50 +171,13 @@ CELERY_BEAT_SCHEDULE: dict = {}
 
 
 # --- Email delivery ----------------------------------------------------------------
-def _email(url: str) -> dict:
-    """Map EMAIL_URL onto Django/anymail settings."""
-    parts = urlsplit(url)
-    scheme = parts.scheme
-    if scheme in {"smtp", "smtps", "submission"}:
-        return {
-            "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-            "EMAIL_HOST": parts.hostname or "localhost",
-            "EMAIL_PORT": parts.port or {"smtp": 25, "smtps": 465, "submission": 587}[scheme],
-            "EMAIL_HOST_USER": unquote(parts.username or ""),
-            "EMAIL_HOST_PASSWORD": unquote(parts.password or ""),
-            "EMAIL_USE_SSL": scheme == "smtps",
-            "EMAIL_USE_TLS": scheme == "submission",
-        }
-    if scheme == "console":
-        return {"EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend"}
-    if scheme == "file":
-        return {
-            "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
-            "EMAIL_FILE_PATH": parts.path or str(VAR_DIR / "mail"),
-        }
-    # Any other scheme names an anymail ESP, e.g. mailgun:// or amazon_ses://
-    return {"EMAIL_BACKEND": f"anymail.backends.{scheme}.EmailBackend"}
-
-
-ESP_SCHEMES = {
-    "amazon_ses",
-    "brevo",
-    "mailgun",
-    "mailjet",
-    "mandrill",
-    "postal",
-    "postmark",
-    "resend",
-    "sendgrid",
-    "sparkpost",
-}
 EMAIL_URL = env_url(
     "EMAIL_URL",
     _local_service_url("smtp-sink", "smtp", "console://"),
     {"smtp", "smtps", "submission", "console", "file"} | ESP_SCHEMES,
     location_optional={"console", "file"} | ESP_SCHEMES,
 )
-globals().update(_email(EMAIL_URL))
+globals().update(email_settings(EMAIL_URL, VAR_DIR))
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30, minimum=1)
 # ESP credentials: every ANYMAIL_* variable, e.g. ANYMAIL_MAILGUN_API_KEY -> MAILGUN_API_KEY.
 ANYMAIL = {key.removeprefix("ANYMAIL_"): value for key, value in os.environ.items() if key.startswith("ANYMAIL_")}

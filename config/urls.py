@@ -5,7 +5,7 @@ from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.documents import urls as wagtaildocs_urls
 from wagtail.images.views.serve import ServeView
 
-from config.health import healthz
+from dashboard.health import healthz
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from wagtail.admin.forms import WagtailAdminModelForm
 
-from contacts import exporter, importer
+from contacts import exporter, import_read, importer
 from contacts.custom_fields import CustomFieldsMixin
 from contacts.models import Contact, MailingList
 from contacts.segments import SegmentError, compile_rules
@@ -100,7 +100,7 @@ class ImportMappingForm(forms.Form):
         self.header = header
         for index, column in enumerate(header):
             self.fields[f"column_{index}"] = forms.ChoiceField(
-                label=importer.shorten(column) or f"(column {index + 1})",
+                label=import_read.shorten(column) or f"(column {index + 1})",
                 choices=choices,
                 required=False,
                 initial=initial_mapping.get(column, ""),

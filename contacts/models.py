@@ -1,7 +1,8 @@
 """The contact base: one profile per person, lists, suppressions and the history of everything."""
 
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import ClassVar
 
 from django.conf import settings
 from django.db import models
@@ -10,8 +11,6 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from taggit.managers import TaggableManager
 from taggit.models import TaggedItemBase
-
-from contacts.storage import PrivateUploadStorage, import_upload_path
 
 
 class ContactQuerySet(models.QuerySet):
@@ -43,7 +42,11 @@ class ContactQuerySet(models.QuerySet):
 
 
 class Contact(models.Model):
-    # The free-text profile, in display order; import, export, segments and forms share it.
+    # The profile fields' one home. Every list of them is derived from these three: import
+    # (mapping targets, auto-mapped by name), export, segment rules, the contact page and its
+    # edit form, merge fields, the preference centre. A new profile field: add it below as a
+    # model field and here, and it appears everywhere it should.
+    # The free-text profile, in display order.
     PROFILE_FIELDS = (
         "first_name",
         "last_name",
@@ -58,6 +61,10 @@ class Contact(models.Model):
         "time_zone",
         "customer_type",
     )
+    # Not offered as merge fields: nothing a message should print.
+    UNMERGED_FIELDS = frozenset({"phone", "time_zone"})
+    # What a contact may change about themselves in the preference centre.
+    SELF_SERVICE_FIELDS = ("first_name", "last_name", "company", "job_title", "phone", "city", "country")
 
     class Status(models.TextChoices):
         SUBSCRIBED = "subscribed"
@@ -177,6 +184,11 @@ class Contact(models.Model):
         self.email_domain = self.email.rpartition("@")[2].lower()
         super().save(*args, **kwargs)
 
+    @classmethod
+    def merge_fields(cls) -> tuple[str, ...]:
+        """The profile fields templates may print as ``{{ contact.<name> }}``."""
+        return tuple(name for name in cls.PROFILE_FIELDS if name not in cls.UNMERGED_FIELDS)
+
     @property
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()
@@ -291,11 +303,13 @@ class Segment(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    # The model hands its rules to the compiler, contacts.segments.compile_rules, which imports
+    # these models: ContactsConfig.ready() sets it, so neither module imports the other's.
+    compile_rules: ClassVar[Callable[[dict], Q]]
+
     def to_q(self) -> Q:
         """The contacts matching this segment's rules, as one filter (see contacts/segments.py)."""
-        from contacts.segments import compile_rules
-
-        return compile_rules(self.rules)
+        return type(self).compile_rules(self.rules)
 
 
 class Activity(models.Model):
@@ -368,62 +382,5 @@ class Activity(models.Model):
         return f"{self.kind} {self.contact_id} at {self.occurred_at:%Y-%m-%d %H:%M}"
 
 
-class ImportJob(models.Model):
-    """One upload of contacts, mapped column by column, run in the background (see contacts/importer.py)."""
-
-    class Status(models.TextChoices):
-        DRAFT = "draft", "awaiting column mapping"
-        QUEUED = "queued"
-        RUNNING = "running"
-        DONE = "done"
-        FAILED = "failed"
-
-    # Private storage under random names: the file holds personal data and is never served.
-    file = models.FileField(upload_to=import_upload_path, storage=PrivateUploadStorage(), max_length=200)
-    original_name = models.CharField(max_length=255, blank=True)
-    mailing_list = models.ForeignKey(
-        MailingList, null=True, blank=True, on_delete=models.SET_NULL, related_name="import_jobs"
-    )
-    # Column header -> target field ("email", "first_name", "custom.<key>", "tags"); unmapped columns are ignored.
-    mapping = models.JSONField(default=dict, blank=True)
-    check_dns = models.BooleanField(default=True, help_text="Check each domain's mail servers (slower).")
-    status = models.CharField(max_length=8, choices=Status.choices, default=Status.DRAFT, db_index=True)
-    rows_total = models.PositiveIntegerField(default=0, help_text="Counted before the import starts, for progress.")
-    rows_done = models.PositiveIntegerField(default=0)
-    created = models.PositiveIntegerField(default=0)
-    updated = models.PositiveIntegerField(default=0)
-    skipped = models.PositiveIntegerField(
-        default=0, help_text="Blank rows, repeats inside the file, unchanged contacts."
-    )
-    duplicates = models.PositiveIntegerField(default=0, help_text="Skipped: the address appears earlier in the file.")
-    unchanged = models.PositiveIntegerField(
-        default=0, help_text="Skipped: the contact exists and the row changes nothing."
-    )
-    errors = models.JSONField(
-        default=list, blank=True, help_text="The first [{row, email, reason}] (CONTACTS_IMPORT_KEPT_ERRORS)."
-    )
-    error_count = models.PositiveIntegerField(default=0, help_text="Every refused row, kept or not.")
-    error_report = models.FileField(
-        upload_to=import_upload_path, storage=PrivateUploadStorage(), max_length=200, blank=True, editable=False
-    )
-    failure = models.TextField(blank=True, help_text="Why the whole import stopped, if it did.")
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    created_at = models.DateTimeField(default=timezone.now)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at"]
-
-    def __str__(self) -> str:
-        return self.original_name or self.file.name
-
-    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
-        # The upload and its error report hold personal data: they go with the job.
-        files = [field for field in (self.file, self.error_report) if field]
-        result = super().delete(*args, **kwargs)
-        for field in files:
-            field.delete(save=False)
-        return result
+# Defined in its own module to keep this one short; imported here so Django registers it with the others.
+from contacts.import_job import ImportJob  # noqa: E402, F401

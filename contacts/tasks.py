@@ -1,4 +1,7 @@
-"""Celery tasks of the contacts app: thin wrappers that take ids and call the services."""
+"""Celery tasks of the contacts app: thin wrappers that take ids and call the services.
+
+Nothing imports this module but Celery's autodiscovery: services enqueue these by name
+(config/enqueue.py)."""
 
 from celery import shared_task
 

@@ -26,7 +26,8 @@ from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from wagtail.admin.views.generic.permissions import PermissionCheckedMixin
 from wagtail.snippets.views.snippets import CreateView, EditView, InspectView
 
-from contacts import exporter, importer, services, tasks
+from config.enqueue import enqueue_on_commit
+from contacts import exporter, import_read, importer, services
 from contacts.forms import ExportForm, ImportMappingForm, NoteForm, rules_from_request
 from contacts.models import Contact, ImportJob, MailingList, Segment
 from contacts.segments import SegmentError, compile_rules
@@ -112,7 +113,7 @@ class ImportMappingView(PermissionCheckedMixin, WagtailAdminTemplateMixin, FormV
         self.job = get_object_or_404(ImportJob, pk=kwargs["pk"], status=ImportJob.Status.DRAFT)
         try:
             self.header, self.rows = importer.preview(self.job)
-        except importer.ImportFileError as error:
+        except import_read.ImportFileError as error:
             self.header, self.rows, self.file_error = [], [], str(error)
         else:
             self.file_error = ""
@@ -129,14 +130,14 @@ class ImportMappingView(PermissionCheckedMixin, WagtailAdminTemplateMixin, FormV
         return {
             **super().get_context_data(**kwargs),
             "job": self.job,
-            "columns": [importer.shorten(column) for column in self.header],
+            "columns": [import_read.shorten(column) for column in self.header],
             "rows": self.rows,
             "file_error": self.file_error,
         }
 
     def form_valid(self, form: ImportMappingForm) -> HttpResponse:
         with transaction.atomic():
-            importer.queue_job(self.job, form.mapping())
+            services.queue_import(self.job, form.mapping())
         return redirect(_inspect_url(self.job))
 
 
@@ -168,7 +169,7 @@ class ImportProgressView(InspectView):
 def import_retry(request: HttpRequest, pk: int) -> HttpResponse:
     """Run a failed or interrupted import again; the upserts make a second run harmless."""
     job = get_object_or_404(ImportJob, pk=pk)
-    if importer.queue_job(job, job.mapping):
+    if services.queue_import(job, job.mapping):
         messages.success(request, "The import was started again.")
     return redirect(_inspect_url(job))
 
@@ -253,7 +254,7 @@ def revalidate_list(request: HttpRequest, pk: int) -> HttpResponse:
     """GET asks for confirmation; POST re-checks the list's addresses in the background."""
     mailing_list = get_object_or_404(MailingList, pk=pk)
     if request.method == "POST":
-        tasks.revalidate_list.delay_on_commit(mailing_list.pk)
+        enqueue_on_commit("contacts.tasks.revalidate_list", mailing_list.pk)
         messages.success(request, f"Re-validating the addresses of {mailing_list} in the background.")
         return redirect(reverse(mailing_list.snippet_viewset.get_url_name("edit"), args=[mailing_list.pk]))
     context = {"mailing_list": mailing_list, "page_title": "Re-validate addresses", "header_icon": "check"}

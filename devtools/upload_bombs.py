@@ -117,18 +117,18 @@ def wide_csv(path: Path, columns: int = 10_000) -> Path:
 
 def probe(path: Path) -> dict:
     """Open the file as the mapping page and the import job do; what happened, how long, how much memory."""
-    from contacts import importer
+    from contacts import import_read
 
     started = time.monotonic()
     result = {"outcome": "ok", "columns": 0, "rows": 0}
     try:
-        table = importer.open_table(path)
+        table = import_read.open_table(path)
         table.rows.close()
         result["columns"] = len(table.header)
-        for _ in itertools.islice(importer.open_table(path).rows, importer.PREVIEW_ROWS):
+        for _ in itertools.islice(import_read.open_table(path).rows, import_read.PREVIEW_ROWS):
             pass
-        result["rows"] = importer.count_rows(path)
-    except importer.ImportFileError as error:
+        result["rows"] = import_read.count_rows(path)
+    except import_read.ImportFileError as error:
         result["outcome"] = str(error)
     result["seconds"] = round(time.monotonic() - started, 2)
     result["peak_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)

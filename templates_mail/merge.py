@@ -16,21 +16,10 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
-CONTACT_FIELDS = (
-    "email",
-    "first_name",
-    "last_name",
-    "full_name",
-    "company",
-    "job_title",
-    "industry",
-    "region",
-    "city",
-    "country",
-    "language",
-    "customer_type",
-    "grade",
-)
+from contacts.models import Contact
+
+# The profile's merge fields come from the one list on Contact (contacts/models.py).
+CONTACT_FIELDS = ("email", "full_name", *Contact.merge_fields(), "grade")
 OWNER_FIELDS = ("name", "first_name", "email", "signature")
 # Per-recipient signed URLs and the sender's postal address, placed by layouts.
 LINK_FIELDS = ("unsubscribe_url", "preferences_url", "web_version_url")

@@ -18,9 +18,49 @@ from aiosmtpd.controller import Controller
 from celery import current_app
 from django.db import connection
 
+from contacts.roles import MARKETERS, SALES
 from devtools.services import free_port
+from tests.factories import UserFactory
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+# --- Personas: one user per role, built from the real groups (contacts/roles.py). Each logs the
+# test's ``client`` in; a test that needs two of them logs in explicitly (client.force_login).
+
+
+@pytest.fixture
+def marketer(db, client):
+    """A member of Marketers: contacts, lists, segments, imports, layouts, campaigns, sending."""
+    user = UserFactory(username="marketer", groups=[MARKETERS])
+    client.force_login(user)
+    return user
+
+
+@pytest.fixture
+def salesperson(db, client):
+    """A member of Sales: every contact's page and history, edits only the contacts it owns."""
+    user = UserFactory(username="sales", groups=[SALES])
+    client.force_login(user)
+    return user
+
+
+@pytest.fixture
+def admin(db, client):
+    """A superuser: every page, whatever the roles grant."""
+    user = UserFactory(username="admin", is_superuser=True, is_staff=True)
+    client.force_login(user)
+    return user
+
+
+@pytest.fixture
+def marketer_client(client, marketer):
+    return client
+
+
+@pytest.fixture
+def admin_client(client, admin):
+    return client
 
 
 @dataclass

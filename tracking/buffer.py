@@ -13,14 +13,12 @@ import json
 import os
 import socket
 import time
-from functools import cache
-from typing import Any
 
 import redis
 import redis.lock
-from django.conf import settings
-from django.core.signals import setting_changed
-from django.dispatch import receiver
+
+from config.redis import request_client
+from tracking.events import TrackedEvent
 
 STREAM = "rapport:events"
 GROUP = "drain"
@@ -34,19 +32,10 @@ DRAIN_FAILURES_UNHEALTHY = 3
 BACKLOG_MAX_AGE_SECONDS = 300
 
 
-@cache
-def client() -> redis.Redis:
-    """One connection pool per process; short timeouts so a dead Redis costs the
-    request milliseconds, not seconds, before the database fallback takes over."""
-    return redis.Redis.from_url(
-        settings.REDIS_URL, socket_connect_timeout=0.25, socket_timeout=1.0, health_check_interval=30
-    )
-
-
-def push(event: dict[str, Any]) -> bool:
+def push(event: TrackedEvent) -> bool:
     """Append one event; False when Redis is unavailable (the caller falls back to the DB)."""
     try:
-        client().xadd(STREAM, {"e": json.dumps(event, separators=(",", ":"))})
+        request_client().xadd(STREAM, {"e": json.dumps(event.to_wire(), separators=(",", ":"))})
     except redis.RedisError:
         return False
     return True
@@ -64,10 +53,10 @@ def _consumer() -> str:
     return f"{socket.gethostname()}-{os.getpid()}"
 
 
-def read_batch(count: int) -> list[tuple[str, dict[str, Any]]]:
+def read_batch(count: int) -> list[tuple[str, TrackedEvent]]:
     """Up to ``count`` events as (entry id, event): first ones a dead drain left pending,
     then new ones. They stay pending until :func:`ack`."""
-    conn = client()
+    conn = request_client()
     _ensure_group(conn)
     _, claimed, _ = conn.xautoclaim(STREAM, GROUP, _consumer(), CLAIM_IDLE_MS, "0-0", count=count)
     entries = list(claimed)
@@ -75,13 +64,15 @@ def read_batch(count: int) -> list[tuple[str, dict[str, Any]]]:
         response = conn.xreadgroup(GROUP, _consumer(), {STREAM: ">"}, count=count - len(entries))
         for _, stream_entries in response or []:
             entries.extend(stream_entries)
-    return [(_text(entry_id), json.loads(fields[b"e"])) for entry_id, fields in entries if fields]
+    return [
+        (_text(entry_id), TrackedEvent.from_wire(json.loads(fields[b"e"]))) for entry_id, fields in entries if fields
+    ]
 
 
 def ack(entry_ids: list[str]) -> None:
     """Forget entries whose events are committed to the database."""
     if entry_ids:
-        conn = client()
+        conn = request_client()
         with conn.pipeline(transaction=False) as pipe:
             pipe.xack(STREAM, GROUP, *entry_ids)
             pipe.xdel(STREAM, *entry_ids)
@@ -90,24 +81,24 @@ def ack(entry_ids: list[str]) -> None:
 
 def backlog() -> int:
     """Events waiting in the stream (new and pending)."""
-    return client().xlen(STREAM)
+    return request_client().xlen(STREAM)
 
 
 def record_drain_failure(error: BaseException) -> None:
     """Noted for /healthz; a Redis that is down itself is reported there directly."""
-    with contextlib.suppress(redis.RedisError), client().pipeline(transaction=True) as pipe:
+    with contextlib.suppress(redis.RedisError), request_client().pipeline(transaction=True) as pipe:
         pipe.hincrby(DRAIN_STATUS, "failures", 1)
         pipe.hset(DRAIN_STATUS, mapping={"at": int(time.time()), "error": f"{type(error).__name__}: {error}"[:500]})
         pipe.execute()
 
 
 def record_drain_success() -> None:
-    client().delete(DRAIN_STATUS)
+    request_client().delete(DRAIN_STATUS)
 
 
 def oldest_age_seconds() -> float | None:
     """How long the oldest event still in the stream has waited (its id is its arrival time)."""
-    oldest = client().xrange(STREAM, count=1)
+    oldest = request_client().xrange(STREAM, count=1)
     if not oldest:
         return None
     arrived_ms = int(_text(oldest[0][0]).partition("-")[0])
@@ -116,7 +107,7 @@ def oldest_age_seconds() -> float | None:
 
 def problem() -> str | None:
     """Why opens and clicks are not reaching the history, in one sentence; None when they are."""
-    status = {_text(key): _text(value) for key, value in client().hgetall(DRAIN_STATUS).items()}
+    status = {_text(key): _text(value) for key, value in request_client().hgetall(DRAIN_STATUS).items()}
     failures = int(status.get("failures", 0))
     if failures >= DRAIN_FAILURES_UNHEALTHY:
         return f"the event drain failed {failures} times in a row, last: {status.get('error', '?')}"
@@ -133,13 +124,7 @@ def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
-@receiver(setting_changed)
-def _reset_client(*, setting: str, **kwargs) -> None:
-    if setting == "REDIS_URL":
-        client.cache_clear()
-
-
 def drain_lock() -> redis.lock.Lock:
     """Held by the drain that is running, so beat ticks do not pile up concurrent drains
     whose engagement updates would contend for the same contact rows."""
-    return client().lock("rapport:events:drain-lock", timeout=600)
+    return request_client().lock("rapport:events:drain-lock", timeout=600)

@@ -17,6 +17,8 @@ from campaigns.models import Message
 from contacts import services as contact_services
 from contacts.models import Activity, Contact
 from tracking import bounces, machine, services
+from tracking.bounce_reasons import BounceKind, status_code
+from tracking.events import EventKind, TrackedEvent
 
 log = logging.getLogger(__name__)
 
@@ -107,30 +109,28 @@ def _apply(event: AnymailTrackingEvent, source: str, event_id: str, contact: Con
 
 
 def _bounce(event: AnymailTrackingEvent, source: str, event_id: str, contact: Contact, ids: dict) -> None:
-    status = bounces.status_code(event.mta_response or event.description or "")
+    status = status_code(event.mta_response or event.description or "")
     if event.event_type == EventType.COMPLAINED:
         if contact.status != Contact.Status.COMPLAINED:
             contact_services.mark_complained(contact, source=source, event_id=event_id, **ids)
     elif status and status.startswith("4"):
-        result = bounces.Classification(bounces.SOFT, [contact.email], status, message_id=event_id)
-        bounces.record_soft_bounce(contact, result, source=source, **ids)
+        result = bounces.Classification(BounceKind.SOFT, [contact.email], status, message_id=event_id)
+        bounces.record_bounce(contact, result, source=source, **ids)
     elif contact.status != Contact.Status.BOUNCED:
         contact_services.mark_bounced(contact, status=status, source=source, event_id=event_id, **ids)
 
 
-def _engagement(event: AnymailTrackingEvent, contact: Contact, ids: dict) -> dict:
+def _engagement(event: AnymailTrackingEvent, contact: Contact, ids: dict) -> TrackedEvent:
     user_agent = event.user_agent or ""
     clicked = event.event_type == EventType.CLICKED
     by_machine = machine.is_scanner_click(user_agent) if clicked else machine.is_proxy_open(user_agent, "")
-    return {
-        "k": "c" if clicked else "o",
-        "c": contact.pk,
-        "m": ids.get("message_id"),
-        "g": ids.get("campaign_id"),
-        "l": None,
-        "t": (event.timestamp or timezone.now()).timestamp(),
-        "u": user_agent[:300],
-        "h": "",
-        "r": ("scanner_agent" if clicked else "proxy") if by_machine else "",
-        "url": event.click_url or "",
-    }
+    return TrackedEvent(
+        kind=EventKind.CLICK if clicked else EventKind.OPEN,
+        contact_id=contact.pk,
+        message_id=ids.get("message_id"),
+        campaign_id=ids.get("campaign_id"),
+        at=(event.timestamp or timezone.now()).timestamp(),
+        user_agent=user_agent,
+        machine_reason=("scanner_agent" if clicked else "proxy") if by_machine else "",
+        url=event.click_url or "",
+    )

@@ -16,16 +16,15 @@ from base64 import b64decode
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from email.utils import parseaddr
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import redis.exceptions
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
-from django.utils.text import slugify
 
 from campaigns.models import Campaign, CampaignLink, Message
 from contacts import engagement
@@ -35,14 +34,13 @@ from contacts.tokens import HONEYPOT_LINK_INDEX, Purpose, TokenData, read_token
 from templates_mail import rendering
 from tracking import buffer, machine
 from tracking import ingest as ingest_sql
+from tracking.events import EventKind, TrackedEvent
 
 log = logging.getLogger(__name__)
 
-KINDS = {"o": Activity.Kind.OPENED, "c": Activity.Kind.CLICKED}
 REDIRECT_SCHEMES = {"http", "https"}
 PIXEL = b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 NO_STORE = "no-store, no-cache, must-revalidate, max-age=0"
-PROFILE_FIELDS = ["first_name", "last_name", "company", "job_title", "phone", "city", "country"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +70,7 @@ def track_open(token: str, visitor: Visitor) -> None:
     # made before those were untracked): nothing to record.
     if data is not None and data.message_id is not None:
         reason = "proxy" if machine.is_proxy_open(visitor.user_agent, visitor.ip) else ""
-        _enqueue(_event("o", data, visitor, reason))
+        _enqueue(_event(EventKind.OPEN, data, visitor, reason))
 
 
 def track_click(token: str, visitor: Visitor) -> str | None:
@@ -82,12 +80,12 @@ def track_click(token: str, visitor: Visitor) -> str | None:
     if data is None or data.campaign_id is None or data.link_index is None:
         return None
     if data.link_index == HONEYPOT_LINK_INDEX:
-        _enqueue(_event("c", data, visitor, "honeypot"))
+        _enqueue(_event(EventKind.CLICK, data, visitor, "honeypot"))
         return None
     target = link_target(data.campaign_id, data.link_index)
     if target is not None and data.message_id is not None:
         reason = "scanner_agent" if machine.is_scanner_click(visitor.user_agent) else ""
-        _enqueue(_event("c", data, visitor, reason, url=target))
+        _enqueue(_event(EventKind.CLICK, data, visitor, reason, url=target))
     return target
 
 
@@ -96,7 +94,7 @@ _LINK_CACHE_SIZE = 50_000
 
 
 def link_target(campaign_id: int, index: int) -> str | None:
-    """The URL behind link ``index`` of a campaign (with UTM parameters when enabled).
+    """The URL behind link ``index`` of a campaign, as rendering stored it (UTM parameters included).
 
     Links of a campaign that started sending are frozen, so they are cached per process.
     """
@@ -106,7 +104,7 @@ def link_target(campaign_id: int, index: int) -> str | None:
     link = CampaignLink.objects.select_related("campaign").filter(campaign_id=campaign_id, index=index).first()
     if link is None or urlsplit(link.url).scheme.lower() not in REDIRECT_SCHEMES:
         return None
-    url = with_utm(link.url, link.campaign.name) if link.campaign.utm_enabled else link.url
+    url = link.url
     if link.campaign.is_frozen:
         if len(_link_cache) >= _LINK_CACHE_SIZE:
             _link_cache.clear()
@@ -118,32 +116,22 @@ def clear_link_cache() -> None:
     _link_cache.clear()
 
 
-def with_utm(url: str, campaign_name: str) -> str:
-    """``url`` with utm_source/medium/campaign added; parameters already in the link win."""
-    parts = urlsplit(url)
-    query = parse_qsl(parts.query, keep_blank_values=True)
-    present = {name for name, _ in query}
-    utm = [("utm_source", "rapport"), ("utm_medium", "email"), ("utm_campaign", slugify(campaign_name))]
-    query += [(name, value) for name, value in utm if name not in present]
-    return urlunsplit(parts._replace(query=urlencode(query)))
+def _event(kind: EventKind, data: TokenData, visitor: Visitor, machine_reason: str, url: str = "") -> TrackedEvent:
+    return TrackedEvent(
+        kind=kind,
+        contact_id=data.contact_id,
+        message_id=data.message_id,
+        campaign_id=data.campaign_id,
+        link_index=data.link_index,
+        at=time.time(),
+        user_agent=visitor.user_agent,
+        ip_hash=machine.hash_ip(visitor.ip),
+        machine_reason=machine_reason,
+        url=url,
+    )
 
 
-def _event(kind: str, data: TokenData, visitor: Visitor, machine_reason: str, url: str = "") -> dict[str, Any]:
-    return {
-        "k": kind,
-        "c": data.contact_id,
-        "m": data.message_id,
-        "g": data.campaign_id,
-        "l": data.link_index,
-        "t": time.time(),
-        "u": visitor.user_agent[:300],
-        "h": machine.hash_ip(visitor.ip),
-        "r": machine_reason,
-        "url": url,
-    }
-
-
-def _enqueue(event: dict[str, Any]) -> None:
+def _enqueue(event: TrackedEvent) -> None:
     """Into the buffer; straight into the database when Redis is down. Failures are
     logged, never raised: the recipient still gets the pixel or the redirect."""
     if buffer.push(event):
@@ -151,10 +139,10 @@ def _enqueue(event: dict[str, Any]) -> None:
     try:
         ingest([(f"db:{uuid.uuid4().hex}", event)])
     except Exception:
-        log.exception("tracking event lost: Redis and the database both failed (%s)", event["k"])
+        log.exception("tracking event lost: Redis and the database both failed (%s)", event.kind)
 
 
-def ingest(entries: list[tuple[str, dict[str, Any]]]) -> int:
+def ingest(entries: list[tuple[str, TrackedEvent]]) -> int:
     """Write events into Activity and credit the contacts' engagement in one transaction;
     returns how many were new (the Redis-down fallback and ESP webhooks come through here).
     Idempotent: an event id already in Activity is skipped by the insert itself."""
@@ -164,15 +152,15 @@ def ingest(entries: list[tuple[str, dict[str, Any]]]) -> int:
     return inserted
 
 
-def _insert(entries: list[tuple[str, dict[str, Any]]]) -> tuple[int, dict[int, engagement.Delta]]:
+def _insert(entries: list[tuple[str, TrackedEvent]]) -> tuple[int, dict[int, engagement.Delta]]:
     """Insert the events; returns how many were new and the engagement credit they earn."""
     if not entries:
         return 0, {}
-    clicks = [event for _, event in entries if event["k"] == "c" and event["m"]]
+    clicks = [event for _, event in entries if event.kind == EventKind.CLICK and event.message_id]
     # A message whose clicks came in a burst, or whose hidden honeypot link was followed, was
     # clicked by a scanner: all its clicks in the batch are flagged.
-    suspects = dict.fromkeys(machine.burst_messages([(e["m"], e["l"], e["t"]) for e in clicks]), "burst")
-    suspects.update((e["m"], "honeypot") for e in clicks if e["r"] == "honeypot")
+    suspects = dict.fromkeys(machine.burst_messages([(e.message_id, e.link_index, e.at) for e in clicks]), "burst")
+    suspects.update((e.message_id, "honeypot") for e in clicks if e.machine_reason == "honeypot")
     adapt = connection.ops.adapt_datetimefield_value  # looked up once: the proxy is slow per row
     inserted = ingest_sql.insert_events([_row(event_id, event, suspects, adapt) for event_id, event in entries])
     events = dict(entries)
@@ -180,28 +168,26 @@ def _insert(entries: list[tuple[str, dict[str, Any]]]) -> tuple[int, dict[int, e
     for event_id, is_machine in inserted:
         if not is_machine:
             event = events[event_id]
-            moment = datetime.fromtimestamp(event["t"], UTC)
-            deltas.setdefault(event["c"], engagement.Delta()).add(KINDS[event["k"]], moment)
+            deltas.setdefault(event.contact_id, engagement.Delta()).add(event.activity_kind, event.occurred_at)
     return len(inserted), deltas
 
 
-def _row(event_id: str, event: dict[str, Any], suspects: dict[int, str], adapt: Callable) -> dict[str, Any]:
+def _row(event_id: str, event: TrackedEvent, suspects: dict[int, str], adapt: Callable) -> dict[str, Any]:
     """One Activity row as the insert statement reads it; flags known at request time (agent,
     network, honeypot) or visible in the batch (suspect messages) are set here, the
     delivery-time check is made by the database."""
-    reason = event["r"] or (suspects.get(event["m"], "") if event["k"] == "c" else "")
-    details = {"ua": event["u"], "ip": event["h"]}
-    if event["l"] is not None:
-        details["link"] = event["l"]
-    occurred_at = datetime.fromtimestamp(event["t"], UTC)
+    reason = event.machine_reason or (suspects.get(event.message_id, "") if event.kind == EventKind.CLICK else "")
+    details = {"ua": event.user_agent, "ip": event.ip_hash}
+    if event.link_index is not None:
+        details["link"] = event.link_index
     return {
         "event_id": event_id,
-        "contact_id": event["c"],
-        "kind": KINDS[event["k"]],
-        "occurred_at": str(adapt(occurred_at)),
-        "campaign_id": event["g"],
-        "message_id": event["m"],
-        "link_url": event.get("url", ""),
+        "contact_id": event.contact_id,
+        "kind": event.activity_kind,
+        "occurred_at": str(adapt(event.occurred_at)),
+        "campaign_id": event.campaign_id,
+        "message_id": event.message_id,
+        "link_url": event.url,
         "details": details,
         "reason": reason,
     }

@@ -95,6 +95,7 @@ def preferences(request: HttpRequest, token: str) -> HttpResponse:
     contact, data = found
     saved = False
     if request.method == "POST":
+        # No instance: validating would write the answers into ``contact`` before the service compares them.
         form = PreferencesForm(request.POST)
         if form.is_valid():
             services.update_preferences(
@@ -106,9 +107,8 @@ def preferences(request: HttpRequest, token: str) -> HttpResponse:
             )
             saved = True
     else:
-        initial = {field: getattr(contact, field) for field in services.PROFILE_FIELDS}
-        initial |= {"lists": services.subscribed_list_ids(contact), "frequency": contact.frequency, "pause_days": 0}
-        form = PreferencesForm(initial=initial)
+        initial = {"lists": services.subscribed_list_ids(contact), "pause_days": 0}
+        form = PreferencesForm(instance=contact, initial=initial)
     unsubscribe_token = make_token(TokenData(Purpose.UNSUBSCRIBE, contact.pk, data.message_id, data.campaign_id))
     context = {
         "contact": contact,

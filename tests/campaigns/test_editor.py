@@ -28,13 +28,6 @@ from tests.templates_mail.helpers import text
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def marketer(client):
-    user = UserFactory(is_superuser=True, is_staff=True)
-    client.force_login(user)
-    return user
-
-
 def edit_url(campaign) -> str:
     return reverse("campaigns:edit", args=[campaign.pk])
 

@@ -3,31 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.urls import reverse
 
 from campaigns.models import Campaign, Message
-from tests.factories import CampaignFactory, MessageFactory, UserFactory
+from tests.factories import CampaignFactory, MessageFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def marketer(client):
-    user = UserFactory()
-    user.user_permissions.add(
-        Permission.objects.get(codename="access_admin"), Permission.objects.get(codename="send_campaign")
-    )
-    client.force_login(user)
-    return user
-
-
-@pytest.fixture
-def salesperson(client):
-    user = UserFactory()
-    user.user_permissions.add(Permission.objects.get(codename="access_admin"))
-    client.force_login(user)
-    return user
 
 
 def test_without_send_permission_the_page_and_actions_are_forbidden(client, salesperson):

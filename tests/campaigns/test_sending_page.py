@@ -7,27 +7,16 @@ import re
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.urls import reverse
 from django.utils import timezone
 
 from campaigns import pipeline
 from campaigns.models import Campaign, Message
 from tests.campaigns.conftest import campaign_for
-from tests.factories import CampaignFactory, SenderIdentityFactory, UserFactory
+from tests.factories import CampaignFactory, SenderIdentityFactory
 
 pytestmark = pytest.mark.django_db
 State = Campaign.Status
-
-
-@pytest.fixture
-def marketer(client):
-    user = UserFactory()
-    user.user_permissions.add(
-        Permission.objects.get(codename="access_admin"), Permission.objects.get(codename="send_campaign")
-    )
-    client.force_login(user)
-    return user
 
 
 def action_url(campaign, action: str) -> str:

@@ -23,16 +23,6 @@ pytestmark = pytest.mark.django_db
 CONTACTS = "wagtailsnippets_contacts_contact"
 
 
-@pytest.fixture
-def marketer():
-    return UserFactory(username="marketer", groups=["Marketers"])
-
-
-@pytest.fixture
-def salesperson():
-    return UserFactory(username="sales", groups=["Sales"])
-
-
 def refused(response) -> bool:
     """Wagtail answers a permission failure with 403, or with a redirect to the dashboard and a message."""
     return response.status_code == 403 or (response.status_code == 302 and response["Location"] in ("/admin/",))
@@ -82,11 +72,29 @@ def test_sales_cannot_open_lists_or_imports(client, salesperson):
     assert refused(client.get(reverse("wagtailsnippets_contacts_importjob:add")))
 
 
-def test_sales_cannot_run_bulk_actions(client, salesperson):
+@pytest.mark.parametrize(
+    ("action", "refusal"),
+    [
+        ("unsubscribe", "You are not allowed to change these contacts"),
+        ("tag", "You are not allowed to change these contacts"),
+        ("add_to_list", "You are not allowed to change these contacts"),
+        ("delete", "have permission to delete this contact"),
+    ],
+)
+def test_sales_cannot_run_bulk_actions(client, salesperson, action, refusal):
+    """The confirmation names the contacts as not theirs to change, and confirming changes nothing."""
     contact = ContactFactory(owner=salesperson)
-    url = reverse("wagtail_bulk_action", args=["contacts", "contact", "unsubscribe"]) + f"?id={contact.pk}"
-    client_for(client, salesperson).post(url)
-    assert Contact.objects.get(pk=contact.pk).status == Contact.Status.SUBSCRIBED
+    client = client_for(client, salesperson)
+    page = client.get(bulk_url(action, contact)).content.decode()
+    refusal = page.split(refusal, 1)
+    assert len(refusal) == 2 and contact.email in refusal[1]
+    client.post(bulk_url(action, contact), {"tag": "fair-2026", "mailing_list": MailingListFactory().pk})
+    contact = Contact.objects.get(pk=contact.pk)
+    assert (contact.status, list(contact.tags.names()), contact.subscriptions.count()) == (
+        Contact.Status.SUBSCRIBED,
+        [],
+        0,
+    )
 
 
 def test_sales_edit_of_own_contact_changes_only_profile_fields(client, salesperson):
@@ -186,8 +194,10 @@ def test_contact_listing_filters_by_list_and_owner(client, marketer, salesperson
 
 
 def bulk_url(action: str, *contacts: Contact) -> str:
+    """Done, a bulk action returns to the contact listing (``next``); refused, it never does."""
     ids = "&".join(f"id={contact.pk}" for contact in contacts)
-    return reverse("wagtail_bulk_action", args=["contacts", "contact", action]) + f"?next=/admin/&{ids}"
+    listing = reverse(f"{CONTACTS}:list")
+    return reverse("wagtail_bulk_action", args=["contacts", "contact", action]) + f"?next={listing}&{ids}"
 
 
 def test_bulk_add_to_list_skips_unsubscribed_contacts(client, marketer):

@@ -22,20 +22,6 @@ CONTACTS = "wagtailsnippets_contacts_contact"
 IPHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148"
 
 
-@pytest.fixture
-def salesperson(client):
-    user = UserFactory(username="sales", groups=["Sales"])
-    client.force_login(user)
-    return user
-
-
-@pytest.fixture
-def marketer(client):
-    user = UserFactory(username="marketer", groups=["Marketers"])
-    client.force_login(user)
-    return user
-
-
 def contact_page(client, contact: Contact, query: str = "") -> str:
     response = client.get(reverse(f"{CONTACTS}:inspect", args=[contact.pk]) + query)
     assert response.status_code == 200

@@ -16,8 +16,9 @@ from django.urls import reverse
 from openpyxl import Workbook
 from openpyxl.worksheet._reader import WorkSheetParser
 
-from contacts import importer
-from contacts.importer import ImportFileError, count_rows, import_file, open_table
+from contacts import import_read, importer
+from contacts.import_read import ImportFileError, count_rows, open_table
+from contacts.importer import import_file
 from contacts.models import Contact, ImportJob
 from devtools.upload_bombs import bad_rows_xlsx, dimension_xlsx, huge_cell_xlsx, wide_csv
 from tests.factories import UserFactory
@@ -33,12 +34,6 @@ def private_root(settings, tmp_path):
     settings.IMPORT_UPLOAD_ROOT = tmp_path / "private"
     settings.MEDIA_ROOT = tmp_path / "media"
     return settings.IMPORT_UPLOAD_ROOT
-
-
-@pytest.fixture
-def marketer_client(client):
-    client.force_login(UserFactory(username="marketer", groups=["Marketers"]))
-    return client
 
 
 def upload(client, name: str, content: bytes, content_type: str = "text/csv"):
@@ -177,7 +172,7 @@ def test_mapping_page_of_a_wide_csv_shows_the_reason_instead_of_10000_selects(ma
 def test_mapping_preview_cuts_long_cells(tmp_path):
     job = job_with_file(f"email,notes\nann@example.com,{'x' * 20_000}\n".encode())
     _header, rows = importer.preview(job)
-    assert len(rows[0][1]) == importer.PREVIEW_CELL_CHARS
+    assert len(rows[0][1]) == import_read.PREVIEW_CELL_CHARS
     assert rows[0][1].endswith("…")
 
 

@@ -3,17 +3,11 @@
 import pytest
 from django.urls import reverse
 
-from tests.factories import MailingListFactory, UserFactory
+from tests.factories import MailingListFactory
 from tracking.forms import PreferencesForm
 
 pytestmark = pytest.mark.django_db
 LISTS = "wagtailsnippets_contacts_mailinglist"
-
-
-@pytest.fixture
-def marketer_client(client):
-    client.force_login(UserFactory(username="marketer", groups=["Marketers"]))
-    return client
 
 
 def test_a_marketer_makes_a_list_private_so_the_preference_centre_no_longer_offers_it(marketer_client):

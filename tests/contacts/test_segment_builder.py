@@ -9,17 +9,10 @@ from django.utils import timezone
 from contacts.models import Contact, CustomField
 from contacts.segment_builder import schema
 from contacts.segments import compile_rules, count_members
-from tests.factories import CampaignFactory, ContactFactory, MailingListFactory, SegmentFactory, UserFactory
+from tests.factories import CampaignFactory, ContactFactory, MailingListFactory, SegmentFactory
 
 pytestmark = pytest.mark.django_db
 SEGMENTS = "wagtailsnippets_contacts_segment"
-
-
-@pytest.fixture
-def marketer(client):
-    user = UserFactory(username="marketer", groups=["Marketers"])
-    client.force_login(user)
-    return user
 
 
 def created_on(day: str) -> Contact:

@@ -26,12 +26,6 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def admin_client(client):
-    client.force_login(UserFactory(username="boss", is_superuser=True, is_staff=True))
-    return client
-
-
 def sent_campaign(recipients: int = 4, opened: int = 2, clicked: int = 1) -> Campaign:
     """A finished campaign whose first ``opened`` recipients opened (plus a machine open) and ``clicked`` clicked."""
     now = timezone.now()

@@ -7,15 +7,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from contacts.models import ImportJob
-from tests.factories import CampaignFactory, UserFactory
+from tests.factories import CampaignFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def admin(client):
-    client.force_login(UserFactory(is_superuser=True, is_staff=True))
-    return client
 
 
 def breadcrumbs(page: str) -> list[str]:
@@ -23,34 +17,34 @@ def breadcrumbs(page: str) -> list[str]:
     return [re.sub(r"\s+", " ", label).strip() for label in re.findall(r">([^<>]*\w[^<>]*)<", nav)]
 
 
-def test_the_sending_index_is_headed_sending(admin):
-    page = admin.get(reverse("campaigns_sending_index")).content.decode()
+def test_the_sending_index_is_headed_sending(admin_client):
+    page = admin_client.get(reverse("campaigns_sending_index")).content.decode()
 
     assert breadcrumbs(page) == ["Home", "Sending"]
 
 
-def test_the_sending_page_is_headed_with_the_campaign(admin):
+def test_the_sending_page_is_headed_with_the_campaign(admin_client):
     campaign = CampaignFactory(name="Autumn news")
 
-    page = admin.get(reverse("campaigns_sending", args=[campaign.pk])).content.decode()
+    page = admin_client.get(reverse("campaigns_sending", args=[campaign.pk])).content.decode()
 
     assert breadcrumbs(page) == ["Home", "Sending", "Autumn news"]
 
 
-def test_the_preview_is_headed_with_the_campaign(admin):
+def test_the_preview_is_headed_with_the_campaign(admin_client):
     campaign = CampaignFactory(name="Autumn news")
 
-    page = admin.get(reverse("campaigns:preview", args=[campaign.pk])).content.decode()
+    page = admin_client.get(reverse("campaigns:preview", args=[campaign.pk])).content.decode()
 
     assert breadcrumbs(page) == ["Home", "Campaigns", "Autumn news", "Preview"]
 
 
-def test_the_column_mapping_is_headed_with_the_file(admin, settings, tmp_path):
+def test_the_column_mapping_is_headed_with_the_file(admin_client, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
     upload = SimpleUploadedFile("people.csv", b"email,name\nann@example.com,Ann\n", content_type="text/csv")
-    admin.post(reverse("wagtailsnippets_contacts_importjob:add"), {"file": upload})
+    admin_client.post(reverse("wagtailsnippets_contacts_importjob:add"), {"file": upload})
 
-    page = admin.get(reverse("contacts_admin:import_map", args=[ImportJob.objects.get().pk])).content.decode()
+    page = admin_client.get(reverse("contacts_admin:import_map", args=[ImportJob.objects.get().pk])).content.decode()
 
     assert breadcrumbs(page)[0] == "Home"
     assert breadcrumbs(page)[-1] == "Map columns: people.csv"

@@ -1,5 +1,6 @@
 import pytest
 
+from config.redis import request_client
 from tracking import buffer, services
 
 
@@ -8,6 +9,6 @@ def _fresh_tracking_state():
     """Each test starts with an empty event buffer, no drain failures and no cached links (ids repeat across
     rolled-back tests on SQLite)."""
     services.clear_link_cache()
-    buffer.client().delete(buffer.STREAM, buffer.DRAIN_STATUS)
+    request_client().delete(buffer.STREAM, buffer.DRAIN_STATUS)
     yield
     services.clear_link_cache()

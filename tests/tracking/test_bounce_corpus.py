@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from tracking import bounce_parser, bounces
+from tracking import bounce_reasons, bounces
+from tracking.bounce_reasons import BounceKind
 
 CORPUS = Path(__file__).parent / "data" / "sisimai"
 EXPECTED = json.loads((CORPUS / "expected.json").read_text())
@@ -20,7 +21,7 @@ def classify(name: str) -> bounces.Classification:
 
 
 def detected(name: str, result: bounces.Classification) -> bool:
-    return result.kind in {bounces.HARD, bounces.SOFT} and len(result.recipients) == len(BOUNCES[name])
+    return result.kind in {BounceKind.HARD, BounceKind.SOFT} and len(result.recipients) == len(BOUNCES[name])
 
 
 # --- the corpus as a whole ------------------------------------------------------------------------
@@ -37,7 +38,7 @@ def test_corpus_bounces_are_hard_or_soft_by_their_status_class():
     for name, entries in BOUNCES.items():
         result = classify(name)
         hard = any(entry["status"].startswith("5") for entry in entries)
-        right += detected(name, result) and (result.kind == bounces.HARD) == hard
+        right += detected(name, result) and (result.kind == BounceKind.HARD) == hard
     assert right / len(BOUNCES) >= 0.95
 
 
@@ -120,4 +121,4 @@ def test_a_bounce_marked_auto_submitted_is_a_bounce_not_an_auto_reply():
     ],
 )
 def test_the_reason_comes_from_a_specific_status_else_from_the_servers_words(status, words, reason):
-    assert bounce_parser.reason_for(status, words) == reason
+    assert bounce_reasons.reason_for(status, words) == reason

@@ -12,7 +12,7 @@ from campaigns import delivery
 from campaigns.models import Campaign
 from contacts.models import Activity
 from contacts.tokens import Purpose, TokenData, make_token
-from tests.factories import CampaignFactory, ContactFactory, MessageFactory, UserFactory
+from tests.factories import CampaignFactory, ContactFactory, MessageFactory
 from tests.templates_mail.helpers import text
 from tracking import services
 
@@ -25,11 +25,6 @@ BODY = [text('<p>Dear {{ contact.first_name }}, see <a href="https://shop.exampl
 @pytest.fixture
 def ann():
     return ContactFactory(email="ann@example.com", first_name="Ann")
-
-
-@pytest.fixture
-def marketer(client):
-    client.force_login(UserFactory(is_superuser=True, is_staff=True))
 
 
 def our_urls(html: str) -> list[str]:

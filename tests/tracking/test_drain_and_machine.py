@@ -12,6 +12,7 @@ from contacts.tokens import HONEYPOT_LINK_INDEX, Purpose, TokenData, make_token
 from tests.conftest import wait_until
 from tests.factories import CampaignFactory, CampaignLinkFactory, ContactFactory, MessageFactory
 from tracking import buffer, services
+from tracking.events import EventKind, TrackedEvent
 
 pytestmark = pytest.mark.django_db
 
@@ -19,19 +20,17 @@ BROWSER = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KH
 APPLE_PROXY = "Mozilla/5.0"
 
 
-def event(contact_id: int, kind: str = "o", *, message=None, link=None, ua=BROWSER, at=None, reason="") -> dict:
-    return {
-        "k": kind,
-        "c": contact_id,
-        "m": message.pk if message else None,
-        "g": message.campaign_id if message else None,
-        "l": link,
-        "t": (at or time.time()),
-        "u": ua,
-        "h": "",
-        "r": reason,
-        "url": "",
-    }
+def event(contact_id: int, kind: str = "o", *, message=None, link=None, ua=BROWSER, at=None, reason="") -> TrackedEvent:
+    return TrackedEvent(
+        kind=EventKind(kind),
+        contact_id=contact_id,
+        message_id=message.pk if message else None,
+        campaign_id=message.campaign_id if message else None,
+        link_index=link,
+        at=at or time.time(),
+        user_agent=ua,
+        machine_reason=reason,
+    )
 
 
 def visit(kind: str, message, link: int | None = None, ua: str = BROWSER, ip: str = "198.51.100.7") -> None:

@@ -6,18 +6,20 @@ import time
 
 import pytest
 
+from config.redis import request_client
 from contacts.models import Activity
 from tests.factories import ContactFactory
 from tracking import buffer, services
+from tracking.events import EventKind, TrackedEvent
 
 pytestmark = pytest.mark.django_db
 
 
 def push_open(contact_id: int, *, arrived_seconds_ago: float = 0) -> None:
-    event = {"k": "o", "c": contact_id, "m": None, "g": None, "l": None, "t": time.time()}
-    event |= {"u": "Mozilla/5.0 (X11; Linux x86_64)", "h": "", "r": "", "url": ""}
+    event = TrackedEvent(EventKind.OPEN, contact_id, None, None, at=time.time(), user_agent="Mozilla/5.0 (X11; Linux)")
     arrived_ms = int((time.time() - arrived_seconds_ago) * 1000)
-    buffer.client().xadd(buffer.STREAM, {"e": json.dumps(event)}, id=f"{arrived_ms}-0")
+    # Added by hand rather than by buffer.push: the entry id says how long it has waited.
+    request_client().xadd(buffer.STREAM, {"e": json.dumps(event.to_wire())}, id=f"{arrived_ms}-0")
 
 
 def broken_insert(*args, **kwargs):

@@ -11,7 +11,7 @@ from anymail.inbound import AnymailInboundMessage
 from anymail.signals import AnymailInboundEvent, AnymailTrackingEvent, EventType, inbound, tracking
 from django.test import override_settings
 
-from contacts.models import Activity, Contact
+from contacts.models import Activity, Contact, Suppression
 from tests.factories import ContactFactory, MessageFactory
 from tests.tracking.test_bounces import ARF, verp
 
@@ -81,8 +81,15 @@ def test_esp_hard_bounce_webhook_bounces_and_suppresses_the_contact(postmark):
 def test_the_same_esp_bounce_delivered_twice_is_recorded_once(postmark):
     contact = ContactFactory()
     postmark(postmark_bounce(contact.email, 43))
+    # An operator restores the contact: only the event id can now tell the replay from a new bounce.
+    Suppression.objects.filter(email=contact.email).delete()
+    Contact.objects.filter(pk=contact.pk).update(status=Contact.Status.SUBSCRIBED)
+
     postmark(postmark_bounce(contact.email, 43))
+
     assert Activity.objects.filter(contact=contact, kind=Activity.Kind.BOUNCED_HARD).count() == 1
+    contact.refresh_from_db()
+    assert contact.status == Contact.Status.SUBSCRIBED
 
 
 def test_esp_spam_complaint_webhook_marks_the_contact_complained(postmark):

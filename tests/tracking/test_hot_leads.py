@@ -23,13 +23,6 @@ def clicked(days: int, *, machine: bool = False, **fields):
     return contact
 
 
-@pytest.fixture
-def salesperson(client):
-    user = UserFactory(groups=["Sales"])
-    client.force_login(user)
-    return user
-
-
 def listed(client, query: str = "") -> str:
     response = client.get(f"/admin/hot_leads/{query}")
     assert response.status_code == 200

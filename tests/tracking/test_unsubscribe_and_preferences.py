@@ -9,7 +9,6 @@ from django.utils import timezone
 from contacts.models import Activity, Contact, Subscription
 from contacts.tokens import Purpose, TokenData, make_token
 from tests.factories import ContactFactory, MailingListFactory, MessageFactory, SubscriptionFactory
-from tracking.services import PROFILE_FIELDS
 
 pytestmark = pytest.mark.django_db
 
@@ -117,7 +116,7 @@ def save_preferences(browser: Client, message, **choices) -> None:
     """Submit the form as a browser would: the prefilled profile plus the given choices."""
     page = url(message, Purpose.PREFERENCES, "p")
     contact = Contact.objects.get(pk=message.contact_id)
-    data = {field: getattr(contact, field) for field in PROFILE_FIELDS}
+    data = {field: getattr(contact, field) for field in Contact.SELF_SERVICE_FIELDS}
     data |= {"frequency": "every", "pause_days": 0, "csrfmiddlewaretoken": csrf_from(browser, page)} | choices
     response = browser.post(page, data)
     assert response.status_code == 200
