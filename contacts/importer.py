@@ -37,6 +37,7 @@ from openpyxl.reader.excel import ExcelReader
 from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 from taggit.models import Tag
 
+from contacts.erased import erased_among
 from contacts.exporter import neutralise
 from contacts.models import Activity, Contact, CustomField, ImportJob, MailingList, TaggedContact
 from contacts.services import subscribe_many
@@ -73,6 +74,8 @@ HEADER_ALIASES = {
     "tags": {"tags", "tag", "标签"},
 }
 GRADES = frozenset(Contact.Grade.values)
+# The address is left out of the report: the person asked to be forgotten.
+ERASED_REASON = "this person's data was erased at their request; they are never added again"
 
 
 class ImportFileError(Exception):
@@ -753,6 +756,10 @@ def _flush(
     summary: ImportSummary,
     on_progress: Callable[[ImportSummary], None] | None,
 ) -> None:
+    for email in erased_among(pending):
+        item = pending.pop(email)
+        if not item.repeat:
+            summary.error(item.row, "", ERASED_REASON)
     if pending:
         existing, unchanged = writer.write(pending)
         for email, item in pending.items():
@@ -778,9 +785,14 @@ def queue_job(job: ImportJob, mapping: dict[str, str]) -> bool:
     # Imported here: contacts.tasks imports this module.
     from contacts.tasks import run_import_job
 
-    queued = ImportJob.objects.filter(
-        pk=job.pk, status__in=[ImportJob.Status.DRAFT, ImportJob.Status.FAILED, ImportJob.Status.RUNNING]
-    ).update(status=ImportJob.Status.QUEUED, mapping=mapping, failure="")
+    # A job whose file the retention policy deleted cannot run again.
+    queued = (
+        ImportJob.objects.filter(
+            pk=job.pk, status__in=[ImportJob.Status.DRAFT, ImportJob.Status.FAILED, ImportJob.Status.RUNNING]
+        )
+        .exclude(file="")
+        .update(status=ImportJob.Status.QUEUED, mapping=mapping, failure="")
+    )
     if queued:
         run_import_job.delay_on_commit(job.pk)
     return bool(queued)

@@ -256,6 +256,9 @@ class Suppression(models.Model):
 
     email = models.CharField(max_length=254, blank=True, default="")
     domain = models.CharField(max_length=253, blank=True, default="")
+    # An erased person's address survives only as this keyed hash (contacts/erased.py), so
+    # it can be recognised when it comes back without being stored.
+    email_hash = models.CharField(max_length=64, blank=True, default="", editable=False)
     reason = models.CharField(max_length=12, choices=Reason.choices, default=Reason.MANUAL)
     source = models.CharField(max_length=100, blank=True, help_text="What added it: import, bounce, webhook, admin...")
     note = models.TextField(blank=True)
@@ -265,14 +268,19 @@ class Suppression(models.Model):
         ordering = ["-created_at"]
         constraints = [
             models.CheckConstraint(
-                condition=(Q(email="") & ~Q(domain="")) | (~Q(email="") & Q(domain="")),
-                name="suppression_email_xor_domain",
+                condition=(Q(email="") & ~Q(domain="") & Q(email_hash=""))
+                | (~Q(email="") & Q(domain="") & Q(email_hash=""))
+                | (Q(email="") & Q(domain="") & ~Q(email_hash="")),
+                name="suppression_one_target",
             ),
             models.UniqueConstraint(fields=["email"], condition=~Q(email=""), name="unique_suppressed_email"),
             models.UniqueConstraint(fields=["domain"], condition=~Q(domain=""), name="unique_suppressed_domain"),
+            models.UniqueConstraint(fields=["email_hash"], condition=~Q(email_hash=""), name="unique_suppressed_hash"),
         ]
 
     def __str__(self) -> str:
+        if self.email_hash:
+            return "an erased address"
         return self.email or f"@{self.domain}"
 
 
@@ -366,6 +374,32 @@ class Activity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.contact_id} at {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
+class ActivityTally(models.Model):
+    """How many history events of one kind (for one campaign, human or machine) a contact had
+    before they were purged by the retention policy (privacy.retention), so counts on the
+    contact page and campaign totals read from history do not change when old events go.
+    ``campaign_id`` 0 means none."""
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="+", db_index=False)
+    kind = models.CharField(max_length=12, choices=Activity.Kind.choices)
+    campaign_id = models.BigIntegerField(default=0)
+    is_machine = models.BooleanField(default=False)
+    events = models.PositiveIntegerField(default=0)
+    first_at = models.DateTimeField()
+    last_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["contact", "kind", "campaign_id", "is_machine"], name="activitytally_one_per_group"
+            )
+        ]
+        indexes = [models.Index(fields=["campaign_id", "kind"], name="activitytally_campaign_kind")]
+
+    def __str__(self) -> str:
+        return f"{self.events} {self.kind} of {self.contact_id}"
 
 
 class ImportJob(models.Model):

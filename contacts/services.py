@@ -12,6 +12,7 @@ from django.utils import timezone
 from taggit.models import Tag
 
 from contacts import profile_changes
+from contacts.erased import is_erased
 from contacts.models import Activity, Contact, MailingList, Subscription, Suppression, TaggedContact
 from contacts.validation import DomainChecker, DomainStatus, validate_address
 
@@ -138,9 +139,12 @@ def resubscribe(contact: Contact, *, source: str = "link") -> bool:
 
 
 def is_suppressed(email: str) -> bool:
+    """On the suppression list by address, by domain, or as an erased person's hashed address."""
     domain = email.rpartition("@")[2].lower()
     return (
-        Suppression.objects.filter(email=email.lower()).exists() or Suppression.objects.filter(domain=domain).exists()
+        Suppression.objects.filter(email=email.lower()).exists()
+        or Suppression.objects.filter(domain=domain).exists()
+        or is_erased(email)
     )
 
 
