@@ -30,6 +30,9 @@ MARKETERS_PERMISSIONS = [
     ],
     ("campaigns", "send_campaign"),
     ("campaigns", "view_message"),
+    # A person's data requests (export, erasure) are the data controller's: marketers, not sales.
+    ("privacy", "export_person_data"),
+    ("privacy", "erase_person_data"),
 ]
 # Images for campaign bodies, granted on the root collection (Wagtail's images are per collection).
 MARKETERS_IMAGE_PERMISSIONS = ["add_image", "change_image", "delete_image", "choose_image"]
