@@ -19,7 +19,7 @@ from typing import Any
 from django.apps import apps
 from django.core.files.storage import Storage
 from django.db import models, transaction
-from django.db.models import Q, Value
+from django.db.models import Case, F, Q, Value, When
 from django.db.models.fields.json import KeyTransform
 from django.db.models.functions import Cast, Concat, JSONObject, Left, StrIndex
 from django.utils import timezone
@@ -31,8 +31,8 @@ from privacy.relations import DELETE, Relation, contact_relations, personal_fiel
 
 # Anonymised per contact above, or too large to scan for one address (every event, every message).
 NOT_SWEPT = {"contacts.contact", "contacts.activity", "campaigns.message", "privacy.datarequest"}
-# Sessions are signed blobs, migrations are code.
-NOT_SWEPT_APPS = {"sessions", "migrations"}
+# Sessions are signed blobs.
+NOT_SWEPT_APPS = {"sessions"}
 
 
 def placeholder(contact_id: int) -> str:
@@ -117,14 +117,21 @@ def _clear_rows(relation: Relation, contact_id: int, erased: str) -> int:
 def _clear_history(rows: models.QuerySet, updates: dict[str, Any]) -> int:
     """History keeps its kinds, times, campaigns and link numbers (reports count them); the
     details (notes, changed values, user agents, ESP responses) go, and a clicked address
-    loses its query string, where personal parameters travel."""
+    loses its query string, where personal parameters travel. One UPDATE, of the rows it changes."""
     updates.pop("details")
     updates.pop("link_url")
-    changed = rows.update(**updates) if updates else rows.count()
-    rows.exclude(details__has_key="link").update(details={})
-    rows.filter(details__has_key="link").update(details=JSONObject(link=KeyTransform("link", "details")))
-    rows.filter(link_url__contains="?").update(link_url=Left("link_url", StrIndex("link_url", Value("?")) - 1))
-    return changed
+    updates["details"] = Case(
+        When(details__has_key="link", then=JSONObject(link=KeyTransform("link", "details"))),
+        default=Value({}, output_field=models.JSONField()),
+        output_field=models.JSONField(),
+    )
+    updates["link_url"] = Case(
+        When(link_url__contains="?", then=Left("link_url", StrIndex("link_url", Value("?")) - 1)),
+        default=F("link_url"),
+        output_field=models.TextField(),
+    )
+    rows.filter(~Q(details={}) | Q(link_url__contains="?")).update(**updates)
+    return rows.count()
 
 
 def _clear_contact(contact: Contact, erased: str) -> None:

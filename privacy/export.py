@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
+import tempfile
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Any
-
-from django.core.serializers.json import DjangoJSONEncoder
 
 from contacts.exporter import CHUNK_SIZE, neutralise
 from contacts.models import Activity, Contact
@@ -38,6 +37,7 @@ EXTRA_COLUMNS = {
 FOLDED = {"contacts.taggedcontact"}
 CONSENT_FIELDS = ["consent_at", "consent_method", "consent_ip", "consent_form", "confirmed_at"]
 FLUSH_BYTES = 256 * 1024
+BATCH_ROWS = 1000
 README = """Your data, as {site} holds it on {date}.
 
 Each table comes twice: as JSON (for programs) and as CSV (for spreadsheets).
@@ -76,14 +76,42 @@ def archive_chunks(contact: Contact, site_name: str = "Rapport") -> Iterator[byt
     so memory stays flat whatever the history's length)."""
     pipe = _Pipe()
     with zipfile.ZipFile(pipe, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for name, lines in members(contact, site_name):
-            with archive.open(name, "w", force_zip64=True) as member:
-                for line in lines:
-                    member.write(line.encode())
-                    if len(pipe.buffer) >= FLUSH_BYTES:
-                        yield pipe.take()
-            yield pipe.take()
+        with archive.open("README.txt", "w") as member:
+            member.write(README.format(site=site_name, date=date.today().isoformat()).encode())
+        for name, header, rows in tables(contact):
+            yield from _table(archive, pipe, name, header, rows)
     yield pipe.take()
+
+
+def _table(archive: zipfile.ZipFile, pipe: _Pipe, name: str, header: list[str], rows: Iterator) -> Iterator[bytes]:
+    """One table as name.json and name.csv, reading its rows once: the JSON goes straight into
+    the archive while the CSV is spooled to a temporary file, then copied in."""
+    with tempfile.TemporaryFile() as spool:
+        csv_out = io.TextIOWrapper(spool, encoding="utf-8-sig", newline="")
+        writer = csv.writer(csv_out)
+        writer.writerow(header)
+        with archive.open(f"{name}.json", "w", force_zip64=True) as member:
+            member.write(b"[")
+            separator = b"\n"
+            # A batch of rows per encoder call and per write: per-row calls cost more than the rows.
+            while batch := list(itertools.islice(rows, BATCH_ROWS)):
+                records = json.dumps(
+                    [dict(zip(header, row, strict=True)) for row in batch], default=_json_default, ensure_ascii=False
+                )
+                member.write(separator + records[1:-1].encode())
+                separator = b",\n"
+                writer.writerows([_cell(value) for value in row] for row in batch)
+                if len(pipe.buffer) >= FLUSH_BYTES:
+                    yield pipe.take()
+            member.write(b"\n]\n")
+        yield pipe.take()
+        csv_out.flush()
+        spool.seek(0)
+        with archive.open(f"{name}.csv", "w", force_zip64=True) as member:
+            while block := spool.read(FLUSH_BYTES):
+                member.write(block)
+                yield pipe.take()
+        csv_out.detach()
 
 
 def row_counts(contact: Contact) -> dict[str, int]:
@@ -95,30 +123,25 @@ def row_counts(contact: Contact) -> dict[str, int]:
     }
 
 
-def members(contact: Contact, site_name: str) -> Iterator[tuple[str, Iterable[str]]]:
-    """(file name, text lines) of every file in the archive."""
-    yield "README.txt", [README.format(site=site_name, date=date.today().isoformat())]
+def tables(contact: Contact) -> Iterator[tuple[str, list[str], Iterator[tuple | list]]]:
+    """(file name, header, rows) of every table in the archive."""
     profile = _profile(contact)
-    yield from _both("profile", list(profile), lambda: [list(profile.values())])
-    consents = _consents(contact)
-    yield from _both("consents", ["what", "at", "how", "ip", "form"], lambda: consents)
-    yield from _both("notes", ["written_at", "text"], lambda: _notes(contact))
+    yield "profile", list(profile), iter([list(profile.values())])
+    yield "consents", ["what", "at", "how", "ip", "form"], iter(_consents(contact))
+    yield "notes", ["written_at", "text"], _notes(contact)
     for relation in contact_relations():
         if relation.label in NOT_EXPORTED | FOLDED:
             continue
         columns = [*exported_fields(relation.model), *EXTRA_COLUMNS.get(relation.label, [])]
-        name = FILE_NAMES.get(relation.label, relation.label.replace(".", "_"))
-        yield from _both(name, columns, lambda relation=relation, columns=columns: _rows(relation, contact, columns))
-
-
-def _both(name: str, header: list[str], rows: Any) -> Iterator[tuple[str, Iterable[str]]]:
-    """One table as name.json and name.csv; ``rows`` is called once per file: read twice, never held."""
-    yield f"{name}.json", _json_lines(header, rows())
-    yield f"{name}.csv", _csv_lines(header, rows())
+        yield (
+            FILE_NAMES.get(relation.label, relation.label.replace(".", "_")),
+            columns,
+            _rows(relation, contact, columns),
+        )
 
 
 def _rows(relation: Relation, contact: Contact, columns: list[str]) -> Iterator[tuple]:
-    return relation.rows(contact.pk).values_list(*columns).iterator(chunk_size=CHUNK_SIZE)
+    return iter(relation.rows(contact.pk).values_list(*columns).iterator(chunk_size=CHUNK_SIZE))
 
 
 def _profile(contact: Contact) -> dict[str, Any]:
@@ -146,42 +169,23 @@ def _notes(contact: Contact) -> Iterator[list[Any]]:
         yield [occurred_at, (details or {}).get("text", "")]
 
 
-def _plain(value: Any) -> Any:
+def _json_default(value: Any) -> Any:
+    """JSON for what the json module does not know: times, decimals, bytes, addresses."""
     if isinstance(value, (datetime, date)):
         return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
     if isinstance(value, (bytes, memoryview)):
         return bytes(value).hex()
-    return value
-
-
-def _json_lines(header: list[str], rows: Iterable[Any]) -> Iterator[str]:
-    yield "["
-    separator = "\n"
-    for row in rows:
-        record = {column: _plain(value) for column, value in zip(header, row, strict=True)}
-        yield separator + json.dumps(record, cls=DjangoJSONEncoder, ensure_ascii=False)
-        separator = ",\n"
-    yield "\n]\n"
+    return str(value)
 
 
 def _cell(value: Any) -> Any:
-    value = _plain(value)
+    """A CSV cell: plain text, no formula (contacts.exporter.neutralise), JSON for structures."""
+    if value is None:
+        return ""
+    if isinstance(value, (str, datetime)):
+        return neutralise(value)
+    if isinstance(value, (bool, int, float)):
+        return value
     if isinstance(value, (dict, list)):
-        value = json.dumps(value, ensure_ascii=False)
-    return neutralise("" if value is None else value)
-
-
-def _csv_lines(header: list[str], rows: Iterable[Any]) -> Iterator[str]:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    buffer.write("\ufeff")
-    writer.writerow(header)
-    for number, row in enumerate(rows):
-        writer.writerow([_cell(value) for value in row])
-        if number % 500 == 0:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue()
+        return neutralise(json.dumps(value, default=_json_default, ensure_ascii=False))
+    return neutralise(_json_default(value))

@@ -16,6 +16,7 @@ from config.security import public_page
 from contacts.models import Contact
 from contacts.tokens import Purpose
 from privacy import services
+from privacy.erasure import placeholder
 from privacy.models import DataRequest
 from tracking.services import contact_for, sender_name
 
@@ -63,7 +64,8 @@ def admin_erase(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _person(token: str) -> tuple[Contact, dict]:
     found = contact_for(token, Purpose.PREFERENCES)
-    if found is None:
+    # An erased person has no data left to send or delete.
+    if found is None or found[0].email == placeholder(found[0].pk):
         raise Http404("unknown token")
     contact, data = found
     return contact, {"contact": contact, "token": token, "sender_name": sender_name(data.campaign_id)}

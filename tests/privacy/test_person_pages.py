@@ -79,6 +79,13 @@ def test_the_confirmation_post_erases_the_person(client, person):
     assert DataRequest.objects.get().channel == DataRequest.Channel.PERSON
 
 
+def test_once_erased_the_persons_pages_are_gone(client, person):
+    url = f"/p/{preferences_token(person.contact)}/data/delete/"
+    client.post(url)
+
+    assert client.get(url).status_code == 404
+
+
 def test_send_me_my_data_emails_a_link_that_downloads_the_archive(
     client, person, smtp, django_capture_on_commit_callbacks
 ):
