@@ -7,6 +7,7 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from contacts.models import Activity
+from contacts.roles import ensure_groups
 from privacy.models import DataRequest
 from tests.contacts.test_roles import allowed
 from tests.factories import ContactFactory, UserFactory
@@ -60,6 +61,7 @@ def test_csv_cells_cannot_run_as_spreadsheet_formulas(tmp_path):
 
 
 def test_sales_cannot_download_a_persons_data(client, person):
+    ensure_groups()
     client.force_login(UserFactory(username="sales", groups=["Sales"]))
 
     response = client.get(reverse("privacy_admin:download", args=[person.contact.pk]))
@@ -79,3 +81,14 @@ def test_a_marketer_downloads_the_archive_and_the_request_is_recorded(client, ma
     assert (request.kind, request.channel, request.requested_by) == ("export", "admin", marketer)
     assert request.rows["contacts.activity"] == 4
     assert Activity.objects.filter(contact=person.contact, kind=Activity.Kind.EXPORTED).count() == 1
+
+
+@pytest.mark.parametrize(("role", "shown"), [("Marketers", True), ("Sales", False)])
+def test_the_contact_page_offers_export_and_erasure_to_marketers_only(client, person, role, shown):
+    ensure_groups()
+    client.force_login(UserFactory(username=role.lower(), groups=[role]))
+
+    page = client.get(reverse("wagtailsnippets_contacts_contact:inspect", args=[person.contact.pk])).content.decode()
+
+    assert (reverse("privacy_admin:download", args=[person.contact.pk]) in page) is shown
+    assert (reverse("privacy_admin:erase", args=[person.contact.pk]) in page) is shown

@@ -63,6 +63,15 @@ def test_the_preference_centre_links_to_the_data_page(client, person):
     assert f'href="/p/{token}/data/"' in page
 
 
+@pytest.mark.parametrize("path", ["/p/{token}/data/", "/p/{token}/data/delete/"])
+def test_the_forms_post_with_an_origin_a_browser_will_send(client, person, path):
+    # Under "no-referrer" a browser posts with "Origin: null", which the CSRF check refuses.
+    response = client.get(path.format(token=preferences_token(person.contact)))
+
+    assert response["Referrer-Policy"] == "same-origin"
+    assert "form-action 'self'" in response["Content-Security-Policy"]
+
+
 def test_opening_the_delete_page_changes_nothing(client, person):
     response = client.get(f"/p/{preferences_token(person.contact)}/data/delete/")
 
