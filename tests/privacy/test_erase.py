@@ -120,3 +120,12 @@ def test_the_admin_erases_only_after_the_confirmation_post(client, marketer, per
     client.post(url)
     assert not Contact.objects.filter(email=ADDRESS).exists()
     assert DataRequest.objects.get().requested_by == marketer
+
+
+def test_the_admin_form_refuses_an_erased_address(person):
+    erase()
+    form_class = Contact.snippet_viewset.get_form_class()
+
+    form = form_class(data={"email": ADDRESS, "source": "manual"})
+
+    assert "erased at their request" in " ".join(form.errors.get("email", []))

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from contacts import engagement
+from contacts import engagement, importer
 from contacts.models import Activity, ActivityTally, ImportJob
 from privacy import retention
 from tests.factories import ActivityFactory, CampaignFactory, ContactFactory
@@ -80,3 +80,12 @@ def test_import_files_go_some_days_after_the_import_finished(settings, tmp_path)
     assert not (tmp_path / "old.csv").exists() and (tmp_path / "new.csv").exists()
     new.refresh_from_db()
     assert new.file.name == "new.csv"
+
+
+def test_an_import_whose_file_was_deleted_cannot_be_run_again(settings, tmp_path):
+    settings.IMPORT_UPLOAD_ROOT, settings.RETENTION_IMPORT_FILES_DAYS = tmp_path, 30
+    (tmp_path / "failed.csv").write_text("email\n")
+    job = ImportJob.objects.create(file="failed.csv", status="failed", finished_at=timezone.now() - timedelta(days=31))
+    retention.delete_import_files()
+
+    assert importer.queue_job(job, {"email": "email"}) is False
