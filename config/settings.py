@@ -341,6 +341,26 @@ CONTACTS_IMPORT_MAX_SHARED_STRINGS_BYTES = env_int(
 # The first errors are kept on the job for the result page; all of them go to the streamed report file.
 CONTACTS_IMPORT_KEPT_ERRORS = env_int("CONTACTS_IMPORT_KEPT_ERRORS", 1000, minimum=1)
 
+# --- Privacy: a person's data (privacy/) ---------------------------------------------------
+# Key of the hash that keeps an erased address in the suppression list (contacts/erased.py).
+# Set it once and never change it: another key forgets every erased address. Default: SECRET_KEY.
+ERASURE_HASH_KEY = env_str("ERASURE_HASH_KEY")
+# Tracking events (sends, deliveries, opens, clicks...) older than this are counted per contact,
+# campaign and kind, then deleted; 0 keeps them for ever. At least 7: scores read 6 months back.
+RETENTION_EVENTS_MONTHS = env_int("RETENTION_EVENTS_MONTHS", 24, minimum=0)
+if 0 < RETENTION_EVENTS_MONTHS < 7:
+    raise ConfigError("RETENTION_EVENTS_MONTHS: 0 (keep) or at least 7, the engagement score reads 6 months back")
+# Uploaded import files and their error reports are deleted this many days after the import finished; 0 keeps them.
+RETENTION_IMPORT_FILES_DAYS = env_int("RETENTION_IMPORT_FILES_DAYS", 30, minimum=0)
+# How long the link to a person's own data export (emailed on request) works.
+PRIVACY_EXPORT_LINK_HOURS = env_int("PRIVACY_EXPORT_LINK_HOURS", 72, minimum=1)
+# Directories of log files Rapport is configured to write; erasure removes the lines naming the person.
+PRIVACY_LOG_DIRS = [Path(path) for path in env_list("PRIVACY_LOG_DIRS", str(VAR_DIR / "log"))]
+CELERY_BEAT_SCHEDULE["privacy-retention"] = {
+    "task": "privacy.tasks.apply_retention",
+    "schedule": crontab(hour=4, minute=5),
+}
+
 # --- Tracking, bounces and engagement (tracking/, contacts/engagement.py) ----------------
 # Contacts with no human open or click for this many months stop being mailed, except by a
 # re-engagement campaign; 0 turns the sunset policy off.

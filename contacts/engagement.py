@@ -19,7 +19,7 @@ from django.db.models import Case, Count, Exists, FloatField, OuterRef, Q, Query
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from contacts.models import Activity, Contact
+from contacts.models import Activity, ActivityTally, Contact
 
 Kind = Activity.Kind
 Standing = Contact.Standing
@@ -230,18 +230,19 @@ def hot_leads(days: int = 7) -> QuerySet[Contact]:
 
 def campaign_counts(campaign_id: int) -> dict[str, int]:
     """Opens and clicks of one campaign for reports: totals, and the human part of them
-    (machine opens and scanner clicks excluded), each as events and as distinct contacts."""
-    human = Q(is_machine=False)
+    (machine opens and scanner clicks excluded), each as events and as distinct contacts.
+    Events the retention policy purged count through their tallies."""
+    live = Activity.objects.filter(campaign_id=campaign_id)
+    tallied = ActivityTally.objects.filter(campaign_id=campaign_id)
     counts = {}
     for name, kind in (("opens", Kind.OPENED), ("clicks", Kind.CLICKED)):
-        of_kind = Q(kind=kind)
-        counts |= {
-            f"{name}_total": Count("pk", filter=of_kind),
-            f"{name}_human": Count("pk", filter=of_kind & human),
-            f"unique_{name}_total": Count("contact", filter=of_kind, distinct=True),
-            f"unique_{name}_human": Count("contact", filter=of_kind & human, distinct=True),
-        }
-    return Activity.objects.filter(campaign_id=campaign_id, kind__in=list(WEIGHTS)).aggregate(**counts)
+        for suffix, extra in (("total", Q()), ("human", Q(is_machine=False))):
+            events, tallies = live.filter(extra, kind=kind), tallied.filter(extra, kind=kind)
+            counts[f"{name}_{suffix}"] = events.count() + (tallies.aggregate(n=Sum("events"))["n"] or 0)
+            counts[f"unique_{name}_{suffix}"] = (
+                events.order_by().values("contact_id").union(tallies.order_by().values("contact_id")).count()
+            )
+    return counts
 
 
 @dataclass(frozen=True)
@@ -263,6 +264,13 @@ def summary(contact: Contact, trend_days: int = 30) -> Summary:
         clicks=Count("pk", filter=Q(kind=Kind.CLICKED, is_machine=False)),
         machine=Count("pk", filter=Q(is_machine=True)),
     )
+    # Events the retention policy purged still count, through their tallies.
+    purged = ActivityTally.objects.filter(contact=contact, kind__in=list(WEIGHTS)).aggregate(
+        opens=Coalesce(Sum("events", filter=Q(kind=Kind.OPENED, is_machine=False)), 0),
+        clicks=Coalesce(Sum("events", filter=Q(kind=Kind.CLICKED, is_machine=False)), 0),
+        machine=Coalesce(Sum("events", filter=Q(is_machine=True)), 0),
+    )
+    counts = {name: value + purged[name] for name, value in counts.items()}
     return Summary(
         score=round(contact.engagement_score, 1),
         trend=round(contact.engagement_score - score_as_of(contact, now - timedelta(days=trend_days)), 1),

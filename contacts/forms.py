@@ -14,6 +14,7 @@ from wagtail.admin.forms import WagtailAdminModelForm
 
 from contacts import exporter, import_read, importer
 from contacts.custom_fields import CustomFieldsMixin
+from contacts.erased import is_erased
 from contacts.models import Contact, MailingList
 from contacts.segments import SegmentError, compile_rules
 from contacts.validation import validate_address
@@ -31,6 +32,8 @@ class ContactForm(CustomFieldsMixin, WagtailAdminModelForm):
         duplicate = Contact.objects.filter(email=verdict.normalized).exclude(pk=self.instance.pk)
         if duplicate.exists():
             raise ValidationError("A contact with this address already exists.")
+        if is_erased(verdict.normalized):
+            raise ValidationError("This person's data was erased at their request: the address cannot be added again.")
         return verdict.normalized
 
 

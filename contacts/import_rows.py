@@ -73,6 +73,8 @@ class ImportSummary:
 
 class Item(Protocol):
     key: str
+    # The row's number in the file, as a spreadsheet shows it.
+    row: int
     # A repeat of a key written by an earlier chunk: it only fills in fields, it is not counted again.
     repeat: bool
 
@@ -90,6 +92,10 @@ class RowParser(Protocol[ItemT]):
 
 class ChunkWriter(Protocol[ItemT]):
     def write(self, pending: dict[str, ItemT]) -> tuple[set[str], set[str]]: ...
+
+    def refused(self, pending: dict[str, ItemT]) -> dict[str, str]:
+        """``{key: reason}`` of the rows that must not be written at all (reported as errors)."""
+        return {}
 
 
 def header_key(header: str) -> str:
@@ -178,6 +184,10 @@ class _Chunk:
 
     def flush(self) -> None:
         summary = self.summary
+        for key, reason in self.writer.refused(self.pending).items():
+            item = self.pending.pop(key)
+            if not item.repeat:
+                summary.error(item.row, "", reason)
         if self.pending:
             existing, unchanged = self.writer.write(self.pending)
             for key, item in self.pending.items():

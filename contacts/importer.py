@@ -30,6 +30,7 @@ from django.utils.dateparse import parse_date
 from taggit.models import Tag
 
 from contacts import import_rows, services
+from contacts.erased import erased_among
 from contacts.import_read import MALFORMED, PREVIEW_ROWS, ImportFileError, count_rows, open_table, preview_rows
 from contacts.import_rows import CHUNK_SIZE, ImportSummary, RowError
 from contacts.models import Activity, Contact, CustomField, ImportJob, MailingList, TaggedContact
@@ -59,6 +60,8 @@ HEADER_ALIASES = {
 }
 TARGETS = ["email", *PROFILE_FIELDS, "tags"]
 GRADES = frozenset(Contact.Grade.values)
+# The address is left out of the report: the person asked to be forgotten.
+ERASED_REASON = "this person's data was erased at their request; they are never added again"
 
 
 # --- Mapping --------------------------------------------------------------------------
@@ -207,6 +210,9 @@ class ContactWriter:
         self.updated = self.given[2 : self.given.index("updated_at") + 1]
 
     @transaction.atomic
+    def refused(self, pending: dict[str, PendingContact]) -> dict[str, str]:
+        return dict.fromkeys(erased_among(pending), ERASED_REASON)
+
     def write(self, pending: dict[str, PendingContact]) -> tuple[set[str], set[str]]:
         """Write the chunk; returns the emails that already existed, and those of them left unchanged.
 

@@ -268,6 +268,9 @@ class Suppression(models.Model):
 
     email = models.CharField(max_length=254, blank=True, default="")
     domain = models.CharField(max_length=253, blank=True, default="")
+    # An erased person's address survives only as this keyed hash (contacts/erased.py), so
+    # it can be recognised when it comes back without being stored.
+    email_hash = models.CharField(max_length=64, blank=True, default="", editable=False)
     reason = models.CharField(max_length=12, choices=Reason.choices, default=Reason.MANUAL)
     source = models.CharField(max_length=100, blank=True, help_text="What added it: import, bounce, webhook, admin...")
     note = models.TextField(blank=True)
@@ -277,14 +280,19 @@ class Suppression(models.Model):
         ordering = ["-created_at"]
         constraints = [
             models.CheckConstraint(
-                condition=(Q(email="") & ~Q(domain="")) | (~Q(email="") & Q(domain="")),
-                name="suppression_email_xor_domain",
+                condition=(Q(email="") & ~Q(domain="") & Q(email_hash=""))
+                | (~Q(email="") & Q(domain="") & Q(email_hash=""))
+                | (Q(email="") & Q(domain="") & ~Q(email_hash="")),
+                name="suppression_one_target",
             ),
             models.UniqueConstraint(fields=["email"], condition=~Q(email=""), name="unique_suppressed_email"),
             models.UniqueConstraint(fields=["domain"], condition=~Q(domain=""), name="unique_suppressed_domain"),
+            models.UniqueConstraint(fields=["email_hash"], condition=~Q(email_hash=""), name="unique_suppressed_hash"),
         ]
 
     def __str__(self) -> str:
+        if self.email_hash:
+            return "an erased address"
         return self.email or f"@{self.domain}"
 
 
@@ -384,3 +392,4 @@ class Activity(models.Model):
 
 # Defined in its own module to keep this one short; imported here so Django registers it with the others.
 from contacts.import_job import ImportJob  # noqa: E402, F401
+from contacts.tallies import ActivityTally  # noqa: E402, F401

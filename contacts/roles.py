@@ -30,6 +30,9 @@ MARKETERS_PERMISSIONS = [
     ],
     ("campaigns", "send_campaign"),
     ("campaigns", "view_message"),
+    # A person's data requests (export, erasure) are the data controller's: marketers, not sales.
+    ("privacy", "export_person_data"),
+    ("privacy", "erase_person_data"),
     *[("automations", f"{action}_journey") for action in CRUD],
 ]
 # Images for campaign bodies, granted on the root collection (Wagtail's images are per collection).

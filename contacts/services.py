@@ -13,6 +13,7 @@ from taggit.models import Tag
 
 from config.enqueue import enqueue_on_commit
 from contacts import profile_changes
+from contacts.erased import is_erased
 from contacts.models import (
     Activity,
     Contact,
@@ -147,9 +148,12 @@ def resubscribe(contact: Contact, *, source: str = "link") -> bool:
 
 
 def is_suppressed(email: str) -> bool:
+    """On the suppression list by address, by domain, or as an erased person's hashed address."""
     domain = email.rpartition("@")[2].lower()
     return (
-        Suppression.objects.filter(email=email.lower()).exists() or Suppression.objects.filter(domain=domain).exists()
+        Suppression.objects.filter(email=email.lower()).exists()
+        or Suppression.objects.filter(domain=domain).exists()
+        or is_erased(email)
     )
 
 
@@ -349,9 +353,14 @@ IMPORT_TASK = "contacts.tasks.run_import_job"
 
 def queue_import(job: ImportJob, mapping: dict[str, str]) -> bool:
     """Save the column mapping and start the import after commit; False if the job already ran."""
-    queued = ImportJob.objects.filter(
-        pk=job.pk, status__in=[ImportJob.Status.DRAFT, ImportJob.Status.FAILED, ImportJob.Status.RUNNING]
-    ).update(status=ImportJob.Status.QUEUED, mapping=mapping, failure="")
+    # A job whose file the retention policy deleted cannot run again.
+    queued = (
+        ImportJob.objects.filter(
+            pk=job.pk, status__in=[ImportJob.Status.DRAFT, ImportJob.Status.FAILED, ImportJob.Status.RUNNING]
+        )
+        .exclude(file="")
+        .update(status=ImportJob.Status.QUEUED, mapping=mapping, failure="")
+    )
     if queued:
         enqueue_on_commit(IMPORT_TASK, job.pk)
     return bool(queued)

@@ -38,6 +38,9 @@ class Purpose(StrEnum):
     PREFERENCES = "p"
     CONFIRM = "d"
     BOUNCE = "b"
+    # The link to a person's own data export; its message_id slot carries the export's id,
+    # and the export row (privacy app) carries the expiry.
+    EXPORT = "x"
 
 
 @dataclass(frozen=True, slots=True)

@@ -160,7 +160,7 @@ class ImportProgressView(InspectView):
         context["percent"] = min(100, round(100 * job.rows_done / job.rows_total)) if job.rows_total else 0
         context["errors_url"] = reverse("contacts_admin:import_errors", args=[job.pk])
         context["retry_url"] = reverse("contacts_admin:import_retry", args=[job.pk])
-        context["can_retry"] = job.status in (ImportJob.Status.FAILED, ImportJob.Status.RUNNING)
+        context["can_retry"] = bool(job.file) and job.status in (ImportJob.Status.FAILED, ImportJob.Status.RUNNING)
         return context
 
 

@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, QuerySet
 from django.urls import reverse
 from django_filters import CharFilter, ChoiceFilter, ModelChoiceFilter
+from wagtail import hooks
 from wagtail.admin.filters import WagtailFilterSet
 from wagtail.admin.panels import FieldPanel, ObjectList
 from wagtail.admin.ui.tables import Column, TitleColumn
@@ -34,6 +35,9 @@ from contacts.models import Contact, CustomField, ImportJob, MailingList, Segmen
 from contacts.segment_builder import SegmentRulesWidget
 from contacts.segments import SegmentError, compile_rules, count_members
 from contacts.services import PROFILE_EDIT_FIELDS
+
+# Hook name: ``fn(contact, user) -> list[Button]`` adds entries to the contact page's "More" menu.
+CONTACT_PAGE_BUTTONS_HOOK = "register_contact_page_buttons"
 
 
 def is_marketer(user) -> bool:
@@ -168,7 +172,11 @@ class ContactInspectView(InspectView):
     @property
     def header_more_buttons(self) -> list:
         delete_url = self.get_delete_url()
-        return [Button("Delete", url=delete_url, icon_name="bin", priority=20)] if delete_url else []
+        buttons = [Button("Delete", url=delete_url, icon_name="bin", priority=20)] if delete_url else []
+        # Apps above contacts add their actions on a person (export, erase...) without contacts knowing them.
+        for hook in hooks.get_hooks(CONTACT_PAGE_BUTTONS_HOOK):
+            buttons.extend(hook(self.object, self.request.user))
+        return buttons
 
     def get_fields(self) -> list[str]:
         return []

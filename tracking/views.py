@@ -115,6 +115,7 @@ def preferences(request: HttpRequest, token: str) -> HttpResponse:
         "form": form,
         "saved": saved,
         "unsubscribe_token": unsubscribe_token,
+        "preferences_token": token,
         "sender_name": services.sender_name(data.campaign_id),
     }
     return render(request, "tracking/preferences.html", context)

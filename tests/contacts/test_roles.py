@@ -85,6 +85,9 @@ TABLE: list[tuple[str, Callable[[dict], list], set[str]]] = [
     ("returned_mail:index", lambda o: [], MARKETERS_ONLY),
     ("wagtailimages:index", lambda o: [], MARKETERS_ONLY),
     ("wagtailimages:add", lambda o: [], MARKETERS_ONLY),
+    # A person's data (privacy)
+    ("privacy_admin:download", lambda o: [o["contact"].pk], MARKETERS_ONLY),
+    ("privacy_admin:erase", lambda o: [o["contact"].pk], MARKETERS_ONLY),
     # Sales
     ("hot_leads:index", lambda o: [], BOTH),
     # Administration stays with superusers.

@@ -57,7 +57,7 @@ def pages_for(role: str, objects: dict) -> list[tuple[str, str]]:
     return [
         (f"{name}-{number}", reverse(name, args=args(objects)))
         for number, (name, args, roles) in enumerate(TABLE)
-        if role in roles and "choosers" not in name and not name.endswith(("_progress", "_sample"))
+        if role in roles and "choosers" not in name and not name.endswith(("_progress", "_sample", ":download"))
     ]
 
 
@@ -82,6 +82,8 @@ def test_every_public_page_is_clean_and_accessible(page_for):
     for name, url, status in [
         ("unsubscribe", f"/u/{make_token(TokenData(Purpose.UNSUBSCRIBE, *ids))}", 200),
         ("preferences", f"/p/{make_token(TokenData(Purpose.PREFERENCES, *ids))}", 200),
+        ("my-data", f"/p/{make_token(TokenData(Purpose.PREFERENCES, *ids))}/data/", 200),
+        ("delete-my-data", f"/p/{make_token(TokenData(Purpose.PREFERENCES, *ids))}/data/delete/", 200),
         ("not-found", "/u/forged-token", 404),
     ]:
         assert page.goto(url).status == status
