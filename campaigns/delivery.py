@@ -25,10 +25,11 @@ from urllib.parse import quote
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 
-from campaigns import signing
+from campaigns import signing, version
 from campaigns.models import Campaign
 from contacts.models import Contact
 from contacts.tokens import Purpose, TokenData, make_token
+from templates_mail.recipient import recipient_for
 
 SMTP_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
 # ESP metadata naming our Message row: the ESP echoes it in its events (tracking.esp).
@@ -425,16 +426,14 @@ def outgoing_for(
 ) -> Outgoing:
     """One recipient's message through the real renderer (for tests and render_message; batches
     prepare once and call :func:`compose` directly)."""
-    from templates_mail.rendering import prepare, recipient_for
-
-    from_name = campaign.variants.filter(index=variant).values_list("from_name", flat=True).first() or ""
+    spec = version.spec_for(campaign, variant)
     # A test copy is not the contact's mail: opening or clicking it must not count as theirs.
-    content = prepare(campaign, variant).render(recipient_for(contact, message_id), tracked=not test)
+    content = version.prepare_spec_of(campaign, spec).render(recipient_for(contact, message_id), tracked=not test)
     if test:
         # So nobody mistakes a test in an inbox for the campaign itself.
         content = replace(content, subject=f"{TEST_SUBJECT_PREFIX}{content.subject}")
     return compose(
-        template_for(campaign, from_name),
+        template_for(campaign, spec.from_name),
         content,
         campaign_id=campaign.pk,
         contact_id=contact.pk,

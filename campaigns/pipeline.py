@@ -31,13 +31,16 @@ from django.db.models import Count, F, Min, Q
 from django.utils import timezone
 from redis.exceptions import RedisError
 
-from campaigns import delivery, reputation
+from campaigns import delivery, reputation, version
 from campaigns.audience import audience
 from campaigns.models import Campaign, Message
 from campaigns.throttle import Decision, Limit, Note, Throttle
 from campaigns.throttle import client as redis_client
 from contacts import services as contact_services
 from contacts.models import Activity, Contact
+from templates_mail.merge import MergeError
+from templates_mail.recipient import recipient_for
+from templates_mail.rendering import RenderError
 
 log = logging.getLogger(__name__)
 Status = Message.Status
@@ -493,14 +496,12 @@ def content_sources(
 ) -> dict[int, tuple[delivery.MessageTemplate, ContentSource]]:
     """Header template and renderer of each variant in a batch (the renderer caches the inlined
     HTML per process, so preparing per batch costs a few queries, not premailer)."""
-    from templates_mail.rendering import prepare, recipient_for
-
-    from_names = dict(campaign.variants.values_list("index", "from_name"))
     sources = {}
     for variant in variants:
-        prepared = prepare(campaign, variant)
+        spec = version.spec_for(campaign, variant)
+        prepared = version.prepare_spec_of(campaign, spec)
         sources[variant] = (
-            delivery.template_for(campaign, from_names.get(variant, "")),
+            delivery.template_for(campaign, spec.from_name),
             lambda contact, message_id, prepared=prepared: prepared.render(recipient_for(contact, message_id)),
         )
     return sources
@@ -535,8 +536,6 @@ def send_batch(campaign_id: int, batch: int) -> None:
 
 def _send_claimed(campaign_id: int, batch: int, claim: str) -> None:
     from campaigns import services  # services import this module
-    from templates_mail.merge import MergeError
-    from templates_mail.rendering import RenderError
 
     campaign = Campaign.objects.select_related("sender").get(pk=campaign_id)
     claimed = Message.objects.filter(campaign_id=campaign_id, batch=batch, claim=claim, status=Status.SENDING)

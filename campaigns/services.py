@@ -15,9 +15,10 @@ from django.db.models import Count, Exists, OuterRef
 from django.utils import timezone
 
 from campaigns import pipeline
+from campaigns.lint import lint
 from campaigns.models import Campaign, Message
 from contacts.models import Activity
-from templates_mail.lint import blocking, lint
+from templates_mail.lint import blocking
 
 State = Campaign.Status
 NOT_SENT = [Message.Status.QUEUED, Message.Status.DEFERRED, Message.Status.HELD]

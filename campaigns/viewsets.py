@@ -22,11 +22,12 @@ from wagtail.admin.widgets.button import HeaderButton
 
 from campaigns import composer, delivery, sender_checks
 from campaigns.audience import audience_count
+from campaigns.lint import lint
 from campaigns.models import Campaign, SenderIdentity
 from campaigns.sending_views import PERMISSION as SEND_PERMISSION
 from campaigns.sending_views import SendTestForm
 from templates_mail.catalogue import merge_fields
-from templates_mail.lint import layout_problems, lint
+from templates_mail.lint import layout_problems
 from templates_mail.models import Layout
 
 AUDIENCE_FIELDS = ["include_lists", "include_segments", "exclude_lists", "exclude_segments"]
