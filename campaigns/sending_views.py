@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET
 from django.views.generic import TemplateView
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 
-from campaigns import delivery, pipeline, services
+from campaigns import delivery, progress, services
 from campaigns.audience import audience
 from campaigns.models import Campaign
 
@@ -222,9 +222,9 @@ def _state(campaign: Campaign) -> str:
 
 
 def _progress(campaign: Campaign) -> dict:
-    """pipeline.progress plus what the page needs to follow a send started anywhere."""
+    """progress.progress plus what the page needs to follow a send started anywhere."""
     return {
-        **pipeline.progress(campaign),
+        **progress.progress(campaign),
         "state": _state(campaign),
         "final": campaign.status in FINAL,
         "actions": services.available_actions(campaign),

@@ -11,7 +11,7 @@ from django.contrib.auth.models import Permission
 from django.urls import reverse
 from django.utils import timezone
 
-from campaigns import pipeline
+from campaigns import freeze, progress
 from campaigns.models import Campaign, Message
 from tests.campaigns.conftest import campaign_for
 from tests.factories import CampaignFactory, SenderIdentityFactory, UserFactory
@@ -138,11 +138,11 @@ def test_the_rate_of_a_send_that_started_seconds_ago_is_not_averaged_over_a_minu
         status=State.SENDING, started_at=timezone.now() - timedelta(seconds=4)
     )
     campaign.refresh_from_db()
-    pipeline.freeze_audience(campaign, 1, 0)
+    freeze.freeze_audience(campaign, 1, 0)
     half = list(campaign.messages.values_list("pk", flat=True)[:50])
     campaign.messages.filter(pk__in=half).update(status=Message.Status.SENT, sent_at=timezone.now())
 
-    report = pipeline.progress(campaign)
+    report = progress.progress(campaign)
 
     # 50 sent in the 4 s since the start: about 12.5/s, so the 50 left take about 4 s.
     assert 11 <= report["rate_per_second"] <= 12.5
@@ -154,11 +154,11 @@ def test_a_finished_send_reports_its_average_rate_and_no_eta():
     campaign = campaign_for([f"r{n}@example.com" for n in range(30)])
     Campaign.objects.filter(pk=campaign.pk).update(status=State.SENDING, started_at=now - timedelta(seconds=10))
     campaign.refresh_from_db()
-    pipeline.freeze_audience(campaign, 1, 0)
+    freeze.freeze_audience(campaign, 1, 0)
     campaign.messages.update(status=Message.Status.SENT, sent_at=now)
     Campaign.objects.filter(pk=campaign.pk).update(status=State.SENT, finished_at=now)
     campaign.refresh_from_db()
 
-    report = pipeline.progress(campaign)
+    report = progress.progress(campaign)
 
     assert (report["rate_per_second"], report["eta_seconds"]) == (3.0, None)
