@@ -24,7 +24,7 @@ def breadcrumbs(page: str) -> list[str]:
 
 
 def test_the_sending_index_is_headed_sending(admin):
-    page = admin.get(reverse("campaigns_sending_index")).content.decode()
+    page = admin.get(reverse("sending:index")).content.decode()
 
     assert breadcrumbs(page) == ["Home", "Sending"]
 
@@ -32,7 +32,7 @@ def test_the_sending_index_is_headed_sending(admin):
 def test_the_sending_page_is_headed_with_the_campaign(admin):
     campaign = CampaignFactory(name="Autumn news")
 
-    page = admin.get(reverse("campaigns_sending", args=[campaign.pk])).content.decode()
+    page = admin.get(reverse("sending:detail", args=[campaign.pk])).content.decode()
 
     assert breadcrumbs(page) == ["Home", "Sending", "Autumn news"]
 
