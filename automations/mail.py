@@ -15,12 +15,14 @@ from django.db.models import Count, Max, Q
 from django.utils import timezone
 
 from automations.models import JourneyVersion, StepCampaign
-from campaigns import pipeline
+from campaigns import dispatch
 from campaigns.models import Campaign, Message
+from campaigns.version import prepare
 from contacts.models import Contact
+from templates_mail.recipient import recipient_for
 
 # Messages that count towards the global cap: sent in the window, or still on their way.
-ON_THE_WAY = [Message.Status.QUEUED, Message.Status.SENDING, Message.Status.DEFERRED]
+ON_THE_WAY = Message.Status.unfinished()
 
 
 def body_blocks(step: dict[str, Any]) -> list[dict[str, Any]]:
@@ -95,14 +97,12 @@ def queue(campaign: Campaign, contact_ids: list[int]) -> set[int]:
         Campaign.objects.filter(pk=campaign.pk, status=Campaign.Status.SENT).update(
             status=Campaign.Status.SENDING, finished_at=None
         )
-        transaction.on_commit(lambda: pipeline.dispatch(campaign.pk))
+        transaction.on_commit(lambda: dispatch.dispatch(campaign.pk))
     return queued
 
 
 def preview(version: JourneyVersion, key: str, step: dict[str, Any], contact: Contact) -> tuple[str, str]:
     """Subject and rendered HTML of an email step for one contact, without sending or saving."""
-    from templates_mail.rendering import prepare, recipient_for
-
     campaign = Campaign(name=version.journey.name, subject=str(step["subject"]), body=body_blocks(step))
     rendered = prepare(campaign, freeze=False).render(recipient_for(contact), tracked=False)
     return rendered.subject, rendered.html

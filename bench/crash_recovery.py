@@ -29,7 +29,7 @@ def main() -> None:
         from django.conf import settings
         from django.db.models import Count
 
-        from campaigns import pipeline, services
+        from campaigns import claims, services
         from campaigns.models import Campaign, Message
 
         campaign = newsletter_campaign(seed_contacts(args.recipients, ["example.com", "example.net"]))
@@ -47,9 +47,9 @@ def main() -> None:
                 next_tick = killed_at
                 while Campaign.objects.get(pk=campaign.pk).status == Campaign.Status.SENDING:
                     if time.monotonic() >= next_tick:
-                        if pipeline.reclaim_expired_leases() and reclaimed_after is None:
+                        if claims.reclaim_expired_leases() and reclaimed_after is None:
                             reclaimed_after = time.monotonic() - killed_at
-                        pipeline.redispatch_stalled()
+                        claims.redispatch_stalled()
                         next_tick += TICK_SECONDS
                     time.sleep(0.2)
                 finished_after = time.monotonic() - killed_at

@@ -21,7 +21,7 @@ def main() -> None:
     try:
         from django.db import transaction
 
-        from campaigns import pipeline
+        from campaigns import freeze
         from campaigns.models import Message
 
         started = time.monotonic()
@@ -30,7 +30,7 @@ def main() -> None:
         campaign = newsletter_campaign(list_id)
         started = time.monotonic()
         with transaction.atomic():
-            rows = pipeline.freeze_audience(campaign)
+            rows = freeze.freeze_audience(campaign)
         elapsed = time.monotonic() - started
         assert Message.objects.filter(campaign=campaign).count() == rows == args.contacts
         print(f"froze {rows:,} Message rows in {elapsed:.1f} s ({rows / elapsed:,.0f} rows/s)")

@@ -28,8 +28,9 @@ django.setup()
 from django.core.management import call_command  # noqa: E402
 
 from campaigns.models import Campaign  # noqa: E402
+from campaigns.version import prepare  # noqa: E402
 from templates_mail.models import Layout  # noqa: E402
-from templates_mail.rendering import Recipient, prepare  # noqa: E402
+from templates_mail.recipient import Recipient  # noqa: E402
 
 INTRO = (
     "<p>Autumn is here, {{ contact.first_name|default:'friend' }}, and the team at {{ contact.company }} "

@@ -12,10 +12,12 @@ from django.conf import settings
 
 from campaigns.audience import audience
 from campaigns.models import Campaign, Message
+from campaigns.version import prepare
 from contacts.models import Contact, MailingList, Segment
 from contacts.tokens import Purpose, TokenData, make_token
 from templates_mail.merge import MergeError
-from templates_mail.rendering import Recipient, RenderedMessage, RenderError, prepare, recipient_for
+from templates_mail.recipient import Recipient, RenderedMessage, recipient_for
+from templates_mail.rendering import RenderError
 
 PREVIEW_EMAIL = "preview@example.com"
 

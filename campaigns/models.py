@@ -35,6 +35,33 @@ class SenderIdentity(models.Model):
         return f"{self.name} <{self.email}>"
 
 
+class CampaignQuerySet(models.QuerySet):
+    """One-row state changes, each a conditional UPDATE on the state it leaves: whoever loses
+    the race changes nothing. The lifecycle (campaigns.services) and the pipeline share them."""
+
+    def move(self, pk: int, sources: list[str], target: str, **fields) -> bool:
+        """``sources`` -> ``target`` (with ``fields``); True when this call made the change."""
+        return bool(self.filter(pk=pk, status__in=sources).update(status=target, **fields))
+
+    def is_sending(self, pk: int) -> bool:
+        return self.filter(pk=pk, status=Campaign.Status.SENDING).exists()
+
+    def stop(self, pk: int, reason: str) -> bool:
+        """Pause a sending campaign on the pipeline's behalf, with the reason the sending page and
+        ``send_campaign --wait`` show; a campaign no longer sending is left as it is."""
+        return self.move(pk, [Campaign.Status.SENDING], Campaign.Status.PAUSED, status_reason=reason)
+
+    def fail(self, pk: int, reason: str) -> bool:
+        """A campaign that cannot go on (it no longer renders) stops as failed, keeping what was sent."""
+        return self.move(
+            pk, [Campaign.Status.SENDING], Campaign.Status.FAILED, status_reason=reason, finished_at=timezone.now()
+        )
+
+    def finish(self, pk: int) -> bool:
+        """sending -> sent; the caller has checked that no message is left to send."""
+        return self.move(pk, [Campaign.Status.SENDING], Campaign.Status.SENT, finished_at=timezone.now())
+
+
 class Campaign(models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft"
@@ -98,6 +125,8 @@ class Campaign(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = CampaignQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at"]
         permissions = [("send_campaign", "Can schedule and send campaigns")]
@@ -160,6 +189,21 @@ class Message(models.Model):
         CANCELLED = "cancelled"
         # Kept back for the winner of an A/B test.
         HELD = "held"
+
+        @classmethod
+        def waiting(cls) -> list[str]:
+            """Rows a worker may claim once they are due."""
+            return [cls.QUEUED, cls.DEFERRED]
+
+        @classmethod
+        def unfinished(cls) -> list[str]:
+            """Rows whose fate is still open: waiting, or held by a worker."""
+            return [cls.QUEUED, cls.SENDING, cls.DEFERRED]
+
+        @classmethod
+        def cancellable(cls) -> list[str]:
+            """Rows no worker holds and that were never sent: a cancel stops them."""
+            return [cls.QUEUED, cls.DEFERRED, cls.HELD]
 
     # The (campaign, contact) unique index serves campaign lookups; one index less to fill when freezing.
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="messages", db_index=False)

@@ -1,6 +1,8 @@
 """Admin views for sending a campaign: schedule, send now (after a confirmation), pause, resume,
 cancel, send a test, and the live progress of a send. Only the actions legal in the campaign's
-current state are offered. Thin: every change goes through campaigns.services."""
+current state are offered. Thin: every change goes through campaigns.services.
+
+:class:`SendingViewSet` declares them under each campaign's URL (``/admin/campaigns/<id>/sending/``)."""
 
 from __future__ import annotations
 
@@ -9,16 +11,19 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.views import View
 from django.views.decorators.http import require_GET
 from django.views.generic import TemplateView
+from wagtail.admin.menu import MenuItem
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
+from wagtail.admin.viewsets.base import ViewSet
 
-from campaigns import delivery, pipeline, services
+from campaigns import delivery, progress, services
 from campaigns.audience import audience
 from campaigns.models import Campaign
+from contacts.models import Contact
 
 PERMISSION = "campaigns.send_campaign"
 
@@ -58,6 +63,19 @@ class SendTestForm(forms.Form):
         if not addresses or len(addresses) > 10:
             raise forms.ValidationError("give between 1 and 10 addresses")
         return addresses
+
+
+def send_test(request: HttpRequest, campaign: Campaign, addresses: list[str], contact: Contact | None = None) -> None:
+    """The one test send of the preview and sending pages: the real sending path, then one admin
+    message per address saying what its server answered."""
+    try:
+        results = delivery.send_test(campaign, addresses, contact)
+    except ValueError as error:
+        messages.error(request, f"Test not sent: {error}")
+        return
+    for address, result in results.items():
+        level = messages.success if result.outcome is delivery.Outcome.SENT else messages.error
+        level(request, f"Test to {address}: {result.outcome} {result.detail}".strip())
 
 
 class SendingIndexView(WagtailAdminTemplateMixin, TemplateView):
@@ -103,7 +121,7 @@ class SendingView(WagtailAdminTemplateMixin, TemplateView):
             actions=ACTIONS,
             schedule_form=ScheduleForm(),
             test_form=SendTestForm(),
-            progress_url=reverse("campaigns_sending_progress", args=[self.campaign.pk]),
+            progress_url=reverse("sending:progress", args=[self.campaign.pk]),
             **kwargs,
         )
 
@@ -158,13 +176,13 @@ class ActionView(View):
         if action not in {*self.actions, "schedule", "send_test"}:
             raise PermissionDenied
         if action == "send_now" and request.POST.get("confirmed") != "yes":
-            return redirect("campaigns_sending_confirm", pk=campaign.pk)
+            return redirect("sending:confirm", pk=campaign.pk)
         if action in services.ACTION_SOURCES and action not in services.available_actions(campaign):
             # A page left open while the campaign moved on (another admin, a worker, the clock).
             messages.warning(
                 request, f"Nothing done: “{campaign}” is {_state(campaign)} now. The actions below are those possible."
             )
-            return redirect("campaigns_sending", pk=campaign.pk)
+            return redirect("sending:detail", pk=campaign.pk)
         try:
             if action == "schedule":
                 self._schedule(request, campaign)
@@ -175,7 +193,7 @@ class ActionView(View):
                 messages.success(request, self.done[action].format(campaign=campaign))
         except services.TransitionError as error:
             messages.error(request, str(error))
-        return redirect("campaigns_sending", pk=campaign.pk)
+        return redirect("sending:detail", pk=campaign.pk)
 
     def _schedule(self, request: HttpRequest, campaign: Campaign) -> None:
         form = ScheduleForm(request.POST)
@@ -190,14 +208,7 @@ class ActionView(View):
         if not form.is_valid():
             messages.error(request, "; ".join(error for errors in form.errors.values() for error in errors))
             return
-        try:
-            results = delivery.send_test(campaign, form.cleaned_data["addresses"])
-        except ValueError as error:
-            messages.error(request, f"test not sent: {error}")
-            return
-        for address, result in results.items():
-            level = messages.success if result.outcome is delivery.Outcome.SENT else messages.error
-            level(request, f"test to {address}: {result.outcome} {result.detail}".strip())
+        send_test(request, campaign, form.cleaned_data["addresses"])
 
 
 @require_GET
@@ -222,9 +233,9 @@ def _state(campaign: Campaign) -> str:
 
 
 def _progress(campaign: Campaign) -> dict:
-    """pipeline.progress plus what the page needs to follow a send started anywhere."""
+    """progress.progress plus what the page needs to follow a send started anywhere."""
     return {
-        **pipeline.progress(campaign),
+        **progress.progress(campaign),
         "state": _state(campaign),
         "final": campaign.status in FINAL,
         "actions": services.available_actions(campaign),
@@ -235,7 +246,32 @@ def _progress(campaign: Campaign) -> dict:
 def _breadcrumbs(base: list[dict], campaign: Campaign, last: str) -> list[dict]:
     items = [
         *base,
-        {"url": reverse("campaigns_sending_index"), "label": "Sending"},
-        {"url": reverse("campaigns_sending", args=[campaign.pk]) if last else "", "label": campaign.name},
+        {"url": reverse("sending:index"), "label": "Sending"},
+        {"url": reverse("sending:detail", args=[campaign.pk]) if last else "", "label": campaign.name},
     ]
     return [*items, {"url": "", "label": last}] if last else items
+
+
+class SendingMenuItem(MenuItem):
+    def is_shown(self, request) -> bool:
+        return request.user.has_perm(PERMISSION)
+
+
+class SendingViewSet(ViewSet):
+    """The sending pages, under the campaigns' URL prefix; only those who may send see the menu entry."""
+
+    icon = "mail"
+    url_prefix = "campaigns"
+    menu_label = "Sending"
+    menu_order = 310
+    add_to_admin_menu = True
+    menu_item_class = SendingMenuItem
+
+    def get_urlpatterns(self) -> list:
+        return [
+            path("sending/", SendingIndexView.as_view(), name="index"),
+            path("<int:pk>/sending/", SendingView.as_view(), name="detail"),
+            path("<int:pk>/sending/progress/", progress_json, name="progress"),
+            path("<int:pk>/sending/confirm/", ConfirmSendView.as_view(), name="confirm"),
+            path("<int:pk>/sending/<slug:action>/", ActionView.as_view(), name="action"),
+        ]

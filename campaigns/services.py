@@ -14,13 +14,13 @@ from django.db import transaction
 from django.db.models import Count, Exists, OuterRef
 from django.utils import timezone
 
-from campaigns import pipeline
+from campaigns import dispatch, freeze, queue
+from campaigns.lint import lint
 from campaigns.models import Campaign, Message
 from contacts.models import Activity
-from templates_mail.lint import blocking, lint
+from templates_mail.lint import blocking
 
 State = Campaign.Status
-NOT_SENT = [Message.Status.QUEUED, Message.Status.DEFERRED, Message.Status.HELD]
 
 
 class TransitionError(Exception):
@@ -48,7 +48,7 @@ def available_actions(campaign: Campaign) -> list[str]:
 
 
 def _transition(campaign: Campaign, action: str, sources: list[str], target: str, **fields) -> None:
-    if not Campaign.objects.filter(pk=campaign.pk, status__in=sources).update(status=target, **fields):
+    if not Campaign.objects.move(campaign.pk, sources, target, **fields):
         current = Campaign.objects.filter(pk=campaign.pk).values_list("status", flat=True).first()
         allowed = ", ".join(sources)
         raise TransitionError(f"cannot {action} a campaign that is {current} (only when {allowed})")
@@ -83,10 +83,8 @@ def schedule(campaign: Campaign, when: datetime, *, local_time: time | None = No
 
 @transaction.atomic
 def send_now(campaign: Campaign) -> None:
-    from campaigns import tasks  # tasks import this module
-
     schedule(campaign, timezone.now())
-    tasks.start_campaign.delay_on_commit(campaign.pk)
+    queue.start_campaign(campaign.pk)
 
 
 @transaction.atomic
@@ -109,17 +107,17 @@ def start(campaign_id: int) -> bool:
     """
     now = timezone.now()
     with transaction.atomic():
-        started = Campaign.objects.filter(pk=campaign_id, status=State.SCHEDULED, scheduled_at__lte=now).update(
-            status=State.SENDING, started_at=now
+        started = Campaign.objects.filter(pk=campaign_id, scheduled_at__lte=now).move(
+            campaign_id, [State.SCHEDULED], State.SENDING, started_at=now
         )
         if not started:
             return False
         campaign = Campaign.objects.get(pk=campaign_id)
-        pipeline.freeze_audience(campaign, ab_variant_count(campaign), campaign.ab_test_share)
+        freeze.freeze_audience(campaign, ab_variant_count(campaign), campaign.ab_test_share)
         if campaign.send_at_local_time:
-            pipeline.spread_by_time_zone(campaign, campaign.send_at_local_time)
-        if not pipeline.finish_if_done(campaign_id):
-            pipeline.dispatch(campaign_id)
+            freeze.spread_by_time_zone(campaign, campaign.send_at_local_time)
+        if not dispatch.finish_if_done(campaign_id):
+            dispatch.dispatch(campaign_id)
     return True
 
 
@@ -138,38 +136,16 @@ def pause(campaign: Campaign, reason: str = "paused by a user") -> None:
 @transaction.atomic
 def resume(campaign: Campaign) -> None:
     _transition(campaign, "resume", ACTION_SOURCES["resume"], State.SENDING, status_reason="")
-    if not pipeline.finish_if_done(campaign.pk):
-        pipeline.dispatch(campaign.pk)
+    if not dispatch.finish_if_done(campaign.pk):
+        dispatch.dispatch(campaign.pk)
 
 
 @transaction.atomic
 def cancel(campaign: Campaign) -> None:
     """Stop for good; messages not yet sent are cancelled, those sent stay sent."""
     _transition(campaign, "cancel", ACTION_SOURCES["cancel"], State.CANCELLED, finished_at=timezone.now())
-    Message.objects.filter(campaign=campaign, status__in=NOT_SENT).update(status=Message.Status.CANCELLED)
-
-
-def stop_for_errors(campaign: Campaign, *, failed: int, attempted: int, last_error: str = "") -> None:
-    """The error policy: too many refusals in one batch pause the campaign, saying why."""
-    reason = (
-        f"paused automatically: {failed} of {attempted} messages in one batch were refused; "
-        "check the sending domain's reputation and the audience before resuming"
-    )
-    if last_error:
-        reason += f" (last error: {last_error})"
-    stop(campaign, reason)
-
-
-def stop(campaign: Campaign, reason: str) -> None:
-    """Pause a sending campaign on the pipeline's behalf, with the reason the sending page and
-    ``send_campaign --wait`` show; a campaign no longer sending is left as it is."""
-    Campaign.objects.filter(pk=campaign.pk, status=State.SENDING).update(status=State.PAUSED, status_reason=reason)
-
-
-def fail(campaign: Campaign, reason: str) -> None:
-    """A campaign that cannot go on (it no longer renders) stops as failed, keeping what was sent."""
-    Campaign.objects.filter(pk=campaign.pk, status=State.SENDING).update(
-        status=State.FAILED, status_reason=reason, finished_at=timezone.now()
+    Message.objects.filter(campaign=campaign, status__in=Message.Status.cancellable()).update(
+        status=Message.Status.CANCELLED
     )
 
 
@@ -197,7 +173,7 @@ def decide_ab_test(campaign: Campaign) -> int | None:
         status=Message.Status.QUEUED, variant=winner
     )
     if campaign.status == State.SENDING:
-        pipeline.dispatch(campaign.pk)
+        dispatch.dispatch(campaign.pk)
     return winner
 
 

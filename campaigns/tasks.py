@@ -1,8 +1,12 @@
-"""Celery tasks of the send pipeline: thin wrappers taking ids; the work is in pipeline/services."""
+"""Celery tasks of the send pipeline: thin wrappers taking ids; the work is in the modules they call.
+
+Only Celery's autodiscovery imports this module; the rest of the app enqueues these tasks
+by name through campaigns.queue.
+"""
 
 from celery import shared_task
 
-from campaigns import pipeline, reputation, services
+from campaigns import claims, reputation, sender, services
 
 
 @shared_task
@@ -12,7 +16,7 @@ def start_campaign(campaign_id: int) -> bool:
 
 @shared_task
 def send_batch(campaign_id: int, batch: int) -> None:
-    pipeline.send_batch(campaign_id, batch)
+    sender.send_batch(campaign_id, batch)
 
 
 @shared_task
@@ -20,7 +24,7 @@ def tick() -> None:
     """Every few seconds from beat: due campaigns, dead workers' claims, stalled sends, A/B winners,
     and the reputation guard."""
     services.start_due()
-    pipeline.reclaim_expired_leases()
-    pipeline.redispatch_stalled()
+    claims.reclaim_expired_leases()
+    claims.redispatch_stalled()
     services.decide_due_ab_tests()
     reputation.guard_sending_campaigns()

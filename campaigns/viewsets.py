@@ -20,13 +20,14 @@ from wagtail.admin.views.generic.permissions import PermissionCheckedMixin
 from wagtail.admin.viewsets.model import ModelViewSet
 from wagtail.admin.widgets.button import HeaderButton
 
-from campaigns import composer, delivery, sender_checks
+from campaigns import composer, sender_checks
 from campaigns.audience import audience_count
+from campaigns.lint import lint
 from campaigns.models import Campaign, SenderIdentity
 from campaigns.sending_views import PERMISSION as SEND_PERMISSION
-from campaigns.sending_views import SendTestForm
+from campaigns.sending_views import SendTestForm, send_test
 from templates_mail.catalogue import merge_fields
-from templates_mail.lint import layout_problems, lint
+from templates_mail.lint import layout_problems
 from templates_mail.models import Layout
 
 AUDIENCE_FIELDS = ["include_lists", "include_segments", "exclude_lists", "exclude_segments"]
@@ -119,9 +120,7 @@ class CampaignEditView(MergeFieldsMixin, generic.EditView):
         ]
         if self.request.user.has_perm(SEND_PERMISSION):
             buttons.append(
-                HeaderButton(
-                    "Schedule or send", url=reverse("campaigns_sending", args=[self.object.pk]), icon_name="mail"
-                )
+                HeaderButton("Schedule or send", url=reverse("sending:detail", args=[self.object.pk]), icon_name="mail")
             )
         return buttons
 
@@ -194,16 +193,7 @@ class CampaignPreviewView(PermissionCheckedMixin, WagtailAdminTemplateMixin, Tem
         form = SendTestForm(request.POST)
         if not form.is_valid():
             return self.render_to_response(self.get_context_data(test_form=form))
-        try:
-            results = delivery.send_test(
-                self.campaign, form.cleaned_data["addresses"], composer.find_contact(self.contact_email())
-            )
-        except ValueError as error:
-            messages.error(request, f"Test not sent: {error}")
-        else:
-            for address, result in results.items():
-                level = messages.success if result.outcome is delivery.Outcome.SENT else messages.error
-                level(request, f"Test to {address}: {result.outcome} {result.detail}".strip())
+        send_test(request, self.campaign, form.cleaned_data["addresses"], composer.find_contact(self.contact_email()))
         query = urlencode({"contact": self.contact_email()})
         return redirect(f"{reverse('campaigns:preview', args=[self.campaign.pk])}?{query}")
 

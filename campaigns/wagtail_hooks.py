@@ -1,12 +1,17 @@
 from wagtail import hooks
 
-from campaigns import sending_hooks  # noqa: F401 - registers the sending pages
+from campaigns.sending_views import SendingViewSet
 from campaigns.viewsets import CampaignViewSet, LayoutViewSet, SenderIdentityViewSet
 
 
 @hooks.register("register_admin_viewset")
 def register_campaign_editor() -> CampaignViewSet:
     return CampaignViewSet("campaigns")
+
+
+@hooks.register("register_admin_viewset")
+def register_sending() -> SendingViewSet:
+    return SendingViewSet("sending")
 
 
 @hooks.register("register_admin_viewset")

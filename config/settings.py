@@ -6,6 +6,7 @@ variable; manage.py and the run scripts turn that into a one-line message.
 
 import os
 import secrets
+from datetime import date
 from pathlib import Path
 
 from celery.schedules import crontab
@@ -214,7 +215,7 @@ if bool(DKIM_ED25519_SELECTOR) != bool(DKIM_ED25519_PRIVATE_KEY_PATH):
 # the sender domain check requires it in the bounce domain's SPF record.
 SENDER_SPF_INCLUDE = env_str("SENDER_SPF_INCLUDE")
 
-# --- Send pipeline (campaigns/pipeline.py, throttle.py, delivery.py) -----------------
+# --- Send pipeline (campaigns/freeze.py, dispatch.py, claims.py, sender.py, throttle.py, delivery.py) -----------------
 SEND_BATCH_SIZE = env_int("SEND_BATCH_SIZE", 500, minimum=1)
 # A claimed batch is renewed at every flush; a lease that runs out means its worker died.
 SEND_LEASE_SECONDS = env_int("SEND_LEASE_SECONDS", 300, minimum=2)
@@ -246,6 +247,12 @@ try:
 except ValueError:
     raise ConfigError("SEND_WARMUP_DAILY_CAPS: expected comma-separated whole numbers") from None
 SEND_WARMUP_START = env_str("SEND_WARMUP_START")
+try:
+    # Parsed again by the throttle for each slot: a bad value must stop start-up, not sending.
+    if SEND_WARMUP_START:
+        date.fromisoformat(SEND_WARMUP_START)
+except ValueError:
+    raise ConfigError(f"SEND_WARMUP_START: expected a date as YYYY-MM-DD, got {SEND_WARMUP_START!r}") from None
 if CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] <= SEND_RETRY_MAX_DELAY_SECONDS:
     raise ConfigError("SEND_RETRY_MAX_DELAY_SECONDS: must be shorter than CELERY_VISIBILITY_TIMEOUT")
 CELERY_BEAT_SCHEDULE["campaigns-tick"] = {"task": "campaigns.tasks.tick", "schedule": 10.0}

@@ -6,8 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.urls import reverse
+from django.utils.html import format_html, format_html_join
 from wagtail.admin.ui.components import Component
 
+from campaigns.models import Campaign
 from dashboard import services
 
 
@@ -64,7 +66,7 @@ class RecentCampaignsPanel(Panel):
         return {
             "rows": services.recent_campaigns(),
             "campaigns_url": reverse("campaigns:index"),
-            "campaign_url_name": "campaigns_sending" if can_send else "campaigns:edit",
+            "campaign_url_name": "sending:detail" if can_send else "campaigns:edit",
         }
 
 
@@ -77,7 +79,27 @@ class DeliverabilityPanel(Panel):
         return {"warnings": services.deliverability_warnings()}
 
 
-PANELS = [NextStepsPanel, AudiencePanel, DeliverabilityPanel, RecentCampaignsPanel]
+class ActiveSendsPanel(Panel):
+    """Campaigns scheduled, sending or paused, each linking to its sending page."""
+
+    order = 20
+    permission = "campaigns.send_campaign"
+
+    def render_html(self, parent_context: dict | None = None) -> str:
+        active = Campaign.objects.filter(
+            status__in=[Campaign.Status.SCHEDULED, Campaign.Status.SENDING, Campaign.Status.PAUSED]
+        ).only("pk", "name", "status")[:20]
+        if not active:
+            return ""
+        rows = format_html_join(
+            "",
+            '<li><a href="{}">{}</a> ({})</li>',
+            ((reverse("sending:detail", args=[c.pk]), c.name, c.status) for c in active),
+        )
+        return format_html('<section class="panel w-p-4"><h2>Sending</h2><ul>{}</ul></section>', rows)
+
+
+PANELS = [NextStepsPanel, AudiencePanel, ActiveSendsPanel, DeliverabilityPanel, RecentCampaignsPanel]
 
 
 def panels_for(request) -> list[Panel]:

@@ -152,7 +152,7 @@ def deliverability_warnings(now: datetime | None = None) -> list[Alert]:
         warnings.append(
             Alert(
                 "Paused because too many messages were refused: " + ", ".join(name for _, name in paused) + ".",
-                url=reverse("campaigns_sending", args=[paused[0][0]]),
+                url=reverse("sending:detail", args=[paused[0][0]]),
             )
         )
     if settings.EMAIL_BACKEND.endswith(("console.EmailBackend", "filebased.EmailBackend")):
@@ -192,7 +192,7 @@ def next_steps() -> list[NextStep]:
         NextStep(
             "Send it",
             sent,
-            reverse("campaigns_sending", args=[campaign.pk]) if campaign else reverse("campaigns:index"),
+            reverse("sending:detail", args=[campaign.pk]) if campaign else reverse("campaigns:index"),
             "Schedule or send",
         ),
     ]

@@ -19,7 +19,7 @@ HIDDEN_REPORTS = {"locked-pages", "workflows", "workflow-tasks", "aging-pages", 
 
 @hooks.register("construct_homepage_panels")
 def rapport_panels(request, panels) -> None:
-    """Wagtail's own panels are about pages; other apps' panels (e.g. active sends) stay."""
+    """Wagtail's own panels are about pages; other apps' panels stay."""
     panels[:] = [panel for panel in panels if not type(panel).__module__.startswith("wagtail.")]
     panels.extend(panels_for(request))
 

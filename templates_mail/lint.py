@@ -1,10 +1,11 @@
-"""Checks run before a campaign may be scheduled.
+"""Checks of one message version (a :class:`MessageSpec`) before it may be sent.
 
 Errors (``blocking``) stop scheduling: no unsubscribe link, no postal address, an empty
 subject, merge errors, broken HTML, scripts, event handlers and links that are not
 http(s), mailto: or tel:. Warnings point at what hurts delivery or rendering:
 Gmail clipping, images without alt/width, image-heavy mail, plain-http links, too many
-links, long or shouting subjects, spam-trigger phrases and a sender failing its DNS checks.
+links, long or shouting subjects and spam-trigger phrases. What only a campaign has
+(subject B, its sender's DNS checks) is checked in campaigns.lint.
 """
 
 from __future__ import annotations
@@ -19,16 +20,9 @@ from lxml import html as lxml_html
 
 from templates_mail import merge, safety
 from templates_mail.merge import MergeError
-from templates_mail.rendering import (
-    PreparedCampaign,
-    Recipient,
-    RenderError,
-    custom_keys,
-    layout_for,
-    postal_address,
-    prepare,
-    variant_content,
-)
+from templates_mail.recipient import Recipient
+from templates_mail.rendering import PreparedMessage, RenderError, custom_keys, prepare
+from templates_mail.spec import MessageSpec, body_stream
 
 GMAIL_CLIP_BYTES = 102 * 1024
 MAX_LINKS = 50
@@ -66,11 +60,11 @@ class LintIssue:
     element: str = ""
 
 
-def _error(code: str, message: str, element: str = "") -> LintIssue:
+def error(code: str, message: str, element: str = "") -> LintIssue:
     return LintIssue(code, message, True, element)
 
 
-def _warning(code: str, message: str, element: str = "") -> LintIssue:
+def warning(code: str, message: str, element: str = "") -> LintIssue:
     return LintIssue(code, message, False, element)
 
 
@@ -136,8 +130,8 @@ def layout_problems(layout_html: str) -> list[str]:
     ]
     try:
         merge.compile_items(items, custom_keys())
-    except MergeError as error:
-        problems += [str(problem) for problem in error.problems]
+    except MergeError as merge_error:
+        problems += [str(problem) for problem in merge_error.problems]
     return problems + html_problems(layout_html)
 
 
@@ -147,119 +141,109 @@ def _snippet(element: etree._Element) -> str:
     return lxml_html.tostring(copy, encoding="unicode")[:160]
 
 
-def _structure_issues(campaign, body) -> list[LintIssue]:
+def _structure_issues(spec: MessageSpec) -> list[LintIssue]:
     issues = []
-    for where, source in [("layout", layout_for(campaign).html)] + [
-        (f"block {number} ({child.block_type})", str(child.render())) for number, child in enumerate(body, 1)
+    for where, source in [("layout", spec.layout_html)] + [
+        (f"block {number} ({child.block_type})", str(child.render()))
+        for number, child in enumerate(body_stream(spec), 1)
     ]:
-        issues += [_error("broken_html", f"{where}: {problem}") for problem in html_problems(source)]
-        issues += [_error("script", f"{where}: {problem}") for problem in safety.script_problems(source)]
+        issues += [error("broken_html", f"{where}: {problem}") for problem in html_problems(source)]
+        issues += [error("script", f"{where}: {problem}") for problem in safety.script_problems(source)]
         issues += [
-            _warning("untracked_link", f"{where}: a link with merge fields is not click-tracked.", href)
+            warning("untracked_link", f"{where}: a link with merge fields is not click-tracked.", href)
             for href in PERSONALISED_HREF_RE.findall(source)
             if not re.fullmatch(r"\{\{\s*(unsubscribe|preferences|web_version)_url\s*\}\}", href)
         ]
     return issues
 
 
-def _subject_issues(subject: str, label: str) -> list[LintIssue]:
+def subject_issues(subject: str, label: str = "subject") -> list[LintIssue]:
     if not subject.strip():
-        return [_error("empty_subject", f"The {label} is empty.")]
+        return [error("empty_subject", f"The {label} is empty.")]
     issues = []
     if len(subject) > MAX_SUBJECT:
         issues.append(
-            _warning("long_subject", f"The {label} has {len(subject)} characters; over {MAX_SUBJECT} get cut.")
+            warning("long_subject", f"The {label} has {len(subject)} characters; over {MAX_SUBJECT} get cut.")
         )
     letters = [char for char in merge.TAG_RE.sub("", subject) if char.isalpha() and char.lower() != char.upper()]
     if len(letters) >= 8 and sum(char.isupper() for char in letters) / len(letters) > 0.7:
-        issues.append(_warning("all_caps", f"The {label} is mostly capital letters.", subject))
+        issues.append(warning("all_caps", f"The {label} is mostly capital letters.", subject))
     issues += [
-        _warning("spam_phrase", f'The {label} contains the spam-trigger phrase "{phrase}".', subject)
+        warning("spam_phrase", f'The {label} contains the spam-trigger phrase "{phrase}".', subject)
         for phrase in SPAM_PHRASES
         if phrase in subject.lower()
     ]
     return issues
 
 
-def _sample(prepared: PreparedCampaign) -> tuple[str, str]:
+def _sample(prepared: PreparedMessage) -> tuple[str, str]:
     """HTML and text for a stand-in recipient with every dynamic block shown."""
     message = prepared.render(Recipient(contact_id=0, email="preview@example.com"), show_all_blocks=True)
     return message.html, message.text
 
 
-def _message_issues(campaign, prepared: PreparedCampaign) -> list[LintIssue]:
+def _message_issues(spec: MessageSpec, prepared: PreparedMessage) -> list[LintIssue]:
     html, text = _sample(prepared)
     document = lxml_html.document_fromstring(html)
     issues = []
     hrefs = [anchor.get("href", "") for anchor in document.iter("a")]
     if not any(href.startswith(f"{settings.SITE_URL}/u/") for href in hrefs):
-        issues.append(_error("no_unsubscribe", "No unsubscribe link: the layout needs {{ unsubscribe_url }}."))
+        issues.append(error("no_unsubscribe", "No unsubscribe link: the layout needs {{ unsubscribe_url }}."))
     if not any(href.startswith(f"{settings.SITE_URL}/p/") for href in hrefs):
-        issues.append(_warning("no_preferences", "No preference-centre link: the layout needs {{ preferences_url }}."))
-    address = postal_address(campaign)
+        issues.append(warning("no_preferences", "No preference-centre link: the layout needs {{ preferences_url }}."))
+    address = spec.postal_address
     if not address or " ".join(address.split()) not in " ".join(document.text_content().split()):
-        issues.append(_error("no_postal_address", "No postal address: set one and use {{ postal_address }}."))
+        issues.append(error("no_postal_address", "No postal address: set one and use {{ postal_address }}."))
     size = len(html.encode())
     if size > GMAIL_CLIP_BYTES:
-        issues.append(_warning("too_large", f"The HTML is {size // 1024} KB; Gmail clips messages over 102 KB."))
+        issues.append(warning("too_large", f"The HTML is {size // 1024} KB; Gmail clips messages over 102 KB."))
     images = [image for image in document.iter("img") if "/t/o/" not in image.get("src", "")]
     for image in images:
         if not image.get("alt") or not image.get("width"):
-            issues.append(_warning("image_attributes", "Image without alt text or width.", _snippet(image)))
+            issues.append(warning("image_attributes", "Image without alt text or width.", _snippet(image)))
         if image.get("src", "").startswith("http://"):
-            issues.append(_warning("http_link", "Image loaded over plain http.", _snippet(image)))
+            issues.append(warning("http_link", "Image loaded over plain http.", _snippet(image)))
     visible_text = re.sub(r"\[\d+\].*|\s+", " ", text)
     if images and len(visible_text.strip()) < MIN_TEXT_PER_IMAGE * len(images):
-        issues.append(_warning("image_heavy", f"{len(images)} images and little text: spam filters dislike that."))
+        issues.append(warning("image_heavy", f"{len(images)} images and little text: spam filters dislike that."))
     issues += [
-        _warning("http_link", "Link over plain http; use https.", url)
+        warning("http_link", "Link over plain http; use https.", url)
         for url in prepared.compiled.links
         if url.startswith("http://")
     ]
     if prepared.link_count > MAX_LINKS:
-        issues.append(
-            _warning("too_many_links", f"{prepared.link_count} links; more than {MAX_LINKS} looks like spam.")
-        )
+        issues.append(warning("too_many_links", f"{prepared.link_count} links; more than {MAX_LINKS} looks like spam."))
     lowered = text.lower()
     issues += [
-        _warning("spam_phrase", f'The body contains the spam-trigger phrase "{phrase}".')
+        warning("spam_phrase", f'The body contains the spam-trigger phrase "{phrase}".')
         for phrase in SPAM_PHRASES
         if phrase in lowered
     ]
     return issues
 
 
-def _sender_issues(sender) -> list[LintIssue]:
-    """A sender whose domain failed its DNS checks (campaigns.sender_checks) hurts delivery."""
-    if sender is None or sender.verified:
-        return []
-    if sender.checked_at is None:
-        return [_warning("sender_unverified", f"The domain checks of {sender.email} have not been run.")]
-    failing = ", ".join(check["label"] for check in sender.dns_checks if not check["passed"])
-    return [_warning("sender_unverified", f"The sender {sender.email} fails its domain checks: {failing}.")]
-
-
-def lint(campaign) -> list[LintIssue]:
-    """Every problem of the campaign as composed, errors (blocking) first."""
-    subject, body = variant_content(campaign, 0)
-    issues = _subject_issues(subject, "subject")
-    if campaign.subject_b.strip():
-        issues += [issue for issue in _subject_issues(campaign.subject_b, "subject B") if issue.code != "empty_subject"]
+def content_issues(spec: MessageSpec) -> list[LintIssue]:
+    """Every problem of the version's content and of the message it renders to (not of its subject line)."""
+    issues = _structure_issues(spec)
     try:
-        issues += _structure_issues(campaign, body)
-        prepared = prepare(campaign, freeze=False)
-    except MergeError as error:
-        issues += [_error("merge", str(problem)) for problem in error.problems]
-    except RenderError as error:
-        issues.append(_error("render", str(error)))
+        prepared = prepare(spec)
+    except MergeError as problem:
+        issues += [error("merge", str(item)) for item in problem.problems]
+    except RenderError as problem:
+        issues.append(error("render", str(problem)))
     else:
-        issues += _message_issues(campaign, prepared)
-    if campaign.subject_b.strip():
-        issues += [
-            _error("merge", str(problem)) for problem in merge.check(campaign.subject_b, "subject B", custom_keys())
-        ]
-    issues += _sender_issues(campaign.sender)
+        issues += _message_issues(spec, prepared)
+    return issues
+
+
+def by_severity(issues: list[LintIssue]) -> list[LintIssue]:
+    """Errors (blocking) first, each group in the order found."""
     return sorted(issues, key=lambda issue: not issue.blocking)
+
+
+def lint_message(spec: MessageSpec) -> list[LintIssue]:
+    """Every problem of one message version, errors (blocking) first."""
+    return by_severity(subject_issues(spec.subject) + content_issues(spec))
 
 
 def blocking(issues: list[LintIssue]) -> list[LintIssue]:

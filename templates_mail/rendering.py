@@ -1,12 +1,15 @@
-"""The rendering pipeline: inline once per campaign version, substitute per recipient.
+"""The rendering pipeline: inline once per message version, substitute per recipient.
 
-``prepare(campaign)`` renders blocks into the layout, replaces every merge tag, tracked
+``prepare(spec)`` renders the spec's blocks into its layout, replaces every merge tag, tracked
 link, dynamic-block boundary and the open pixel with an inert placeholder, runs premailer
 once over the whole document, and compiles the result into a tree of literal strings and
-nodes. ``PreparedCampaign.render(recipient)`` only walks that tree: no parsing, no
+nodes. ``PreparedMessage.render(recipient)`` only walks that tree: no parsing, no
 inlining, no database. The compiled artifact is cached by a hash of everything that
 shapes the HTML, in-process and in the cache shared by all workers, so preparing the same
-campaign version again (per batch, per variant, per worker) never calls premailer again.
+version again (per batch, per variant, per worker) never calls premailer again.
+
+The input is a plain :class:`templates_mail.spec.MessageSpec`: this module knows nothing
+of campaigns (campaigns.version builds their specs and freezes their link tables).
 """
 
 from __future__ import annotations
@@ -18,14 +21,12 @@ import logging
 import re
 import time
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from threading import Lock
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.conf import settings
 from django.core.cache import cache
-from django.utils.text import slugify
 from lxml import html as lxml_html
 from premailer import Premailer
 
@@ -34,7 +35,8 @@ from contacts.tokens import Purpose, TokenData, click_tokens, make_token
 from templates_mail import merge
 from templates_mail.blocks import audience_condition
 from templates_mail.merge import MergeError, MergeProblem, RenderContext, Slot, Tag, Template
-from templates_mail.models import Layout
+from templates_mail.recipient import Recipient, RenderedMessage
+from templates_mail.spec import MessageSpec, body_stream, with_utm
 from templates_mail.text import text_from_html, tidy
 
 RENDERER_VERSION = "3"
@@ -54,102 +56,12 @@ logger = logging.getLogger(__name__)
 
 
 class RenderError(ValueError):
-    """The campaign cannot be rendered (no layout, link table changed after sending)."""
-
-
-@dataclass
-class Recipient:
-    """One contact's merge values as plain strings: nothing callable, no relations."""
-
-    contact_id: int
-    email: str
-    first_name: str = ""
-    last_name: str = ""
-    company: str = ""
-    job_title: str = ""
-    industry: str = ""
-    region: str = ""
-    city: str = ""
-    country: str = ""
-    language: str = ""
-    customer_type: str = ""
-    grade: str = ""
-    custom: dict[str, str] = field(default_factory=dict)
-    owner_name: str = ""
-    owner_first_name: str = ""
-    owner_email: str = ""
-    list_name: str = ""
-    message_id: int | None = None
-
-    def values(self) -> dict[str, str]:
-        full_name = f"{self.first_name} {self.last_name}".strip()
-        owner_signature = f"{self.owner_name} <{self.owner_email}>" if self.owner_email else self.owner_name
-        values = {
-            "contact.email": self.email,
-            "contact.first_name": self.first_name,
-            "contact.last_name": self.last_name,
-            "contact.full_name": full_name,
-            "contact.company": self.company,
-            "contact.job_title": self.job_title,
-            "contact.industry": self.industry,
-            "contact.region": self.region,
-            "contact.city": self.city,
-            "contact.country": self.country,
-            "contact.language": self.language,
-            "contact.customer_type": self.customer_type,
-            "contact.grade": self.grade,
-            "owner.name": self.owner_name,
-            "owner.first_name": self.owner_first_name,
-            "owner.email": self.owner_email,
-            "owner.signature": owner_signature,
-            "list.name": self.list_name,
-        }
-        for key, value in self.custom.items():
-            values[merge.CUSTOM_PREFIX + key] = value
-        return values
-
-
-@dataclass(frozen=True)
-class RenderedMessage:
-    subject: str
-    html: str
-    text: str
-    preheader: str
-
-
-def _plain(value: Any) -> str:
-    return "" if value is None else str(value)
-
-
-def recipient_for(contact: Contact, message_id: int | None = None, *, list_name: str = "") -> Recipient:
-    """The recipient of ``contact``; query-free when the owner was select_related."""
-    owner = contact.owner
-    return Recipient(
-        contact_id=contact.pk,
-        email=contact.email,
-        first_name=contact.first_name,
-        last_name=contact.last_name,
-        company=contact.company,
-        job_title=contact.job_title,
-        industry=contact.industry,
-        region=contact.region,
-        city=contact.city,
-        country=contact.country,
-        language=contact.language,
-        customer_type=contact.customer_type,
-        grade=contact.grade,
-        custom={str(key): _plain(value) for key, value in (contact.custom_fields or {}).items()},
-        owner_name=(owner.get_full_name() or owner.get_username()) if owner else "",
-        owner_first_name=owner.first_name if owner else "",
-        owner_email=owner.email if owner else "",
-        list_name=list_name,
-        message_id=message_id,
-    )
+    """The message cannot be rendered (no layout, no <body>, a sent campaign's links changed)."""
 
 
 @dataclass
 class Compiled:
-    """Everything derived from one campaign version's content; shared by all its recipients."""
+    """Everything derived from one message version's content; shared by all its recipients."""
 
     html: Template
     text: Template
@@ -249,35 +161,8 @@ class _Builder:
         return merge.compile_items(self.items(text), self.custom_keys)
 
 
-def utm_campaign(campaign) -> str:
-    """The utm_campaign value when the campaign asks for UTM parameters, else empty."""
-    return (slugify(campaign.name) or f"campaign-{campaign.pk}") if campaign.utm_enabled else ""
-
-
-def with_utm(url: str, campaign_slug: str) -> str:
-    """Add UTM parameters to a link for web analytics, keeping any the marketer set by hand."""
-    parts = urlsplit(url)
-    query = parse_qsl(parts.query, keep_blank_values=True)
-    present = {name for name, _ in query}
-    utm = {"utm_source": "rapport", "utm_medium": "email", "utm_campaign": campaign_slug}
-    query += [(name, value) for name, value in utm.items() if name not in present]
-    return urlunsplit(parts._replace(query=urlencode(query)))
-
-
-def layout_for(campaign) -> Layout:
-    layout = campaign.layout or Layout.objects.order_by("-is_default", "name").first()
-    if layout is None:
-        raise RenderError("no layout: choose one for the campaign")
-    return layout
-
-
-def postal_address(campaign) -> str:
-    sender = campaign.sender
-    return (sender.postal_address if sender and sender.postal_address else settings.POSTAL_ADDRESS).strip()
-
-
 def inline_css(document_html: str) -> str:
-    """premailer, once per campaign version; media queries stay in a <style> block."""
+    """premailer, once per message version; media queries stay in a <style> block."""
     inliner = Premailer(
         document_html,
         disable_link_rewrites=True,
@@ -288,11 +173,11 @@ def inline_css(document_html: str) -> str:
     return "<!DOCTYPE html>\n" + inliner.transform()
 
 
-def _build(campaign, layout: Layout, body_value, custom_keys: frozenset[str]) -> Compiled:
-    builder = _Builder(custom_keys, utm_campaign(campaign))
-    preheader_source = html_lib.escape(campaign.preheader)
-    body = builder.body(body_value)
-    document_html = builder.protect(layout.html, "layout", content=body)
+def _build(spec: MessageSpec, custom_keys: frozenset[str]) -> Compiled:
+    builder = _Builder(custom_keys, spec.utm_campaign)
+    preheader_source = html_lib.escape(spec.preheader)
+    body = builder.body(body_stream(spec))
+    document_html = builder.protect(spec.layout_html, "layout", content=body)
     preheader_html = builder.protect(preheader_source, "preheader")
     if builder.problems:
         raise MergeError(builder.problems)
@@ -303,15 +188,15 @@ def _build(campaign, layout: Layout, body_value, custom_keys: frozenset[str]) ->
         raise RenderError("the layout has no <body>")
     body_element.insert(0, lxml_html.fragment_fromstring(PREHEADER.format(preheader_html)))
     body_element.append(lxml_html.fragment_fromstring(PIXEL))
-    if campaign.text_body.strip():
-        text = _text_override(campaign.text_body, builder)
+    if spec.text_body.strip():
+        text = _text_override(spec.text_body, builder)
     else:
         text = builder.compile(text_from_html(document))
     serialized = lxml_html.tostring(document, encoding="unicode")
     return Compiled(
         html=builder.compile(inline_css(serialized)),
         text=text,
-        preheader=merge.compile_template(campaign.preheader, "preheader", custom_keys),
+        preheader=merge.compile_template(spec.preheader, "preheader", custom_keys),
         links=builder.links,
         conditions=builder.conditions,
     )
@@ -325,16 +210,16 @@ def _text_override(source: str, builder: _Builder) -> Template:
     return merge.compile_template(source, "text part", builder.custom_keys)
 
 
-def content_key(campaign, layout: Layout, body_value, custom_keys: frozenset[str]) -> str:
+def content_key(spec: MessageSpec, custom_keys: frozenset[str]) -> str:
     """Hash of everything that shapes the HTML and text (not the subject)."""
     material = {
         "version": RENDERER_VERSION,
-        "layout": layout.html,
-        "body": list(body_value.raw_data),
-        "preheader": campaign.preheader,
-        "text": campaign.text_body,
+        "layout": spec.layout_html,
+        "body": list(spec.body),
+        "preheader": spec.preheader,
+        "text": spec.text_body,
         "site": settings.SITE_URL,
-        "utm": utm_campaign(campaign),
+        "utm": spec.utm_campaign,
         "custom_keys": sorted(custom_keys),
     }
     return hashlib.sha256(json.dumps(material, sort_keys=True, default=str).encode()).hexdigest()
@@ -364,7 +249,7 @@ def _shared_set(key: str, compiled: Compiled) -> None:
         logger.warning("render cache unavailable (%s); not shared", error)
 
 
-def _compiled(campaign, layout: Layout, body_value, custom_keys: frozenset[str], key: str) -> Compiled:
+def _compiled(spec: MessageSpec, custom_keys: frozenset[str], key: str) -> Compiled:
     """In-process LRU first, then the cache shared by all workers, then premailer."""
     with _cache_lock:
         if key in _cache:
@@ -372,7 +257,7 @@ def _compiled(campaign, layout: Layout, body_value, custom_keys: frozenset[str],
             return _cache[key]
     compiled = _shared_get(key)
     if compiled is None:
-        compiled = _build(campaign, layout, body_value, custom_keys)
+        compiled = _build(spec, custom_keys)
         _shared_set(key, compiled)
     with _cache_lock:
         _cache[key] = compiled
@@ -382,30 +267,10 @@ def _compiled(campaign, layout: Layout, body_value, custom_keys: frozenset[str],
 
 
 def clear_cache() -> None:
-    """Forget this process's compiled campaigns (tests); the shared cache expires on its own."""
+    """Forget this process's compiled messages (tests); the shared cache expires on its own."""
     with _cache_lock:
         _cache.clear()
         _memberships.clear()
-
-
-def freeze_links(campaign, links: list[str]) -> None:
-    """Store the link table (index -> URL) that click tokens point into; repeated prepares agree."""
-    from campaigns.models import CampaignLink
-
-    existing = dict(CampaignLink.objects.filter(campaign_id=campaign.pk).values_list("index", "url"))
-    changed = [index for index, url in enumerate(links) if index in existing and existing[index] != url]
-    if changed:
-        if campaign.is_frozen:
-            raise RenderError("the links of a campaign that has been sent cannot change")
-        CampaignLink.objects.filter(campaign_id=campaign.pk, index__in=changed).delete()
-    CampaignLink.objects.bulk_create(
-        [
-            CampaignLink(campaign_id=campaign.pk, index=index, url=url)
-            for index, url in enumerate(links)
-            if existing.get(index) != url
-        ],
-        ignore_conflicts=True,
-    )
 
 
 def segment_members(segment_id: int) -> frozenset[int]:
@@ -428,29 +293,24 @@ def segment_members(segment_id: int) -> frozenset[int]:
     return members
 
 
-def default_list_name(campaign) -> str:
-    """The list a recipient is mailed through, when the campaign goes to exactly one list."""
-    names = list(campaign.include_lists.values_list("name", flat=True)[:2])
-    return names[0] if len(names) == 1 else ""
-
-
 def one_line(value: str) -> str:
     """A line break from a contact's profile must not break (or inject into) a header."""
     return value.replace("\r", " ").replace("\n", " ")
 
 
-class PreparedCampaign:
-    """One campaign version, ready to render for any number of recipients."""
+class PreparedMessage:
+    """One message version, ready to render for any number of recipients."""
 
-    def __init__(self, campaign, compiled: Compiled, subject: Template, content_hash: str) -> None:
-        self.campaign_id: int = campaign.pk
+    def __init__(self, spec: MessageSpec, compiled: Compiled, subject: Template, content_hash: str) -> None:
+        self.campaign_id = spec.campaign_id
         self.compiled = compiled
         self.subject = subject
         self.content_hash = content_hash
+        self.links: list[str] = compiled.links
         self.link_count = len(compiled.links)
-        self.postal_address = postal_address(campaign)
+        self.postal_address = spec.postal_address
         self.site_url = settings.SITE_URL
-        self.list_name = default_list_name(campaign)
+        self.list_name = spec.list_name
         self._members: dict[int, frozenset[int]] = {}
 
     def _segment_members(self, segment_id: int) -> frozenset[int]:
@@ -507,45 +367,25 @@ class PreparedCampaign:
         )
 
 
-def variant_content(campaign, variant: int) -> tuple[str, Any]:
-    """Subject and body of one A/B arm: a CampaignVariant row's own, else subject B for arm 1,
-    else the campaign as composed."""
-    from campaigns.models import CampaignVariant
-
-    row = CampaignVariant.objects.filter(campaign_id=campaign.pk, index=variant).first() if variant else None
-    subject = campaign.subject
-    if variant == 1 and campaign.subject_b.strip():
-        subject = campaign.subject_b
-    if row is not None and row.subject.strip():
-        subject = row.subject
-    body = row.body if row is not None and len(row.body) else campaign.body
-    return subject, body
-
-
 def custom_keys() -> frozenset[str]:
     """Custom fields a template may use: only those defined, so a typo is an error."""
     return frozenset(CustomField.objects.values_list("key", flat=True))
 
 
-def prepare(campaign, variant: int = 0, *, freeze: bool = True) -> PreparedCampaign:
-    """Compile one campaign version (cached), freeze its link table, and compile the subject.
+def prepare(spec: MessageSpec) -> PreparedMessage:
+    """Compile one message version (cached) and its subject.
 
-    ``freeze=False`` (linter) leaves the link table alone. Raises MergeError listing every
-    merge problem with where it is, or RenderError.
+    Raises MergeError listing every merge problem with where it is, or RenderError.
     """
     keys = custom_keys()
-    layout = layout_for(campaign)
-    subject_text, body_value = variant_content(campaign, variant)
-    key = content_key(campaign, layout, body_value, keys)
-    problems = merge.check(subject_text, "subject", keys)
+    key = content_key(spec, keys)
+    problems = merge.check(spec.subject, "subject", keys)
     try:
-        compiled = _compiled(campaign, layout, body_value, keys, key)
+        compiled = _compiled(spec, keys, key)
     except MergeError as error:
         raise MergeError(problems + error.problems) from None
     if problems:
         raise MergeError(problems)
-    if freeze:
-        freeze_links(campaign, compiled.links)
-    subject = merge.compile_template(subject_text, "subject", keys)
-    content_hash = hashlib.sha256(f"{key}\n{subject_text}".encode()).hexdigest()
-    return PreparedCampaign(campaign, compiled, subject, content_hash)
+    subject = merge.compile_template(spec.subject, "subject", keys)
+    content_hash = hashlib.sha256(f"{key}\n{spec.subject}".encode()).hexdigest()
+    return PreparedMessage(spec, compiled, subject, content_hash)

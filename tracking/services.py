@@ -26,12 +26,13 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from campaigns import version
 from campaigns.models import Campaign, CampaignLink, Message
 from contacts import engagement
 from contacts import services as contact_services
 from contacts.models import Activity, Contact, MailingList, Subscription
 from contacts.tokens import HONEYPOT_LINK_INDEX, Purpose, TokenData, read_token
-from templates_mail import rendering
+from templates_mail.recipient import recipient_for
 from tracking import buffer, machine
 from tracking import ingest as ingest_sql
 from tracking.events import EventKind, TrackedEvent
@@ -261,10 +262,10 @@ def web_version(token: str) -> str | None:
     )
     if message is None:
         return None
-    prepared = rendering.prepare(message.campaign, message.variant)
+    prepared = version.prepare(message.campaign, message.variant)
     # Whoever opens the web version (the recipient, or staff from the admin) is not counted as
     # opening the mail: only the delivered copy carries tracking.
-    return prepared.render(rendering.recipient_for(message.contact, message.pk), tracked=False).html
+    return prepared.render(recipient_for(message.contact, message.pk), tracked=False).html
 
 
 # --- unsubscribe and preferences -------------------------------------------------------------

@@ -11,10 +11,12 @@ from django.utils import timezone
 from automations import mail, services
 from automations.models import Enrolment, StepRun
 from campaigns.models import Message
+from config.redis import client as redis_client
 from contacts.models import Activity
 from tests.automations.conftest import email, live_journey, run
 from tests.factories import ActivityFactory, ContactFactory
 from tracking import buffer
+from tracking.events import EventKind, TrackedEvent
 
 pytestmark = pytest.mark.django_db
 Outcome = StepRun.Outcome
@@ -80,7 +82,7 @@ def test_a_behaviour_branch_waits_until_the_drain_caught_up():
     contact = ContactFactory()
     sent_hello(journey, contact)
     # An open that reached the buffer before the condition fell due, not yet drained.
-    assert buffer.push({"kind": "opened", "contact": contact.pk})
+    assert buffer.push(TrackedEvent(EventKind.OPEN, contact.pk, None, None, at=time.time()))
     time.sleep(0.01)
     Enrolment.objects.update(due_at=timezone.now())
     try:
@@ -89,7 +91,7 @@ def test_a_behaviour_branch_waits_until_the_drain_caught_up():
         assert (enrolment.step, enrolment.state) == ("opened", Enrolment.State.WAITING)
         assert not StepRun.objects.filter(step="opened").exists()
     finally:
-        buffer.client().delete(buffer.STREAM)
+        redis_client().delete(buffer.STREAM)
 
 
 def test_a_machine_open_never_counts_as_opened():

@@ -9,7 +9,7 @@ import pytest
 from automations import tasks
 from automations.models import Enrolment, StepRun
 from automations.services import enrol_contacts
-from campaigns import pipeline
+from campaigns import claims
 from campaigns.models import Message
 from contacts.models import Contact
 from tests.automations.conftest import email, live_journey
@@ -51,11 +51,11 @@ def test_a_worker_killed_mid_batch_under_a_duplicated_beat_sends_each_email_once
     def settled() -> bool:
         for _ in range(2):  # the beat, duplicated
             tasks.tick.delay()
-        pipeline.reclaim_expired_leases()
-        pipeline.redispatch_stalled()
+        claims.reclaim_expired_leases()
+        claims.redispatch_stalled()
         return (
             not Enrolment.objects.exclude(state=Enrolment.State.DONE).exists()
-            and not Message.objects.filter(status__in=pipeline.NON_FINAL).exists()
+            and not Message.objects.filter(status__in=Message.Status.unfinished()).exists()
         )
 
     wait_until(settled, interval=1, message="every enrolment done and every message final")

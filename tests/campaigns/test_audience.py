@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from campaigns import pipeline
+from campaigns import freeze
 from campaigns.audience import audience
 from campaigns.models import Message
 from contacts import services as contact_services
@@ -43,15 +43,15 @@ def test_a_contact_on_two_included_lists_gets_one_message():
     SubscriptionFactory(contact=Contact.objects.get(email="a@example.com"), mailing_list=other)
     campaign.include_lists.add(other)
 
-    assert pipeline.freeze_audience(campaign) == 1
+    assert freeze.freeze_audience(campaign) == 1
     assert Message.objects.filter(campaign=campaign).count() == 1
 
 
 def test_freezing_twice_adds_no_duplicates():
     campaign = campaign_for(["a@example.com", "b@example.com"])
 
-    pipeline.freeze_audience(campaign)
-    pipeline.freeze_audience(campaign)
+    freeze.freeze_audience(campaign)
+    freeze.freeze_audience(campaign)
 
     assert Message.objects.filter(campaign=campaign).count() == 2
 
@@ -60,7 +60,7 @@ def test_frozen_rows_are_numbered_into_batches(settings):
     settings.SEND_BATCH_SIZE = 2
     campaign = campaign_for([f"r{n}@example.com" for n in range(5)])
 
-    pipeline.freeze_audience(campaign)
+    freeze.freeze_audience(campaign)
 
     assert sorted(Message.objects.values_list("batch", flat=True)) == [0, 0, 1, 1, 2]
     assert set(Message.objects.values_list("status", flat=True)) == {Message.Status.QUEUED}
@@ -69,7 +69,7 @@ def test_frozen_rows_are_numbered_into_batches(settings):
 def test_ab_test_holds_the_remainder_and_spreads_the_test_share_over_variants():
     campaign = campaign_for([f"r{n}@example.com" for n in range(400)])
 
-    pipeline.freeze_audience(campaign, variants=2, test_share=20)
+    freeze.freeze_audience(campaign, variants=2, test_share=20)
 
     queued = Message.objects.filter(campaign=campaign, status=Message.Status.QUEUED)
     assert 40 <= queued.count() <= 120

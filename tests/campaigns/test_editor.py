@@ -336,4 +336,4 @@ def test_the_editor_links_to_preview_and_to_sending(client, marketer):
     campaign = CampaignFactory()
     page = client.get(edit_url(campaign)).content.decode()
     assert preview_url(campaign) in page
-    assert reverse("campaigns_sending", args=[campaign.pk]) in page
+    assert reverse("sending:detail", args=[campaign.pk]) in page

@@ -7,9 +7,9 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from campaigns.audience import audience_count
+from campaigns.lint import lint
 from campaigns.models import Campaign
 from contacts.models import Contact, MailingList
-from templates_mail.lint import lint
 from tests.factories import CampaignFactory
 
 pytestmark = pytest.mark.django_db

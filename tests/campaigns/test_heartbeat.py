@@ -9,7 +9,7 @@ from collections import Counter
 import pytest
 from django.utils import timezone
 
-from campaigns import pipeline, services
+from campaigns import claims, services
 from campaigns.models import Message
 from tests.campaigns.conftest import campaign_for
 from tests.campaigns.test_worker_delivery import emails, finished, received, sink_with, tick_until_sent, worker_env
@@ -69,7 +69,7 @@ def test_a_slow_but_live_worker_keeps_its_claim(start_worker):
     reclaimed = []
 
     def done() -> bool:
-        reclaimed.append(pipeline.reclaim_expired_leases())
+        reclaimed.append(claims.reclaim_expired_leases())
         return finished(campaign)
 
     with sink_with(SlowHandler(delay=4)) as sink:

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 import pytest
 from django.utils import timezone
 
-from campaigns import pipeline, services
+from campaigns import claims, dispatch, services
 from campaigns.models import Campaign, Message
 from tests.campaigns.conftest import campaign_for
 from tests.factories import CampaignFactory, MessageFactory
@@ -96,7 +96,7 @@ def test_campaign_is_not_sent_while_a_message_is_deferred():
     MessageFactory(campaign=campaign, status=Message.Status.SENT)
     MessageFactory(campaign=campaign, status=Message.Status.DEFERRED)
 
-    assert pipeline.finish_if_done(campaign.pk) is False
+    assert dispatch.finish_if_done(campaign.pk) is False
     campaign.refresh_from_db()
     assert campaign.status == State.SENDING
 
@@ -117,15 +117,15 @@ def test_paused_campaign_claims_nothing():
     campaign = CampaignFactory(status=State.PAUSED)
     MessageFactory(campaign=campaign)
 
-    assert pipeline.claim_batch(campaign.pk, 0) is None
+    assert claims.claim_batch(campaign.pk, 0) is None
 
 
 def test_a_batch_is_claimed_once():
     campaign = CampaignFactory(status=State.SENDING)
     MessageFactory(campaign=campaign)
 
-    assert pipeline.claim_batch(campaign.pk, 0) is not None
-    assert pipeline.claim_batch(campaign.pk, 0) is None
+    assert claims.claim_batch(campaign.pk, 0) is not None
+    assert claims.claim_batch(campaign.pk, 0) is None
 
 
 def test_error_rate_over_the_threshold_pauses_with_a_reason(settings, smtp_sink, django_capture_on_commit_callbacks):

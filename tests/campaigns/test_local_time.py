@@ -7,7 +7,7 @@ from datetime import UTC, datetime, time, timedelta
 import pytest
 from django.utils import timezone
 
-from campaigns import pipeline
+from campaigns import claims, freeze
 from campaigns.models import Campaign, Message
 from tests.factories import CampaignFactory, ContactFactory, MessageFactory
 
@@ -21,7 +21,7 @@ def test_each_message_waits_for_nine_in_its_contacts_time_zone(settings):
     for zone, name in zones.items():
         MessageFactory(campaign=campaign, contact=ContactFactory(email=f"{name}@example.com", time_zone=zone))
 
-    pipeline.spread_by_time_zone(campaign, time(9, 0))
+    freeze.spread_by_time_zone(campaign, time(9, 0))
 
     due = dict(Message.objects.values_list("email", "not_before"))
     assert due["shanghai@example.com"] == datetime(2026, 6, 2, 1, 0, tzinfo=UTC)
@@ -33,11 +33,11 @@ def test_a_message_held_for_later_is_not_claimed():
     campaign = CampaignFactory(status=Campaign.Status.SENDING)
     MessageFactory(campaign=campaign, not_before=timezone.now() + timedelta(hours=3))
 
-    assert pipeline.claim_batch(campaign.pk, 0) is None
+    assert claims.claim_batch(campaign.pk, 0) is None
 
 
 def test_a_message_whose_hour_has_come_is_claimed():
     campaign = CampaignFactory(status=Campaign.Status.SENDING)
     MessageFactory(campaign=campaign, not_before=timezone.now() - timedelta(seconds=1))
 
-    assert pipeline.claim_batch(campaign.pk, 0) is not None
+    assert claims.claim_batch(campaign.pk, 0) is not None

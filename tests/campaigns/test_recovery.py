@@ -8,7 +8,7 @@ import pytest
 import redis
 from django.utils import timezone
 
-from campaigns import pipeline
+from campaigns import claims, dispatch
 from campaigns.models import Campaign, Message
 from campaigns.throttle import Limit, Throttle
 from contacts.models import Activity
@@ -24,8 +24,8 @@ def dead_claim(settings):
     settings.SEND_RATE_PER_SECOND = 1_000_000
     campaign = CampaignFactory(status=Campaign.Status.SENDING)
     rows = [MessageFactory(campaign=campaign) for _ in range(3)]
-    claim = pipeline.claim_batch(campaign.pk, 0)
-    journal, throttle = pipeline.Journal(claim), Throttle()
+    claim = claims.claim_batch(campaign.pk, 0)
+    journal, throttle = claims.Journal(claim), Throttle()
     throttle.take("example.com", journal.before_send(rows[0].pk))
     journal.sent(rows[0].pk)
     throttle.take("example.com", journal.before_send(rows[1].pk))
@@ -41,7 +41,7 @@ def status(message: Message) -> str:
 def test_a_live_lease_is_left_alone(dead_claim):
     Message.objects.update(lease_until=timezone.now() + timedelta(minutes=5))
 
-    assert pipeline.reclaim_expired_leases() == 0
+    assert claims.reclaim_expired_leases() == 0
     assert {status(message) for message in dead_claim} == {Message.Status.SENDING}
 
 
@@ -49,7 +49,7 @@ def test_expired_claim_is_settled_from_its_journal(dead_claim, django_capture_on
     accepted, on_wire, untried = dead_claim
 
     with django_capture_on_commit_callbacks():
-        pipeline.reclaim_expired_leases()
+        claims.reclaim_expired_leases()
 
     assert status(accepted) == Message.Status.SENT
     assert status(on_wire) == Message.Status.UNKNOWN
@@ -59,9 +59,9 @@ def test_expired_claim_is_settled_from_its_journal(dead_claim, django_capture_on
 
 def test_unknown_message_is_never_claimed_again(dead_claim, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks():
-        pipeline.reclaim_expired_leases()
+        claims.reclaim_expired_leases()
 
-    claim = pipeline.claim_batch(dead_claim[0].campaign_id, 0)
+    claim = claims.claim_batch(dead_claim[0].campaign_id, 0)
 
     assert list(Message.objects.filter(claim=claim).values_list("pk", flat=True)) == [dead_claim[2].pk]
 
@@ -69,10 +69,10 @@ def test_unknown_message_is_never_claimed_again(dead_claim, django_capture_on_co
 def test_queued_rows_nobody_works_on_are_dispatched_again(settings, django_capture_on_commit_callbacks):
     campaign = CampaignFactory(status=Campaign.Status.SENDING)
     MessageFactory(campaign=campaign)
-    redis.Redis.from_url(settings.REDIS_URL).delete(f"{pipeline.HEARTBEAT_PREFIX}:{campaign.pk}")
+    redis.Redis.from_url(settings.REDIS_URL).delete(f"{dispatch.HEARTBEAT_PREFIX}:{campaign.pk}")
 
     with django_capture_on_commit_callbacks() as enqueued:
-        assert pipeline.redispatch_stalled() == [campaign.pk]
+        assert claims.redispatch_stalled() == [campaign.pk]
 
     assert len(enqueued) == 1
 
@@ -80,17 +80,17 @@ def test_queued_rows_nobody_works_on_are_dispatched_again(settings, django_captu
 def test_a_campaign_with_recent_progress_is_not_dispatched_again(settings):
     campaign = CampaignFactory(status=Campaign.Status.SENDING)
     MessageFactory(campaign=campaign)
-    redis.Redis.from_url(settings.REDIS_URL).set(f"{pipeline.HEARTBEAT_PREFIX}:{campaign.pk}", 1, ex=60)
+    redis.Redis.from_url(settings.REDIS_URL).set(f"{dispatch.HEARTBEAT_PREFIX}:{campaign.pk}", 1, ex=60)
 
-    assert pipeline.redispatch_stalled() == []
+    assert claims.redispatch_stalled() == []
 
 
 def test_a_worker_that_outlived_its_lease_cannot_send_again(dead_claim, django_capture_on_commit_callbacks):
     claim = Message.objects.get(pk=dead_claim[0].pk).claim
     with django_capture_on_commit_callbacks():
-        pipeline.reclaim_expired_leases()
+        claims.reclaim_expired_leases()
 
-    journal = pipeline.Journal(claim)
+    journal = claims.Journal(claim)
     decision = Throttle().take("example.com", journal.before_send(dead_claim[2].pk))
 
     assert decision.blocked_by is Limit.REVOKED
@@ -102,11 +102,11 @@ def test_a_claim_whose_heartbeat_is_gone_is_reclaimed_before_its_lease_runs_out(
 ):
     campaign = CampaignFactory(status=Campaign.Status.SENDING)
     rows = [MessageFactory(campaign=campaign) for _ in range(2)]
-    claim = pipeline.claim_batch(campaign.pk, 0)
-    redis.Redis.from_url(settings.REDIS_URL).delete(f"{pipeline.ALIVE_PREFIX}:{claim}")
+    claim = claims.claim_batch(campaign.pk, 0)
+    redis.Redis.from_url(settings.REDIS_URL).delete(f"{claims.ALIVE_PREFIX}:{claim}")
 
     with django_capture_on_commit_callbacks() as enqueued:
-        assert pipeline.reclaim_expired_leases() == 2
+        assert claims.reclaim_expired_leases() == 2
 
     assert {status(message) for message in rows} == {Message.Status.QUEUED}
     assert len(enqueued) == 1, "the campaign's batch is dispatched again"
@@ -116,15 +116,15 @@ def test_a_claim_whose_worker_beats_keeps_its_lease(settings):
     settings.SEND_HEARTBEAT_SECONDS = 1
     campaign = CampaignFactory(status=Campaign.Status.SENDING)
     row = MessageFactory(campaign=campaign)
-    claim = pipeline.claim_batch(campaign.pk, 0)
+    claim = claims.claim_batch(campaign.pk, 0)
 
-    with pipeline.Heartbeat(claim):
-        redis.Redis.from_url(settings.REDIS_URL).expire(f"{pipeline.ALIVE_PREFIX}:{claim}", 1)
+    with claims.Heartbeat(claim):
+        redis.Redis.from_url(settings.REDIS_URL).expire(f"{claims.ALIVE_PREFIX}:{claim}", 1)
         wait_until(
-            lambda: redis.Redis.from_url(settings.REDIS_URL).ttl(f"{pipeline.ALIVE_PREFIX}:{claim}") > 1,
+            lambda: redis.Redis.from_url(settings.REDIS_URL).ttl(f"{claims.ALIVE_PREFIX}:{claim}") > 1,
             timeout=30,
             message="the heartbeat thread refreshed the key",
         )
-        assert pipeline.reclaim_expired_leases() == 0
+        assert claims.reclaim_expired_leases() == 0
 
     assert status(row) == Message.Status.SENDING

@@ -6,7 +6,7 @@ from collections import Counter
 
 import pytest
 
-from campaigns import pipeline, reputation, services
+from campaigns import claims, freeze, reputation, services
 from campaigns.models import Campaign, Message
 from campaigns.throttle import client as redis_client
 from contacts.models import Activity
@@ -29,7 +29,7 @@ def _no_backoff_left():
 def sending_campaign(delivered: int, failed: int = 0) -> Campaign:
     """A campaign in the middle of its send, with ``delivered`` sent and ``failed`` refused messages."""
     campaign = campaign_for(emails(delivered + failed))
-    pipeline.freeze_audience(campaign)
+    freeze.freeze_audience(campaign)
     rows = Message.objects.filter(campaign=campaign).order_by("pk")
     refused = list(rows.values_list("pk", flat=True)[:failed])
     rows.filter(pk__in=refused).update(status=Message.Status.FAILED)
@@ -108,7 +108,7 @@ def test_each_deferral_in_a_row_doubles_the_domain_back_off(settings):
     settings.SEND_DOMAIN_BACKOFF_BASE_SECONDS, settings.SEND_DOMAIN_BACKOFF_MAX_SECONDS = 10, 25
     waits = []
     for _ in range(3):
-        before = pipeline.timezone.now()
+        before = claims.timezone.now()
         waits.append(round((reputation.note_deferral("storm.example.com") - before).total_seconds()))
 
     assert waits == [10, 20, 25]
@@ -121,7 +121,7 @@ def test_an_accepted_message_ends_the_storm(settings):
     reputation.note_deferral("storm.example.com")
     reputation.note_delivery("storm.example.com")
 
-    before = pipeline.timezone.now()
+    before = claims.timezone.now()
     assert round((reputation.note_deferral("storm.example.com") - before).total_seconds()) == 10
 
 

@@ -12,8 +12,8 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from campaigns import sender_checks
+from campaigns.lint import lint
 from devtools.dns_stub import DnsStub
-from templates_mail.lint import lint
 from tests.factories import CampaignFactory, SenderIdentityFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 import pytest
 from aiosmtpd.controller import Controller
 
-from campaigns import pipeline, services, tasks
+from campaigns import claims, services, tasks
 from campaigns.models import Campaign, Message
 from contacts import services as contact_services
 from contacts.models import Activity, Contact
@@ -47,8 +47,8 @@ def tick_until_sent(campaign: Campaign) -> int:
     reclaimed = []
 
     def settled() -> bool:
-        reclaimed.append(pipeline.reclaim_expired_leases())
-        pipeline.redispatch_stalled()
+        reclaimed.append(claims.reclaim_expired_leases())
+        claims.redispatch_stalled()
         return finished(campaign)
 
     wait_until(settled, interval=1, message="campaign finished after the crash")

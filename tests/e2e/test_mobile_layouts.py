@@ -11,9 +11,10 @@ import re
 import pytest
 
 from campaigns.management.commands.seed_demo import demo_body
+from campaigns.version import prepare
 from templates_mail.apps import SHIPPED_LAYOUTS
 from templates_mail.models import Layout
-from templates_mail.rendering import Recipient, prepare
+from templates_mail.recipient import Recipient
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, sync_api
 from tests.factories import CampaignFactory
 from tests.templates_mail.helpers import block

@@ -18,7 +18,7 @@ def breadcrumbs(page: str) -> list[str]:
 
 
 def test_the_sending_index_is_headed_sending(admin_client):
-    page = admin_client.get(reverse("campaigns_sending_index")).content.decode()
+    page = admin_client.get(reverse("sending:index")).content.decode()
 
     assert breadcrumbs(page) == ["Home", "Sending"]
 
@@ -26,7 +26,7 @@ def test_the_sending_index_is_headed_sending(admin_client):
 def test_the_sending_page_is_headed_with_the_campaign(admin_client):
     campaign = CampaignFactory(name="Autumn news")
 
-    page = admin_client.get(reverse("campaigns_sending", args=[campaign.pk])).content.decode()
+    page = admin_client.get(reverse("sending:detail", args=[campaign.pk])).content.decode()
 
     assert breadcrumbs(page) == ["Home", "Sending", "Autumn news"]
 

@@ -54,6 +54,12 @@ def test_a_dkim_key_that_cannot_be_used_stops_startup(variable, env):
     assert result.stderr.count("\n") == 1 and variable in result.stderr
 
 
+def test_a_warmup_start_that_is_not_a_date_stops_startup():
+    result = manage("check", SEND_WARMUP_START="01/12/2026")
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "SEND_WARMUP_START" in result.stderr
+
+
 def test_env_bool_rejects_words_it_does_not_know(monkeypatch):
     monkeypatch.setenv("DEBUG", "maybe")
     with pytest.raises(ConfigError, match="DEBUG"):

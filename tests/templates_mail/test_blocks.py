@@ -4,8 +4,9 @@ import pytest
 from wagtail.images.models import Image
 from wagtail.images.tests.utils import get_test_image_file
 
+from campaigns.version import prepare
 from templates_mail.lint import html_problems
-from templates_mail.rendering import Recipient, prepare
+from templates_mail.recipient import Recipient
 from tests.factories import CampaignFactory
 from tests.templates_mail.helpers import block
 

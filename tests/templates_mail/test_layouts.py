@@ -7,10 +7,11 @@ import re
 import pytest
 from django.apps import apps as django_apps
 
+from campaigns.lint import lint
+from campaigns.version import prepare
 from templates_mail.apps import LAYOUTS_DIR, SHIPPED_LAYOUTS, install_shipped_layouts
-from templates_mail.lint import lint
 from templates_mail.models import Layout
-from templates_mail.rendering import Recipient, prepare
+from templates_mail.recipient import Recipient
 from tests.factories import CampaignFactory
 from tests.templates_mail.helpers import block, text
 

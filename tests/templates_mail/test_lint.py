@@ -2,7 +2,8 @@
 
 import pytest
 
-from templates_mail.lint import html_problems, lint, missing_placeholders
+from campaigns.lint import lint
+from templates_mail.lint import html_problems, missing_placeholders
 from tests.factories import CampaignFactory, LayoutFactory, SenderIdentityFactory
 from tests.templates_mail.helpers import block, text
 

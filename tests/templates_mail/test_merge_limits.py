@@ -4,8 +4,8 @@ position, never a RecursionError in the editor, the preview or the send."""
 import pytest
 
 from campaigns import composer, services
+from campaigns.lint import lint
 from campaigns.services import TransitionError
-from templates_mail.lint import lint
 from templates_mail.merge import MAX_IF_DEPTH, RenderContext, check, compile_template
 from tests.factories import CampaignFactory
 from tests.templates_mail.helpers import text

@@ -7,12 +7,15 @@ from unittest import mock
 import pytest
 from django.conf import settings
 
+from campaigns import version
 from campaigns.models import Campaign, CampaignLink, CampaignVariant
+from campaigns.version import prepare
 from contacts.models import CustomField
 from contacts.tokens import Purpose, read_token
 from templates_mail import rendering
 from templates_mail.merge import MergeError
-from templates_mail.rendering import Recipient, RenderError, prepare, recipient_for
+from templates_mail.recipient import Recipient, recipient_for
+from templates_mail.rendering import RenderError
 from tests.factories import CampaignFactory, ContactFactory, MailingListFactory, SegmentFactory, UserFactory
 from tests.templates_mail.helpers import block, only_field, only_segment, text
 
@@ -54,7 +57,7 @@ def test_merge_errors_in_subject_and_body_are_reported_together():
 def test_a_campaign_without_any_layout_cannot_render():
     campaign = CampaignFactory(layout=None)
     campaign.layout = None
-    with mock.patch.object(rendering.Layout.objects, "order_by") as ordered:
+    with mock.patch.object(version.Layout.objects, "order_by") as ordered:
         ordered.return_value.first.return_value = None
         with pytest.raises(RenderError, match="no layout"):
             prepare(campaign)

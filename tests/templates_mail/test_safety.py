@@ -3,8 +3,8 @@
 import pytest
 from django.core.exceptions import ValidationError
 
+from campaigns.lint import lint
 from templates_mail.blocks import ButtonBlock, CampaignBodyBlock, CardBlock
-from templates_mail.lint import lint
 from templates_mail.safety import is_safe_url, script_problems
 from tests.factories import CampaignFactory
 from tests.templates_mail.helpers import block, text

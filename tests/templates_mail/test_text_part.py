@@ -3,7 +3,8 @@
 import pytest
 from django.conf import settings
 
-from templates_mail.rendering import Recipient, prepare
+from campaigns.version import prepare
+from templates_mail.recipient import Recipient
 from tests.factories import CampaignFactory
 from tests.templates_mail.helpers import block, text
 

@@ -2,7 +2,7 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from campaigns import pipeline, services
+from campaigns import progress, services
 from campaigns.models import Campaign
 from config.cli import check_redis, reason
 
@@ -41,7 +41,7 @@ class Command(BaseCommand):
     def _wait(self, campaign: Campaign, interval: float) -> None:
         while True:
             campaign.refresh_from_db()
-            report = pipeline.progress(campaign)
+            report = progress.progress(campaign)
             rate = f"{report['rate_per_second']}/s" if report["rate_per_second"] is not None else "-/s"
             eta = f"{report['eta_seconds']}s" if report["eta_seconds"] is not None else "-"
             self.stdout.write(
