@@ -14,6 +14,7 @@ urlpatterns = [
     path("documents/", include(wagtaildocs_urls)),
     path("images/<str:signature>/<int:image_id>/<str:filter_spec>/", ServeView.as_view(), name="wagtailimages_serve"),
     path("", include("tracking.urls")),
+    path("", include("signups.urls")),
 ]
 
 handler400 = "config.security.bad_request"

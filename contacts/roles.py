@@ -30,6 +30,11 @@ MARKETERS_PERMISSIONS = [
     ],
     ("campaigns", "send_campaign"),
     ("campaigns", "view_message"),
+    *[
+        ("signups", f"{action}_{model}")
+        for model in ("signupform", "signupformlist", "welcomeemail")
+        for action in CRUD
+    ],
 ]
 # Images for campaign bodies, granted on the root collection (Wagtail's images are per collection).
 MARKETERS_IMAGE_PERMISSIONS = ["add_image", "change_image", "delete_image", "choose_image"]

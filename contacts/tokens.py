@@ -38,6 +38,9 @@ class Purpose(StrEnum):
     PREFERENCES = "p"
     CONFIRM = "d"
     BOUNCE = "b"
+    # A signup awaiting double opt-in, before the address is a contact: the contact id field
+    # carries the pending signup's id and the link index field its random nonce.
+    SIGNUP = "s"
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,7 @@ from tests.factories import (
     MailingListFactory,
     SegmentFactory,
     SenderIdentityFactory,
+    SignupFormFactory,
     UserFactory,
 )
 
@@ -78,6 +79,13 @@ TABLE: list[tuple[str, Callable[[dict], list], set[str]]] = [
     ("returned_mail:index", lambda o: [], MARKETERS_ONLY),
     ("wagtailimages:index", lambda o: [], MARKETERS_ONLY),
     ("wagtailimages:add", lambda o: [], MARKETERS_ONLY),
+    # Signups
+    ("signup_forms:index", lambda o: [], MARKETERS_ONLY),
+    ("signup_forms:add", lambda o: [], MARKETERS_ONLY),
+    ("signup_forms:edit", lambda o: [o["signup_form"].pk], MARKETERS_ONLY),
+    ("signup_forms:embed", lambda o: [o["signup_form"].pk], MARKETERS_ONLY),
+    ("welcome_emails:index", lambda o: [], MARKETERS_ONLY),
+    ("welcome_emails:add", lambda o: [], MARKETERS_ONLY),
     # Sales
     ("hot_leads:index", lambda o: [], BOTH),
     # Administration stays with superusers.
@@ -113,6 +121,7 @@ def objects(users) -> dict[str, object]:
         "campaign": campaign,
         "layout": campaign.layout,
         "sender": campaign.sender,
+        "signup_form": SignupFormFactory(),
     }
 
 
