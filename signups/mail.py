@@ -11,6 +11,7 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
+from campaigns.delivery import Outcome
 from campaigns.transactional import send_transactional
 from contacts.models import Contact
 from contacts.tokens import Purpose, TokenData, make_token
@@ -55,9 +56,12 @@ def send_confirmation(pending_id: int) -> str:
         return _finish(pending, PendingSignup.State.HELD)
     subject, text = confirmation_email(pending)
     try:
-        send_transactional(pending.email, subject, text)
+        result = send_transactional(pending.email, subject, text)
     except Exception:
         log.exception("signup confirmation not sent")
+        return _finish(pending, PendingSignup.State.FAILED)
+    if result.outcome is not Outcome.SENT:
+        log.warning("signup confirmation refused: %s %s", result.code, result.detail)
         return _finish(pending, PendingSignup.State.FAILED)
     return _finish(pending, PendingSignup.State.SENT)
 
