@@ -99,7 +99,7 @@ def signup(request: HttpRequest, slug: str) -> HttpResponse:
         "form": form,
         "outcome": outcome,
         "message": MESSAGES.get(outcome, ""),
-        "altcha_js": static("signups/altcha.min.js"),
+        "altcha_js": static("signups/altcha-3.2.2.umd.min.js"),
     }
     return with_public_headers(render(request, "signups/form.html", context, status=status), SIGNUP_PAGE_CSP)
 
@@ -186,4 +186,8 @@ def confirm(request: HttpRequest, slug: str, token: str) -> HttpResponse:
     if request.method == "POST":
         services.confirm_signup(pending)
     context = {"signup_form": pending.form, "done": request.method == "POST" or already}
-    return with_public_headers(render(request, "signups/confirm.html", context))
+    response = with_public_headers(render(request, "signups/confirm.html", context))
+    # Without a referrer the browser sends "Origin: null" with the button's POST, which the
+    # CSRF check refuses; same-origin keeps the token-bearing URL on our own site.
+    response["Referrer-Policy"] = "same-origin"
+    return response

@@ -31,7 +31,7 @@ def embed_snippet(form: SignupForm) -> str:
         "form": VisitorForm(form),
         "action": settings.SITE_URL + reverse("signups_form", args=[form.slug]),
         "challenge_url": settings.SITE_URL + reverse("signups_challenge", args=[form.slug]),
-        "altcha_js": settings.SITE_URL + static("signups/altcha.min.js"),
+        "altcha_js": settings.SITE_URL + static("signups/altcha-3.2.2.umd.min.js"),
         "embed_js": settings.SITE_URL + static("signups/embed.js"),
         "challenge": settings.SIGNUP_CHALLENGE,
         "honeypot": abuse.HONEYPOT_FIELD,
