@@ -13,7 +13,6 @@ import json
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse, QueryDict
 from django.shortcuts import get_object_or_404, render
-from django.templatetags.static import static
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
@@ -99,7 +98,6 @@ def signup(request: HttpRequest, slug: str) -> HttpResponse:
         "form": form,
         "outcome": outcome,
         "message": MESSAGES.get(outcome, ""),
-        "altcha_js": static("signups/altcha-3.2.2.umd.min.js"),
     }
     return with_public_headers(render(request, "signups/form.html", context, status=status), SIGNUP_PAGE_CSP)
 
