@@ -83,10 +83,18 @@ def within_rate_limits(ip: str, email: str) -> bool:
     return per_ip <= settings.SIGNUP_RATE_PER_IP_PER_MINUTE and per_address <= settings.SIGNUP_RATE_PER_ADDRESS_PER_HOUR
 
 
+def _budget_key() -> str:
+    return f"signups:budget:{int(time.time() // 3600)}"
+
+
+def confirmation_budget_spent() -> bool:
+    """Whether this hour's budget is gone (a read: the sender still takes its unit atomically)."""
+    return int(_client().get(_budget_key()) or 0) >= settings.SIGNUP_CONFIRMATIONS_PER_HOUR
+
+
 def take_confirmation_budget() -> bool:
     """One confirmation email from this hour's global budget; False once it is spent."""
-    hour = int(time.time() // 3600)
-    return _count(f"signups:budget:{hour}", 3600) <= settings.SIGNUP_CONFIRMATIONS_PER_HOUR
+    return _count(_budget_key(), 3600) <= settings.SIGNUP_CONFIRMATIONS_PER_HOUR
 
 
 # --- Proof of work (ALTCHA) -------------------------------------------------------------------------

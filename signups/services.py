@@ -19,6 +19,7 @@ from django.utils import timezone
 from contacts.models import Activity, Contact, MailingList, Subscription
 from contacts.services import confirm, is_suppressed, record, subscribe
 from contacts.tokens import Purpose, read_token
+from signups import abuse
 from signups.models import Consent, PendingSignup, SignupForm, SignupFormList, WelcomeEmail
 from signups.tasks import send_confirmation, send_welcome
 
@@ -97,6 +98,9 @@ def _ask_for_confirmation(signup: Signup, rows: list[SignupFormList]) -> None:
     )
     if recent.exists():
         return
+    # Once the hour's budget is spent, a flood's signups are recorded as held without a task
+    # each, so the transactional queue stays free for the mail people are waiting for.
+    held = abuse.confirmation_budget_spent()
     pending = PendingSignup.objects.create(
         form=signup.form,
         email=signup.email,
@@ -104,8 +108,10 @@ def _ask_for_confirmation(signup: Signup, rows: list[SignupFormList]) -> None:
         list_ids=[row.mailing_list_id for row in rows],
         consent_version=signup.form.consent_version,
         ip_hash=signup.ip_hash,
+        state=PendingSignup.State.HELD if held else PendingSignup.State.PENDING,
     )
-    transaction.on_commit(lambda: send_confirmation.delay(pending.pk))
+    if not held:
+        transaction.on_commit(lambda: send_confirmation.delay(pending.pk))
 
 
 # --- Confirming -----------------------------------------------------------------------------------
@@ -146,6 +152,8 @@ def confirm_signup(pending: PendingSignup) -> bool:
     rows = list(SignupFormList.objects.filter(form=pending.form, mailing_list__in=lists))
     _record_consent(contact, pending.form, pending.consent_version, rows, pending.ip_hash, pending.created_at, now)
     Contact.objects.filter(pk=contact.pk).update(confirmed_at=now)
+    summary = f"Confirmed the signup on {pending.form.name} (consent version {pending.consent_version})"
+    record(contact, Activity.Kind.CONFIRMED, details={"summary": summary, "form": pending.form.slug})
     _send_welcomes(contact, joined)
     return True
 

@@ -17,7 +17,7 @@ from django.utils import timezone
 from contacts.models import Contact, Subscription
 from signups import abuse
 from signups.mail import purge_expired
-from signups.models import Consent, PendingSignup, SignupForm
+from signups.models import Consent, PendingSignup, SignupForm, WelcomeEmail
 from tests.factories import ContactFactory, MailingListFactory, SignupFormFactory, SubscriptionFactory
 from tests.signups.conftest import form_data
 
@@ -95,6 +95,18 @@ def test_confirmations_stop_when_the_hourly_budget_is_spent(form, settings, post
     assert len(mail.outbox) == 2
     states = sorted(PendingSignup.objects.values_list("state", flat=True))
     assert states == ["held", "held", "sent", "sent"]
+
+
+def test_once_the_budget_is_spent_signups_are_held_without_queueing_a_task(form, settings, post, monkeypatch):
+    settings.SIGNUP_CONFIRMATIONS_PER_HOUR = 1
+    post(form, form_data("first@example.com"))
+    queued = []
+    monkeypatch.setattr("signups.services.send_confirmation.delay", queued.append)
+
+    post(form, form_data("second@example.com"))
+
+    assert queued == []
+    assert PendingSignup.objects.get(email="second@example.com").state == PendingSignup.State.HELD
 
 
 def test_without_a_solved_challenge_the_signup_is_refused(form, settings, post):
@@ -184,11 +196,21 @@ def test_the_json_answer_is_the_same_for_a_known_and_an_unknown_address(form, po
     SubscriptionFactory(contact=contact, mailing_list=form.form_lists.get().mailing_list)
 
     answers = [
-        post(form, form_data(email), HTTP_ACCEPT="application/json").json()
+        post(form, form_data(email), HTTP_ACCEPT="application/json")
         for email in ("known@example.com", "new@example.com")
     ]
 
-    assert answers[0] == answers[1] == {"ok": True, "message": form.thank_you_text, "redirect": None}
+    assert [answer.json() for answer in answers] == [{"ok": True, "message": form.thank_you_text, "redirect": None}] * 2
+    assert all(answer["Access-Control-Allow-Origin"] == "*" for answer in answers)
+
+
+def test_a_get_asking_for_json_gets_the_fields_and_a_fresh_stamp(client, form):
+    response = client.get(reverse("signups_form", args=[form.slug]), HTTP_ACCEPT="application/json")
+
+    data = response.json()
+    assert [field["name"] for field in data["fields"]] == ["email", "first_name"]
+    assert data["consent_version"] == 1 and data["ts"]
+    assert response["Access-Control-Allow-Origin"] == "*"
 
 
 def test_a_suppressed_address_is_never_mailed(form, post):
@@ -222,6 +244,22 @@ def test_a_signup_never_changes_an_existing_contacts_profile(client, form, post)
     client.post(confirm_link(mail.outbox[0]))
 
     assert Contact.objects.get(email="known@example.com").first_name == "Karin"
+
+
+def test_confirming_sends_the_lists_welcome_email_through_the_transactional_lane(
+    client, form, post, django_capture_on_commit_callbacks
+):
+    WelcomeEmail.objects.create(
+        mailing_list=form.form_lists.get().mailing_list, subject="Welcome aboard", body="Glad you are here."
+    )
+    post(form, form_data())
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(confirm_link(mail.outbox[0]))
+
+    welcome = mail.outbox[1]
+    assert (welcome.to, welcome.subject) == (["ann@example.com"], "Welcome aboard")
+    assert "List-Unsubscribe" not in welcome.extra_headers
 
 
 def test_a_single_opt_in_list_subscribes_at_once_without_an_email(client, post):
