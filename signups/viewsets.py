@@ -67,6 +67,14 @@ class EmbedView(PermissionCheckedMixin, WagtailAdminTemplateMixin, TemplateView)
     def get_page_title(self) -> str:
         return f"Embed code: {self.form.name}"
 
+    def get_breadcrumbs_items(self) -> list[dict]:
+        return [
+            *self.breadcrumbs_items,
+            {"url": reverse("signup_forms:index"), "label": "Signup forms"},
+            {"url": reverse("signup_forms:edit", args=[self.form.pk]), "label": self.form.name},
+            {"url": "", "label": self.get_page_title()},
+        ]
+
     def get_context_data(self, **kwargs):
         return super().get_context_data(
             signup_form=self.form,
