@@ -418,3 +418,18 @@ LOGGING["loggers"]["flufl.bounce"] = {"level": "WARNING"}
 # Compiled (inlined) campaign versions are shared between worker processes through the
 # cache for this long, so premailer runs once per version, not once per process. 0 = off.
 RENDER_CACHE_SECONDS = env_int("RENDER_CACHE_SECONDS", 24 * 3600, minimum=0)
+
+# --- Signup forms and double opt-in (signups) -------------------------------------------------
+# SIGNUP_CHALLENGE=0 turns the proof-of-work challenge off (local testing only).
+SIGNUP_CHALLENGE = env_bool("SIGNUP_CHALLENGE", True)
+# PBKDF2 iterations per ALTCHA attempt: about a second of a phone's time, far more for a flood.
+SIGNUP_CHALLENGE_COST = env_int("SIGNUP_CHALLENGE_COST", 5000, minimum=1)
+SIGNUP_MIN_SECONDS = env_int("SIGNUP_MIN_SECONDS", 3, minimum=0)
+SIGNUP_RATE_PER_IP_PER_MINUTE = env_int("SIGNUP_RATE_PER_IP_PER_MINUTE", 20, minimum=1)
+SIGNUP_RATE_PER_ADDRESS_PER_HOUR = env_int("SIGNUP_RATE_PER_ADDRESS_PER_HOUR", 5, minimum=1)
+SIGNUP_CONFIRMATIONS_PER_HOUR = env_int("SIGNUP_CONFIRMATIONS_PER_HOUR", 500, minimum=0)
+SIGNUP_PENDING_DAYS = env_int("SIGNUP_PENDING_DAYS", 30, minimum=1)
+CELERY_BEAT_SCHEDULE["signups-purge-pending"] = {
+    "task": "signups.tasks.purge_pending",
+    "schedule": crontab(hour=3, minute=45),
+}

@@ -15,6 +15,7 @@ urlpatterns = [
     path("images/<str:signature>/<int:image_id>/<str:filter_spec>/", ServeView.as_view(), name="wagtailimages_serve"),
     path("", include("tracking.urls")),
     path("", include("privacy.urls")),
+    path("", include("signups.urls")),
 ]
 
 handler400 = "config.security.bad_request"

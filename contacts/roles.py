@@ -34,6 +34,11 @@ MARKETERS_PERMISSIONS = [
     ("privacy", "export_person_data"),
     ("privacy", "erase_person_data"),
     *[("automations", f"{action}_journey") for action in CRUD],
+    *[
+        ("signups", f"{action}_{model}")
+        for model in ("signupform", "signupformlist", "welcomeemail")
+        for action in CRUD
+    ],
 ]
 # Images for campaign bodies, granted on the root collection (Wagtail's images are per collection).
 MARKETERS_IMAGE_PERMISSIONS = ["add_image", "change_image", "delete_image", "choose_image"]

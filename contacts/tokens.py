@@ -41,6 +41,9 @@ class Purpose(StrEnum):
     # The link to a person's own data export; its message_id slot carries the export's id,
     # and the export row (privacy app) carries the expiry.
     EXPORT = "x"
+    # A signup awaiting double opt-in, before the address is a contact: the contact id field
+    # carries the pending signup's id and the link index field its random nonce.
+    SIGNUP = "s"
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,3 +6,9 @@ class SignupsConfig(AppConfig):
 
     name = "signups"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from campaigns.signals import demo_seeded
+        from signups.demo import create_demo_form
+
+        demo_seeded.connect(create_demo_form, dispatch_uid="signups.demo_form")

@@ -127,3 +127,23 @@ class MessageFactory(factory.django.DjangoModelFactory):
     contact = factory.SubFactory(ContactFactory)
     email = factory.LazyAttribute(lambda message: message.contact.email)
     domain = factory.LazyAttribute(lambda message: message.contact.email_domain)
+
+
+class SignupFormFactory(factory.django.DjangoModelFactory):
+    """A form for one double opt-in list; pass ``lists=[...]`` for others (each double opt-in)."""
+
+    class Meta:
+        model = "signups.SignupForm"
+        skip_postgeneration_save = True
+
+    name = factory.Sequence(lambda n: f"Newsletter {n}")
+    slug = factory.Sequence(lambda n: f"form-{n}")
+    consent_text = "I agree to receive the newsletter."
+    profile_fields = ["first_name"]
+
+    @factory.post_generation
+    def lists(self, create, extracted, **kwargs):
+        from signups.models import SignupFormList
+
+        for mailing_list in extracted if extracted is not None else [MailingListFactory()]:
+            SignupFormList.objects.create(form=self, mailing_list=mailing_list)

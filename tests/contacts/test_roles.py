@@ -19,6 +19,7 @@ from tests.factories import (
     MailingListFactory,
     SegmentFactory,
     SenderIdentityFactory,
+    SignupFormFactory,
     UserFactory,
 )
 
@@ -88,6 +89,13 @@ TABLE: list[tuple[str, Callable[[dict], list], set[str]]] = [
     # A person's data (privacy)
     ("privacy_admin:download", lambda o: [o["contact"].pk], MARKETERS_ONLY),
     ("privacy_admin:erase", lambda o: [o["contact"].pk], MARKETERS_ONLY),
+    # Signups
+    ("signup_forms:index", lambda o: [], MARKETERS_ONLY),
+    ("signup_forms:add", lambda o: [], MARKETERS_ONLY),
+    ("signup_forms:edit", lambda o: [o["signup_form"].pk], MARKETERS_ONLY),
+    ("signup_forms:embed", lambda o: [o["signup_form"].pk], MARKETERS_ONLY),
+    ("welcome_emails:index", lambda o: [], MARKETERS_ONLY),
+    ("welcome_emails:add", lambda o: [], MARKETERS_ONLY),
     # Sales
     ("hot_leads:index", lambda o: [], BOTH),
     # Administration stays with superusers.
@@ -124,6 +132,7 @@ def objects(users) -> dict[str, object]:
         "layout": campaign.layout,
         "sender": campaign.sender,
         "journey": Journey.objects.create(name="Welcome", definition={"steps": [{"key": "t", "type": "exit"}]}),
+        "signup_form": SignupFormFactory(),
     }
 
 

@@ -24,6 +24,7 @@ from tests.factories import (
     MessageFactory,
     SegmentFactory,
     SenderIdentityFactory,
+    SignupFormFactory,
     UserFactory,
 )
 
@@ -48,6 +49,7 @@ def objects() -> dict[str, object]:
         "journey": Journey.objects.create(
             name="Welcome", definition={"steps": [{"key": "hi", "type": "email", "subject": "Hi", "text": "Hello."}]}
         ),
+        "signup_form": SignupFormFactory(profile_fields=["first_name", "company"], required_fields=["first_name"]),
     }
 
 
@@ -78,8 +80,10 @@ def test_every_admin_page_of_a_role_is_clean_and_accessible(page_for, objects, r
 def test_every_public_page_is_clean_and_accessible(page_for):
     message = MessageFactory(campaign=CampaignFactory(sender=SenderIdentityFactory(name="Rapport News")))
     ids = (message.contact_id, message.pk, message.campaign_id)
+    signup_form = SignupFormFactory()
     page = page_for(None)
     for name, url, status in [
+        ("signup-form", f"/f/{signup_form.slug}/", 200),
         ("unsubscribe", f"/u/{make_token(TokenData(Purpose.UNSUBSCRIBE, *ids))}", 200),
         ("preferences", f"/p/{make_token(TokenData(Purpose.PREFERENCES, *ids))}", 200),
         ("my-data", f"/p/{make_token(TokenData(Purpose.PREFERENCES, *ids))}/data/", 200),

@@ -13,6 +13,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from campaigns.models import Campaign, SenderIdentity
+from campaigns.signals import demo_seeded
 from contacts.models import Contact, MailingList, Subscription
 from templates_mail.apps import install_shipped_layouts
 from templates_mail.models import Layout
@@ -104,6 +105,7 @@ class Command(BaseCommand):
             batch_size=1000,
         )
         campaign = self.campaign(lists)
+        demo_seeded.send(sender=self.__class__, lists={mailing_list.slug: mailing_list for mailing_list in lists})
         summary = {
             "contacts": len(ids),
             "lists": [mailing_list.slug for mailing_list in lists],
