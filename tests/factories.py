@@ -3,6 +3,7 @@
 import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.utils import timezone
 
 from campaigns.models import Campaign, CampaignLink, Message, SenderIdentity
 from contacts.models import Activity, Contact, MailingList, Segment, Subscription, Suppression
@@ -127,3 +128,13 @@ class MessageFactory(factory.django.DjangoModelFactory):
     contact = factory.SubFactory(ContactFactory)
     email = factory.LazyAttribute(lambda message: message.contact.email)
     domain = factory.LazyAttribute(lambda message: message.contact.email_domain)
+
+
+class TaskFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "sales.Task"
+
+    contact = factory.SubFactory(ContactFactory)
+    owner = factory.SubFactory(UserFactory)
+    due_at = factory.LazyFunction(timezone.now)
+    title = factory.Sequence(lambda n: f"Task {n}")
