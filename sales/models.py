@@ -152,3 +152,6 @@ class Digest(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["owner", "local_date"], name="digest_once_per_owner_day")]
+
+    def __str__(self) -> str:
+        return f"digest for {self.owner_id} on {self.local_date}"

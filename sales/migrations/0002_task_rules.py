@@ -7,67 +7,145 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('sales', '0001_tasks'),
+        ("sales", "0001_tasks"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='TaskRule',
+            name="TaskRule",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200)),
-                ('trigger', models.CharField(choices=[('link_clicked', 'clicked a link whose address contains a pattern'), ('score', 'engagement score at or above a threshold'), ('clicks_in_week', 'clicked tracked links N times in 7 days'), ('date_coming', 'a date field comes up in N days')], max_length=16)),
-                ('url_pattern', models.CharField(blank=True, help_text='Part of the clicked address, e.g. /pricing (link clicked).', max_length=200)),
-                ('threshold', models.FloatField(blank=True, help_text='Engagement score (score trigger).', null=True)),
-                ('count', models.PositiveIntegerField(blank=True, help_text='Clicks in 7 days (clicks trigger) or days ahead (date trigger).', null=True)),
-                ('date_field', models.SlugField(blank=True, help_text='Key of a custom field of kind date, e.g. renewal (date trigger).', max_length=64)),
-                ('task_kind', models.CharField(choices=[('call', 'Call'), ('email', 'Email'), ('meeting', 'Meeting'), ('follow_up', 'follow-up')], default='follow_up', max_length=10)),
-                ('task_title', models.CharField(help_text='Title of the task it makes, e.g. Call about pricing.', max_length=200)),
-                ('due_in_days', models.PositiveSmallIntegerField(default=0, help_text='0: due at once.')),
-                ('enabled', models.BooleanField(default=False, help_text='Check the dry-run count before switching it on.')),
-                ('watermark', models.BigIntegerField(blank=True, editable=False, null=True)),
-                ('watermark_date', models.DateField(blank=True, editable=False, null=True)),
-                ('last_run_at', models.DateTimeField(blank=True, editable=False, null=True)),
-                ('last_created', models.PositiveIntegerField(default=0, editable=False)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=200)),
+                (
+                    "trigger",
+                    models.CharField(
+                        choices=[
+                            ("link_clicked", "clicked a link whose address contains a pattern"),
+                            ("score", "engagement score at or above a threshold"),
+                            ("clicks_in_week", "clicked tracked links N times in 7 days"),
+                            ("date_coming", "a date field comes up in N days"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "url_pattern",
+                    models.CharField(
+                        blank=True,
+                        help_text="Part of the clicked address, e.g. /pricing (link clicked).",
+                        max_length=200,
+                    ),
+                ),
+                ("threshold", models.FloatField(blank=True, help_text="Engagement score (score trigger).", null=True)),
+                (
+                    "count",
+                    models.PositiveIntegerField(
+                        blank=True,
+                        help_text="Clicks in 7 days (clicks trigger) or days ahead (date trigger).",
+                        null=True,
+                    ),
+                ),
+                (
+                    "date_field",
+                    models.SlugField(
+                        blank=True,
+                        help_text="Key of a custom field of kind date, e.g. renewal (date trigger).",
+                        max_length=64,
+                    ),
+                ),
+                (
+                    "task_kind",
+                    models.CharField(
+                        choices=[
+                            ("call", "Call"),
+                            ("email", "Email"),
+                            ("meeting", "Meeting"),
+                            ("follow_up", "follow-up"),
+                        ],
+                        default="follow_up",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "task_title",
+                    models.CharField(help_text="Title of the task it makes, e.g. Call about pricing.", max_length=200),
+                ),
+                ("due_in_days", models.PositiveSmallIntegerField(default=0, help_text="0: due at once.")),
+                (
+                    "enabled",
+                    models.BooleanField(default=False, help_text="Check the dry-run count before switching it on."),
+                ),
+                ("watermark", models.BigIntegerField(blank=True, editable=False, null=True)),
+                ("watermark_date", models.DateField(blank=True, editable=False, null=True)),
+                ("last_run_at", models.DateTimeField(blank=True, editable=False, null=True)),
+                ("last_created", models.PositiveIntegerField(default=0, editable=False)),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.AlterModelOptions(
-            name='task',
-            options={'ordering': ['due_at', '-priority'], 'permissions': [('view_team_tasks', "Can see and reassign the whole team's tasks")]},
+            name="task",
+            options={
+                "ordering": ["due_at", "-priority"],
+                "permissions": [("view_team_tasks", "Can see and reassign the whole team's tasks")],
+            },
         ),
         migrations.AddField(
-            model_name='task',
-            name='reminder_claim',
+            model_name="task",
+            name="reminder_claim",
             field=models.CharField(blank=True, editable=False, max_length=32),
         ),
         migrations.AddField(
-            model_name='task',
-            name='reminder_lease_until',
+            model_name="task",
+            name="reminder_lease_until",
             field=models.DateTimeField(blank=True, editable=False, null=True),
         ),
         migrations.AlterField(
-            model_name='task',
-            name='reminder',
-            field=models.CharField(choices=[('pending', 'Pending'), ('sending', 'being sent'), ('wire', 'on the wire'), ('sent', 'Sent'), ('unknown', 'unknown (worker died while sending)'), ('failed', 'Failed'), ('none', 'no reminder')], default='pending', max_length=8),
+            model_name="task",
+            name="reminder",
+            field=models.CharField(
+                choices=[
+                    ("pending", "Pending"),
+                    ("sending", "being sent"),
+                    ("wire", "on the wire"),
+                    ("sent", "Sent"),
+                    ("unknown", "unknown (worker died while sending)"),
+                    ("failed", "Failed"),
+                    ("none", "no reminder"),
+                ],
+                default="pending",
+                max_length=8,
+            ),
         ),
         migrations.CreateModel(
-            name='Digest',
+            name="Digest",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('local_date', models.DateField()),
-                ('status', models.CharField(choices=[('sending', 'Sending'), ('sent', 'Sent'), ('failed', 'Failed')], default='sending', max_length=8)),
-                ('tasks', models.PositiveIntegerField(default=0)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('owner', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("local_date", models.DateField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("sending", "Sending"), ("sent", "Sent"), ("failed", "Failed")],
+                        default="sending",
+                        max_length=8,
+                    ),
+                ),
+                ("tasks", models.PositiveIntegerField(default=0)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('owner', 'local_date'), name='digest_once_per_owner_day')],
+                "constraints": [
+                    models.UniqueConstraint(fields=("owner", "local_date"), name="digest_once_per_owner_day")
+                ],
             },
         ),
     ]
