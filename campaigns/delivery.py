@@ -169,14 +169,21 @@ class MessageTemplate:
     feedback_id: str
     boundary: str = field(default_factory=lambda: f"=_rapport_{secrets.token_hex(12)}")
     static: bytes = b""
+    # Marketing mail carries the list headers; one person's own mail (a confirmation, a reminder) does not.
+    bulk: bool = True
 
     def __post_init__(self) -> None:
         headers = [
             ("From", f"{phrase(self.from_name)} <{ascii_address(self.from_email)}>"),
             ("Reply-To", ascii_address(self.reply_to)),
-            ("List-Id", self.list_id),
-            ("Feedback-ID", self.feedback_id),
-            ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
+        ]
+        if self.bulk:
+            headers += [
+                ("List-Id", self.list_id),
+                ("Feedback-ID", self.feedback_id),
+                ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
+            ]
+        headers += [
             ("MIME-Version", "1.0"),
             ("Content-Type", f'multipart/alternative; boundary="{self.boundary}"'),
         ]
@@ -374,8 +381,9 @@ class BackendTransport:
 
         template = outgoing.template
         headers = {name: value for name, value in outgoing.headers.items() if name not in {"To", "Subject"}}
-        headers["List-Id"], headers["Feedback-ID"] = template.list_id, template.feedback_id
-        headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        if template.bulk:
+            headers["List-Id"], headers["Feedback-ID"] = template.list_id, template.feedback_id
+            headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
         message = EmailMultiAlternatives(
             outgoing.content.subject,
             outgoing.content.text,

@@ -117,7 +117,10 @@ def main() -> None:
     manage("ensure_admin")
     # --quiet: no start-up banners of Celery's own above ours.
     celery = [PYTHON, "-m", "celery", "-A", "config", "--quiet"]
-    children.append(subprocess.Popen([*celery, "worker", "-l", "info", "-c", "2"], cwd=ROOT))
+    children.append(subprocess.Popen([*celery, "worker", "-l", "info", "-c", "2", "-Q", "celery"], cwd=ROOT))
+    # One person's own mail (confirmations, reminders) never waits behind a campaign's batches.
+    transactional = ["-Q", "transactional", "-c", "1", "-n", "transactional@%h"]
+    children.append(subprocess.Popen([*celery, "worker", "-l", "info", *transactional], cwd=ROOT))
     children.append(subprocess.Popen([*celery, "beat", "-l", "info", "-s", str(VAR / "celerybeat-schedule")], cwd=ROOT))
     web = subprocess.Popen([PYTHON, "manage.py", "runserver", "--noreload", f"127.0.0.1:{web_port}"], cwd=ROOT)
     children.append(web)

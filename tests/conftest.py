@@ -75,11 +75,14 @@ def database_url() -> str:
 class WorkerProcess:
     """A real `celery worker` process against the test Redis and the test database."""
 
-    def __init__(self, extra_env: dict[str, str] | None = None, concurrency: int = 1) -> None:
+    def __init__(
+        self, extra_env: dict[str, str] | None = None, concurrency: int = 1, queues: str = "celery,transactional"
+    ) -> None:
         env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "SECURE_SSL_REDIRECT": "0"}
         env["DATABASE_URL"] = database_url()
         env.update(extra_env or {})
         command = [sys.executable, "-m", "celery", "-A", "config", "worker", "-l", "warning", "-c", str(concurrency)]
+        command += ["-Q", queues, "-n", f"{queues.replace(',', '-')}-{os.getpid()}-{id(self)}@%h"]
         self.process = subprocess.Popen(
             [*command, "--without-heartbeat", "--without-mingle", "--without-gossip"],
             cwd=ROOT,
@@ -115,8 +118,10 @@ def start_worker() -> Iterator:
     """Start real worker processes on demand; all are stopped after the test."""
     workers: list[WorkerProcess] = []
 
-    def start(extra_env: dict[str, str] | None = None, concurrency: int = 1) -> WorkerProcess:
-        worker = WorkerProcess(extra_env, concurrency)
+    def start(
+        extra_env: dict[str, str] | None = None, concurrency: int = 1, queues: str = "celery,transactional"
+    ) -> WorkerProcess:
+        worker = WorkerProcess(extra_env, concurrency, queues)
         workers.append(worker)
         return worker
 
