@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, QuerySet
 from django.urls import reverse
 from django_filters import CharFilter, ChoiceFilter, ModelChoiceFilter
+from wagtail import hooks
 from wagtail.admin.filters import WagtailFilterSet
 from wagtail.admin.panels import FieldPanel, ObjectList
 from wagtail.admin.ui.tables import Column, TitleColumn
@@ -34,6 +35,9 @@ from contacts.models import Contact, CustomField, ImportJob, MailingList, Segmen
 from contacts.segment_builder import SegmentRulesWidget
 from contacts.segments import SegmentError, compile_rules, count_members
 from contacts.services import PROFILE_EDIT_FIELDS
+
+# The hook apps above contacts register to add a section to the contact page (see page_sections).
+CONTACT_PAGE_SECTIONS = "contact_page_sections"
 
 
 def is_marketer(user) -> bool:
@@ -187,8 +191,15 @@ class ContactInspectView(InspectView):
             tags=list(contact.tags.names()),
             note_url=reverse("contacts_admin:add_note", args=[contact.pk]),
             can_add_note=self.get_edit_url() is not None,
+            sections=page_sections(self.request, contact),
         )
         return context
+
+
+def page_sections(request, contact: Contact) -> list[str]:
+    """HTML sections that apps above contacts add to the contact page (tasks, orders...):
+    each ``contact_page_sections`` hook takes (request, contact) and returns HTML or ""."""
+    return [html for hook in hooks.get_hooks(CONTACT_PAGE_SECTIONS) if (html := hook(request, contact))]
 
 
 def profile_rows(contact: Contact) -> list[tuple[str, str]]:

@@ -9,6 +9,8 @@ from django.urls import reverse
 from wagtail.admin.ui.components import Component
 
 from dashboard import services
+from sales import my_day
+from sales.models import Task
 
 
 class Panel(Component):
@@ -68,6 +70,19 @@ class RecentCampaignsPanel(Panel):
         }
 
 
+class MyDayPanel(Panel):
+    """The signed-in person's tasks: overdue, today and this week, by their own clock."""
+
+    order = 8
+    permission = "sales.view_task"
+    template_name = "dashboard/my_day_panel.html"
+
+    def get_context_data(self, parent_context: dict | None = None) -> dict[str, Any]:
+        user = self.request.user
+        tasks = Task.objects.open().filter(owner=user)
+        return {"counts": my_day.counts(tasks, my_day.bounds(my_day.owner_zone(user))), "url": reverse("sales_my_day")}
+
+
 class DeliverabilityPanel(Panel):
     order = 20
     permission = "campaigns.send_campaign"
@@ -77,7 +92,7 @@ class DeliverabilityPanel(Panel):
         return {"warnings": services.deliverability_warnings()}
 
 
-PANELS = [NextStepsPanel, AudiencePanel, DeliverabilityPanel, RecentCampaignsPanel]
+PANELS = [NextStepsPanel, MyDayPanel, AudiencePanel, DeliverabilityPanel, RecentCampaignsPanel]
 
 
 def panels_for(request) -> list[Panel]:

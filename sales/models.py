@@ -1,9 +1,10 @@
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from contacts.models import Contact
+from contacts.models import Contact, CustomField
 
 
 class TaskQuerySet(models.QuerySet):
@@ -133,6 +134,20 @@ class TaskRule(models.Model):
     @property
     def rule_key(self) -> str:
         return f"rule:{self.pk}"
+
+    def clean(self) -> None:
+        needed = {
+            self.Trigger.LINK_CLICKED: ("url_pattern",),
+            self.Trigger.SCORE: ("threshold",),
+            self.Trigger.CLICKS_IN_WEEK: ("count",),
+            self.Trigger.DATE_COMING: ("count", "date_field"),
+        }.get(self.trigger, ())
+        errors = {name: "Needed by this trigger." for name in needed if getattr(self, name) in (None, "")}
+        dated = CustomField.objects.filter(key=self.date_field, kind=CustomField.Kind.DATE)
+        if self.trigger == self.Trigger.DATE_COMING and "date_field" not in errors and not dated.exists():
+            errors["date_field"] = "No custom field of kind date has this key."
+        if errors:
+            raise ValidationError(errors)
 
 
 class Digest(models.Model):

@@ -18,13 +18,14 @@ from tests.factories import (
     MailingListFactory,
     SegmentFactory,
     SenderIdentityFactory,
+    TaskFactory,
     UserFactory,
 )
 
 pytestmark = pytest.mark.django_db
 
 M, S = MARKETERS, SALES
-BOTH, MARKETERS_ONLY, NOBODY = {M, S}, {M}, set()
+BOTH, MARKETERS_ONLY, SALES_ONLY, NOBODY = {M, S}, {M}, {S}, set()
 
 # (URL name, arguments built from the fixtures, roles allowed). Extra menu entries Wagtail adds
 # (Help links, Reports) are listed in MENU_EXEMPT below, with the reason.
@@ -80,6 +81,13 @@ TABLE: list[tuple[str, Callable[[dict], list], set[str]]] = [
     ("wagtailimages:add", lambda o: [], MARKETERS_ONLY),
     # Sales
     ("hot_leads:index", lambda o: [], BOTH),
+    ("sales_my_day", lambda o: [], SALES_ONLY),
+    ("sales_tasks:index", lambda o: [], SALES_ONLY),
+    ("sales_tasks:add", lambda o: [], SALES_ONLY),
+    ("sales_tasks:edit", lambda o: [o["task"].pk], SALES_ONLY),
+    # Task rules belong to sales managers (tests/sales/test_task_pages.py).
+    ("sales_task_rules:index", lambda o: [], NOBODY),
+    ("sales_task_rules:add", lambda o: [], NOBODY),
     # Administration stays with superusers.
     ("wagtailusers_users:index", lambda o: [], NOBODY),
     ("wagtailusers_groups:index", lambda o: [], NOBODY),
@@ -108,6 +116,7 @@ def objects(users) -> dict[str, object]:
     return {
         "contact": ContactFactory(owner=None),
         "owned": ContactFactory(owner=users[S]),
+        "task": TaskFactory(owner=users[S]),
         "list": MailingListFactory(),
         "segment": SegmentFactory(),
         "campaign": campaign,
