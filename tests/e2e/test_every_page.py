@@ -23,6 +23,7 @@ from tests.factories import (
     MessageFactory,
     SegmentFactory,
     SenderIdentityFactory,
+    TaskFactory,
     UserFactory,
 )
 
@@ -39,6 +40,7 @@ def objects() -> dict[str, object]:
         "seller": seller,
         "contact": ContactFactory(owner=None),
         "owned": ContactFactory(owner=seller),
+        "task": TaskFactory(owner=seller, title="Call about the quote"),
         "list": MailingListFactory(),
         "segment": SegmentFactory(),
         "campaign": campaign,
