@@ -20,7 +20,6 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
-from django.db.models import Subquery
 from django.urls import reverse
 from django.utils import timezone
 
@@ -46,18 +45,30 @@ def due_count(now: datetime | None = None) -> int:
 
 
 def claim_batch(now: datetime | None = None) -> str | None:
-    """Claim up to REMINDER_BATCH_SIZE due reminders; the claim id, or None when none were free."""
+    """Claim up to REMINDER_BATCH_SIZE due reminders; the claim id, or None when none were free.
+
+    Rows another sender is claiming are skipped (SKIP LOCKED on PostgreSQL), and the UPDATE
+    re-checks ``pending``, so two senders never share a row; a sender that lost every row of
+    a race tries again rather than stopping while reminders are due.
+    """
     now, claim = now or timezone.now(), uuid.uuid4().hex
+    lease = now + timedelta(seconds=settings.REMINDER_LEASE_SECONDS)
     # A deferred reminder waits until its lease (used as "not before") has passed.
-    free = _due(now).exclude(reminder_lease_until__gt=now).order_by("due_at").values("pk")
-    claimed = Task.objects.filter(
-        pk__in=Subquery(free[: settings.REMINDER_BATCH_SIZE]), reminder=Task.Reminder.PENDING
-    ).update(
-        reminder=Task.Reminder.SENDING,
-        reminder_claim=claim,
-        reminder_lease_until=now + timedelta(seconds=settings.REMINDER_LEASE_SECONDS),
-    )
-    return claim if claimed else None
+    free = _due(now).exclude(reminder_lease_until__gt=now).order_by("due_at")
+    for _ in range(3):
+        with transaction.atomic():
+            ids = list(
+                free.select_for_update(skip_locked=True, of=("self",)).values_list("pk", flat=True)[
+                    : settings.REMINDER_BATCH_SIZE
+                ]
+            )
+            if not ids:
+                return None
+            if Task.objects.filter(pk__in=ids, reminder=Task.Reminder.PENDING).update(
+                reminder=Task.Reminder.SENDING, reminder_claim=claim, reminder_lease_until=lease
+            ):
+                return claim
+    return None
 
 
 def _on_the_wire(task_id: int, claim: str) -> bool:

@@ -15,6 +15,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 from django.views.generic import TemplateView
@@ -76,13 +77,18 @@ class MyDayView(WagtailAdminTemplateMixin, TemplateView):
         counts = my_day.counts(tasks, edges)
         rows = my_day.buckets(tasks, edges)
         team = self.request.user.has_perm(TEAM)
+        people = list(colleagues()) if team else []
         return super().get_context_data(
             sections=[(name, label, counts[name], rows[name]) for name, label in LABELS],
             zone=my_day.owner_zone(owner or self.request.user),
             shown_owner=person(owner) if chosen != "all" else "the whole team",
             chosen=chosen,
             is_manager=team,
-            colleagues=colleagues() if team else [],
+            colleagues=people,
+            # The same options on every row: rendered once, not once per task.
+            colleague_options=format_html_join(
+                "", '<option value="{}">{}</option>', ((u.pk, person(u)) for u in people)
+            ),
             next_url=self.request.get_full_path(),
             tomorrow=(timezone.localdate() + timedelta(days=1)).isoformat(),
             **kwargs,
