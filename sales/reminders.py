@@ -219,7 +219,7 @@ def send_digest(owner_id: int, local_date: str) -> bool:
         return False
     url = settings.WAGTAILADMIN_BASE_URL + reverse("sales_my_day")
     text = f"Your open tasks for today and those overdue ({count}):\n\n{listing}\n\nMy day: {url}"
-    result = send_transactional(owner.email, f"Your day: {count} tasks", text)
+    result = send_transactional(owner.email, f"Your day: {count} task{'s' if count != 1 else ''}", text)
     status = Digest.Status.SENT if result.outcome == Outcome.SENT else Digest.Status.FAILED
     Digest.objects.filter(pk=digest.pk).update(status=status)
     return status == Digest.Status.SENT

@@ -81,7 +81,8 @@ class TaskRuleEditView(EditView):
         if self.request.method == "GET":
             state = "makes" if self.object.enabled else "would make, once switched on,"
             count = dry_run_count(self.object)
-            messages.info(self.request, f"Dry run: this rule {state} {count} tasks now (saved settings).")
+            tasks = f"{count} task{'s' if count != 1 else ''}"
+            messages.info(self.request, f"Dry run: this rule {state} {tasks} now (saved settings).")
         return super().get_context_data(**kwargs)
 
 

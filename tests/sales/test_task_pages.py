@@ -158,4 +158,4 @@ def test_task_rules_show_their_dry_run_count_to_managers(client, manager):
     response = client.get(reverse("sales_task_rules:edit", args=[rule.pk]))
 
     assert response.status_code == 200
-    assert b"would make, once switched on, 1 tasks" in response.content
+    assert b"would make, once switched on, 1 task now" in response.content
