@@ -167,7 +167,9 @@ def digests_due(now: datetime | None = None) -> list[tuple[int, str]]:
     from wagtail.users.models import UserProfile
 
     now = now or timezone.now()
-    owners = set(Task.objects.open().exclude(owner=None).values_list("owner_id", flat=True).distinct())
+    # Only owners a digest can reach, or their claim-less rows would be handed out on every tick.
+    reachable = Task.objects.open().filter(owner__is_active=True).exclude(owner__email="")
+    owners = set(reachable.values_list("owner_id", flat=True).distinct())
     zones = dict(UserProfile.objects.filter(user_id__in=owners).values_list("user_id", "current_time_zone"))
     due = []
     for owner_id in owners:

@@ -141,3 +141,10 @@ def test_the_digest_lists_overdue_and_todays_tasks_only(smtp):
 
     body = smtp.parsed()[0].get_body(("plain",)).get_content()
     assert "OVERDUE" in body and "Late one" in body and "Next month" not in body
+
+
+def test_owners_a_digest_cannot_reach_are_not_handed_out_on_every_tick():
+    TaskFactory(owner=UserFactory(email=""))
+    TaskFactory(owner=UserFactory(is_active=False))
+
+    assert reminders.digests_due(datetime(2027, 3, 2, 12, 0, tzinfo=UTC)) == []
