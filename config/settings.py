@@ -257,6 +257,17 @@ if CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] <= SEND_RETRY_MAX_DELAY
     raise ConfigError("SEND_RETRY_MAX_DELAY_SECONDS: must be shorter than CELERY_VISIBILITY_TIMEOUT")
 CELERY_BEAT_SCHEDULE["campaigns-tick"] = {"task": "campaigns.tasks.tick", "schedule": 10.0}
 
+# --- Sales tasks: reminders, digests, task rules (sales/reminders.py, sales/rules.py) ----------
+REMINDER_BATCH_SIZE = env_int("REMINDER_BATCH_SIZE", 100, minimum=1)
+# A claimed batch's lease; the row on the wire renews its own. Run out, the worker is taken for dead.
+REMINDER_LEASE_SECONDS = env_int("REMINDER_LEASE_SECONDS", 60, minimum=2)
+REMINDER_RETRY_SECONDS = env_int("REMINDER_RETRY_SECONDS", 300, minimum=1)
+# Sender tasks started per tick while reminders are due; each claims batches for at most the budget.
+REMINDER_SENDERS = env_int("REMINDER_SENDERS", 2, minimum=1)
+REMINDER_SEND_BUDGET_SECONDS = env_float("REMINDER_SEND_BUDGET_SECONDS", 50.0, minimum=1.0)
+CELERY_BEAT_SCHEDULE["sales-tick"] = {"task": "sales.tasks.tick", "schedule": 10.0}
+CELERY_BEAT_SCHEDULE["sales-task-rules"] = {"task": "sales.tasks.run_task_rules", "schedule": 300.0}
+
 DNS_NAMESERVERS = env_list("DNS_NAMESERVERS")
 EMAIL_CHECK_DNS = env_bool("EMAIL_CHECK_DNS", True)
 DNS_TIMEOUT = env_float("DNS_TIMEOUT", 2.0, minimum=0.1)

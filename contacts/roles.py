@@ -3,7 +3,10 @@
 - Marketers manage contacts, lists, segments, suppressions, imports, layouts and campaigns
   (with their sender identities and images), and may send.
 - Sales see every contact and its history and the hot-leads list; they edit only the profile
-  fields and notes of contacts they own (see contacts/viewsets.py: ContactPermissionPolicy).
+  fields and notes of contacts they own (see contacts/viewsets.py: ContactPermissionPolicy),
+  and work their own tasks (My day).
+- Sales managers are sales staff who also see and reassign the whole team's tasks and edit
+  the task rules.
 
 Permissions of apps above contacts are named by app label and codename, never imported.
 """
@@ -47,6 +50,16 @@ SALES_PERMISSIONS = [
     ("contacts", "view_contact"),
     ("contacts", "change_contact"),
     ("contacts", "view_activity"),
+    # Their own tasks: My day, the contact page's follow-up and call log, the task admin.
+    *[("sales", f"{action}_task") for action in ("add", "change", "view")],
+]
+# Sales managers: everything sales staff have, plus the whole team's tasks and the task rules.
+SALES_MANAGERS = "Sales managers"
+SALES_MANAGERS_PERMISSIONS = [
+    *SALES_PERMISSIONS,
+    ("sales", "delete_task"),
+    ("sales", "view_team_tasks"),
+    *[("sales", f"{action}_taskrule") for action in CRUD],
 ]
 
 
@@ -76,7 +89,8 @@ def _grant_images(group: Group, using: str) -> None:
 def ensure_groups(using: str = "default", **kwargs: Any) -> None:
     """Idempotent post_migrate handler: create both groups and give them their permissions."""
     # Our handler can run before auth's own post_migrate handler has created these apps' permissions.
-    labels = {label for label, _ in MARKETERS_PERMISSIONS + SALES_PERMISSIONS} | {*MARKETERS_APPS, "wagtailimages"}
+    named = MARKETERS_PERMISSIONS + SALES_MANAGERS_PERMISSIONS
+    labels = {label for label, _ in named} | {*MARKETERS_APPS, "wagtailimages"}
     for app_label in labels & {config.label for config in apps.get_app_configs()}:
         create_permissions(apps.get_app_config(app_label), verbosity=0, using=using)
     marketers, _ = Group.objects.using(using).get_or_create(name=MARKETERS)
@@ -84,3 +98,5 @@ def ensure_groups(using: str = "default", **kwargs: Any) -> None:
     _grant_images(marketers, using)
     sales, _ = Group.objects.using(using).get_or_create(name=SALES)
     sales.permissions.add(*_permissions(using, SALES_PERMISSIONS))
+    managers, _ = Group.objects.using(using).get_or_create(name=SALES_MANAGERS)
+    managers.permissions.add(*_permissions(using, SALES_MANAGERS_PERMISSIONS))

@@ -38,6 +38,8 @@ from contacts.services import PROFILE_EDIT_FIELDS
 
 # Hook name: ``fn(contact, user) -> list[Button]`` adds entries to the contact page's "More" menu.
 CONTACT_PAGE_BUTTONS_HOOK = "register_contact_page_buttons"
+# The hook apps above contacts register to add a section to the contact page (see page_sections).
+CONTACT_PAGE_SECTIONS = "contact_page_sections"
 
 
 def is_marketer(user) -> bool:
@@ -195,8 +197,15 @@ class ContactInspectView(InspectView):
             tags=list(contact.tags.names()),
             note_url=reverse("contacts_admin:add_note", args=[contact.pk]),
             can_add_note=self.get_edit_url() is not None,
+            sections=page_sections(self.request, contact),
         )
         return context
+
+
+def page_sections(request, contact: Contact) -> list[str]:
+    """HTML sections that apps above contacts add to the contact page (tasks, orders...):
+    each ``contact_page_sections`` hook takes (request, contact) and returns HTML or ""."""
+    return [html for hook in hooks.get_hooks(CONTACT_PAGE_SECTIONS) if (html := hook(request, contact))]
 
 
 def profile_rows(contact: Contact) -> list[tuple[str, str]]:

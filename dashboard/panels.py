@@ -11,6 +11,8 @@ from wagtail.admin.ui.components import Component
 
 from campaigns.models import Campaign
 from dashboard import services
+from sales import my_day
+from sales.models import Task
 
 
 class Panel(Component):
@@ -70,6 +72,19 @@ class RecentCampaignsPanel(Panel):
         }
 
 
+class MyDayPanel(Panel):
+    """The signed-in person's tasks: overdue, today and this week, by their own clock."""
+
+    order = 8
+    permission = "sales.view_task"
+    template_name = "dashboard/my_day_panel.html"
+
+    def get_context_data(self, parent_context: dict | None = None) -> dict[str, Any]:
+        user = self.request.user
+        tasks = Task.objects.open().filter(owner=user)
+        return {"counts": my_day.counts(tasks, my_day.bounds(my_day.owner_zone(user))), "url": reverse("sales_my_day")}
+
+
 class DeliverabilityPanel(Panel):
     order = 20
     permission = "campaigns.send_campaign"
@@ -99,7 +114,7 @@ class ActiveSendsPanel(Panel):
         return format_html('<section class="panel w-p-4"><h2>Sending</h2><ul>{}</ul></section>', rows)
 
 
-PANELS = [NextStepsPanel, AudiencePanel, ActiveSendsPanel, DeliverabilityPanel, RecentCampaignsPanel]
+PANELS = [NextStepsPanel, MyDayPanel, AudiencePanel, ActiveSendsPanel, DeliverabilityPanel, RecentCampaignsPanel]
 
 
 def panels_for(request) -> list[Panel]:

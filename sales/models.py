@@ -1,9 +1,10 @@
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from contacts.models import Contact
+from contacts.models import Contact, CustomField
 
 
 class TaskQuerySet(models.QuerySet):
@@ -37,8 +38,13 @@ class Task(models.Model):
 
     class Reminder(models.TextChoices):
         PENDING = "pending"
+        # Claimed by a worker, not yet handed to the mail server: re-claimable when the lease runs out.
         SENDING = "sending", "being sent"
+        # Handed to the mail server: if the worker dies now, the row becomes unknown, never resent.
+        WIRE = "wire", "on the wire"
         SENT = "sent"
+        UNKNOWN = "unknown", "unknown (worker died while sending)"
+        FAILED = "failed"
         NONE = "none", "no reminder"
 
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="tasks")
@@ -57,6 +63,8 @@ class Task(models.Model):
     )
     reminder = models.CharField(max_length=8, choices=Reminder.choices, default=Reminder.PENDING)
     reminded_at = models.DateTimeField(null=True, blank=True)
+    reminder_claim = models.CharField(max_length=32, blank=True, editable=False)
+    reminder_lease_until = models.DateTimeField(null=True, blank=True, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -66,6 +74,7 @@ class Task(models.Model):
 
     class Meta:
         ordering = ["due_at", "-priority"]
+        permissions = [("view_team_tasks", "Can see and reassign the whole team's tasks")]
         indexes = [
             models.Index(fields=["owner", "done_at", "due_at"], name="task_owner_open_due"),
             models.Index(fields=["reminder", "due_at"], name="task_reminder_due"),
@@ -80,3 +89,84 @@ class Task(models.Model):
 
     def __str__(self) -> str:
         return self.title or f"{self.get_kind_display()} {self.contact}"
+
+
+class TaskRule(models.Model):
+    """Makes a task for the contact's owner when something happens (see sales/rules.py).
+
+    Activity-driven triggers read ``contacts.Activity`` after ``watermark`` (an activity id);
+    the date trigger reads the custom date field, with ``watermark_date`` as the last day done.
+    """
+
+    class Trigger(models.TextChoices):
+        LINK_CLICKED = "link_clicked", "clicked a link whose address contains a pattern"
+        SCORE = "score", "engagement score at or above a threshold"
+        CLICKS_IN_WEEK = "clicks_in_week", "clicked tracked links N times in 7 days"
+        DATE_COMING = "date_coming", "a date field comes up in N days"
+
+    name = models.CharField(max_length=200)
+    trigger = models.CharField(max_length=16, choices=Trigger.choices)
+    url_pattern = models.CharField(
+        max_length=200, blank=True, help_text="Part of the clicked address, e.g. /pricing (link clicked)."
+    )
+    threshold = models.FloatField(null=True, blank=True, help_text="Engagement score (score trigger).")
+    count = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Clicks in 7 days (clicks trigger) or days ahead (date trigger)."
+    )
+    date_field = models.SlugField(
+        max_length=64, blank=True, help_text="Key of a custom field of kind date, e.g. renewal (date trigger)."
+    )
+    task_kind = models.CharField(max_length=10, choices=Task.Kind.choices, default=Task.Kind.FOLLOW_UP)
+    task_title = models.CharField(max_length=200, help_text="Title of the task it makes, e.g. Call about pricing.")
+    due_in_days = models.PositiveSmallIntegerField(default=0, help_text="0: due at once.")
+    enabled = models.BooleanField(default=False, help_text="Check the dry-run count before switching it on.")
+    watermark = models.BigIntegerField(null=True, blank=True, editable=False)
+    watermark_date = models.DateField(null=True, blank=True, editable=False)
+    last_run_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_created = models.PositiveIntegerField(default=0, editable=False)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def rule_key(self) -> str:
+        return f"rule:{self.pk}"
+
+    def clean(self) -> None:
+        needed = {
+            self.Trigger.LINK_CLICKED: ("url_pattern",),
+            self.Trigger.SCORE: ("threshold",),
+            self.Trigger.CLICKS_IN_WEEK: ("count",),
+            self.Trigger.DATE_COMING: ("count", "date_field"),
+        }.get(self.trigger, ())
+        errors = {name: "Needed by this trigger." for name in needed if getattr(self, name) in (None, "")}
+        dated = CustomField.objects.filter(key=self.date_field, kind=CustomField.Kind.DATE)
+        if self.trigger == self.Trigger.DATE_COMING and "date_field" not in errors and not dated.exists():
+            errors["date_field"] = "No custom field of kind date has this key."
+        if errors:
+            raise ValidationError(errors)
+
+
+class Digest(models.Model):
+    """The daily digest of one owner for one local date: the unique row is the claim, so a
+    digest goes out at most once even when two ticks or a killed worker overlap."""
+
+    class Status(models.TextChoices):
+        SENDING = "sending"
+        SENT = "sent"
+        FAILED = "failed"
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    local_date = models.DateField()
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.SENDING)
+    tasks = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["owner", "local_date"], name="digest_once_per_owner_day")]
+
+    def __str__(self) -> str:
+        return f"digest for {self.owner_id} on {self.local_date}"

@@ -3,6 +3,7 @@
 import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.utils import timezone
 
 from campaigns.models import Campaign, CampaignLink, Message, SenderIdentity
 from contacts.models import Activity, Contact, MailingList, Segment, Subscription, Suppression
@@ -147,3 +148,13 @@ class SignupFormFactory(factory.django.DjangoModelFactory):
 
         for mailing_list in extracted if extracted is not None else [MailingListFactory()]:
             SignupFormList.objects.create(form=self, mailing_list=mailing_list)
+
+
+class TaskFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "sales.Task"
+
+    contact = factory.SubFactory(ContactFactory)
+    owner = factory.SubFactory(UserFactory)
+    due_at = factory.LazyFunction(timezone.now)
+    title = factory.Sequence(lambda n: f"Task {n}")

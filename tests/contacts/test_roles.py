@@ -20,13 +20,14 @@ from tests.factories import (
     SegmentFactory,
     SenderIdentityFactory,
     SignupFormFactory,
+    TaskFactory,
     UserFactory,
 )
 
 pytestmark = pytest.mark.django_db
 
 M, S = MARKETERS, SALES
-BOTH, MARKETERS_ONLY, NOBODY = {M, S}, {M}, set()
+BOTH, MARKETERS_ONLY, SALES_ONLY, NOBODY = {M, S}, {M}, {S}, set()
 
 # (URL name, arguments built from the fixtures, roles allowed). Extra menu entries Wagtail adds
 # (Help links, Reports) are listed in MENU_EXEMPT below, with the reason.
@@ -98,6 +99,13 @@ TABLE: list[tuple[str, Callable[[dict], list], set[str]]] = [
     ("welcome_emails:add", lambda o: [], MARKETERS_ONLY),
     # Sales
     ("hot_leads:index", lambda o: [], BOTH),
+    ("sales_my_day", lambda o: [], SALES_ONLY),
+    ("sales_tasks:index", lambda o: [], SALES_ONLY),
+    ("sales_tasks:add", lambda o: [], SALES_ONLY),
+    ("sales_tasks:edit", lambda o: [o["task"].pk], SALES_ONLY),
+    # Task rules belong to sales managers (tests/sales/test_task_pages.py).
+    ("sales_task_rules:index", lambda o: [], NOBODY),
+    ("sales_task_rules:add", lambda o: [], NOBODY),
     # Administration stays with superusers.
     ("wagtailusers_users:index", lambda o: [], NOBODY),
     ("wagtailusers_groups:index", lambda o: [], NOBODY),
@@ -126,6 +134,7 @@ def objects(users) -> dict[str, object]:
     return {
         "contact": ContactFactory(owner=None),
         "owned": ContactFactory(owner=users[S]),
+        "task": TaskFactory(owner=users[S]),
         "list": MailingListFactory(),
         "segment": SegmentFactory(),
         "campaign": campaign,

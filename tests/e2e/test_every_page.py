@@ -25,6 +25,7 @@ from tests.factories import (
     SegmentFactory,
     SenderIdentityFactory,
     SignupFormFactory,
+    TaskFactory,
     UserFactory,
 )
 
@@ -41,6 +42,7 @@ def objects() -> dict[str, object]:
         "seller": seller,
         "contact": ContactFactory(owner=None),
         "owned": ContactFactory(owner=seller),
+        "task": TaskFactory(owner=seller, title="Call about the quote"),
         "list": MailingListFactory(),
         "segment": SegmentFactory(),
         "campaign": campaign,
