@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, QuerySet
 from django.urls import reverse
 from django_filters import CharFilter, ChoiceFilter, ModelChoiceFilter
+from wagtail import hooks
 from wagtail.admin.filters import WagtailFilterSet
 from wagtail.admin.panels import FieldPanel, ObjectList
 from wagtail.admin.ui.tables import Column, TitleColumn
@@ -143,8 +144,10 @@ class ContactEditView(SalesPanelMixin, EditView):
 
     def save_instance(self) -> Contact:
         instance = self.form.save(commit=False)
+        tags_before = list(Contact.objects.get(pk=instance.pk).tags.names())
         services.update_profile(instance, list(self.form.changed_data), self.request.user)
         self.form.save_m2m()
+        services.record_tag_change(instance, tags_before, self.request.user)
         return instance
 
 
@@ -187,8 +190,16 @@ class ContactInspectView(InspectView):
             tags=list(contact.tags.names()),
             note_url=reverse("contacts_admin:add_note", args=[contact.pk]),
             can_add_note=self.get_edit_url() is not None,
+            panels=extra_panels(self.request, contact),
         )
         return context
+
+
+def extra_panels(request, contact: Contact) -> list[str]:
+    """Sections the apps above contacts add to the contact page (orders, tasks...), without
+    contacts importing them: each ``contact_page_panels`` hook takes (request, contact) and
+    returns safe HTML, or "" to add nothing (for instance when the user may not see it)."""
+    return [html for hook in hooks.get_hooks("contact_page_panels") if (html := hook(request, contact))]
 
 
 def profile_rows(contact: Contact) -> list[tuple[str, str]]:

@@ -127,3 +127,14 @@ class MessageFactory(factory.django.DjangoModelFactory):
     contact = factory.SubFactory(ContactFactory)
     email = factory.LazyAttribute(lambda message: message.contact.email)
     domain = factory.LazyAttribute(lambda message: message.contact.email_domain)
+
+
+class DealFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "sales.Deal"
+
+    contact = factory.SubFactory(ContactFactory)
+    date = factory.Faker("date_this_year")
+    amount = 100
+    currency = "EUR"
+    status = "won"
