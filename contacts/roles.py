@@ -2,8 +2,9 @@
 
 - Marketers manage contacts, lists, segments, suppressions, imports, layouts and campaigns
   (with their sender identities and images), and may send.
-- Sales see every contact and its history and the hot-leads list; they edit only the profile
-  fields and notes of contacts they own (see contacts/viewsets.py: ContactPermissionPolicy).
+- Sales see every contact and its history, the hot-leads list, orders and lost customers, and
+  record orders; they edit only the profile fields and notes of contacts they own (see
+  contacts/viewsets.py: ContactPermissionPolicy). Marketers also import orders and set grade rules.
 
 Permissions of apps above contacts are named by app label and codename, never imported.
 """
@@ -30,6 +31,12 @@ MARKETERS_PERMISSIONS = [
     ],
     ("campaigns", "send_campaign"),
     ("campaigns", "view_message"),
+    # Orders (edited and imported), lost customers, grade rules.
+    *[("sales", f"{action}_deal") for action in CRUD],
+    ("sales", "import_deal"),
+    ("sales", "view_customerhealth"),
+    ("sales", "change_gradepolicy"),
+    ("sales", "apply_gradepolicy"),
 ]
 # Images for campaign bodies, granted on the root collection (Wagtail's images are per collection).
 MARKETERS_IMAGE_PERMISSIONS = ["add_image", "change_image", "delete_image", "choose_image"]
@@ -38,6 +45,11 @@ SALES_PERMISSIONS = [
     ("contacts", "view_contact"),
     ("contacts", "change_contact"),
     ("contacts", "view_activity"),
+    # They record orders from the contact page and see lost customers; imports and grade rules are the marketers'.
+    ("sales", "view_deal"),
+    ("sales", "add_deal"),
+    ("sales", "change_deal"),
+    ("sales", "view_customerhealth"),
 ]
 
 

@@ -199,7 +199,7 @@ def _write(rows: list[DealRow], summary: DealImportSummary) -> None:
     Deal.objects.bulk_update(changed, UPDATABLE)
     summary.created += len(new)
     summary.updated += len(changed)
-    record_many(_history(new))
+    record_many(_history(new, "imported"))
 
 
 def _existing_unreferenced(rows: list[DealRow], contacts: dict[str, int]) -> set[tuple]:
@@ -211,18 +211,26 @@ def _existing_unreferenced(rows: list[DealRow], contacts: dict[str, int]) -> set
     }
 
 
-def _history(deals: list[Deal]) -> list[Activity]:
+def _history(deals: list[Deal], verb: str = "recorded", author=None) -> list[Activity]:
     return [
         Activity(
             contact_id=deal.contact_id,
             kind=Activity.Kind.DEAL,
-            details={
-                "summary": f"Order {deal.reference or ''} {deal.amount} {deal.currency} ({deal.status})".replace(
-                    "  ", " "
-                ),
-                "deal": deal.pk,
-                "date": deal.date.isoformat(),
-            },
+            details={"summary": _summary(deal, verb), "deal": deal.pk, "date": deal.date.isoformat()},
+            created_by=author,
         )
         for deal in deals
     ]
+
+
+def _summary(deal: Deal, verb: str) -> str:
+    name = f"Order {deal.reference}" if deal.reference else "Order"
+    return f"{name} of {deal.date:%Y-%m-%d} {verb}: {deal.amount} {deal.currency}, {deal.get_status_display()}"
+
+
+@transaction.atomic
+def save_deal(deal: Deal, author, *, added: bool) -> Deal:
+    """Save an order edited in the admin and note it in the contact's history."""
+    deal.save()
+    record_many(_history([deal], "added" if added else "changed", author))
+    return deal

@@ -106,6 +106,7 @@ class Deal(models.Model):
     class Meta:
         ordering = ["-date", "-pk"]
         verbose_name = "order"
+        permissions = [("import_deal", "Can import orders")]
         indexes = [models.Index(fields=["contact", "status", "date"], name="deal_contact_status_date")]
         constraints = [
             models.UniqueConstraint(fields=["reference"], condition=~Q(reference=""), name="deal_unique_reference")

@@ -14,6 +14,7 @@ from contacts.roles import MARKETERS, SALES, ensure_groups
 from tests.factories import (
     CampaignFactory,
     ContactFactory,
+    DealFactory,
     LayoutFactory,
     MailingListFactory,
     SegmentFactory,
@@ -80,6 +81,15 @@ TABLE: list[tuple[str, Callable[[dict], list], set[str]]] = [
     ("wagtailimages:add", lambda o: [], MARKETERS_ONLY),
     # Sales
     ("hot_leads:index", lambda o: [], BOTH),
+    # Customers: orders, lost customers, grade rules (sales/wagtail_hooks.py)
+    ("lost_customers:index", lambda o: [], BOTH),
+    ("lost_customers:add_to_list", lambda o: [], MARKETERS_ONLY),
+    ("wagtailsnippets_sales_deal:list", lambda o: [], BOTH),
+    ("wagtailsnippets_sales_deal:add", lambda o: [], BOTH),
+    ("wagtailsnippets_sales_deal:edit", lambda o: [o["deal"].pk], BOTH),
+    ("wagtailsnippetchoosers_sales_deal:choose", lambda o: [], BOTH),
+    ("sales_orders_import", lambda o: [], MARKETERS_ONLY),
+    ("grade_rules:index", lambda o: [], MARKETERS_ONLY),
     # Administration stays with superusers.
     ("wagtailusers_users:index", lambda o: [], NOBODY),
     ("wagtailusers_groups:index", lambda o: [], NOBODY),
@@ -113,6 +123,7 @@ def objects(users) -> dict[str, object]:
         "campaign": campaign,
         "layout": campaign.layout,
         "sender": campaign.sender,
+        "deal": DealFactory(),
     }
 
 
