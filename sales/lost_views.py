@@ -99,8 +99,13 @@ class LostCustomersView(IndexView):
     ]
     list_export = ["contact.email", "contact.full_name", "state", "reason", "last_order", "orders", "trend"]
     list_export += ["contact.owner", "contact.grade", "contact.region", "contact.industry", "flagged_at"]
-    export_headings = {"contact.email": "email", "contact.full_name": "name", "contact.owner": "owner"}
+    export_headings = {name: name.removeprefix("contact.").replace("_", " ") for name in list_export}
     export_filename = "lost-customers"
+
+    def to_row_dict(self, item: CustomerHealth) -> dict:
+        row = super().to_row_dict(item)
+        row["contact.owner"] = person(item.contact.owner)
+        return row
 
     def get_base_queryset(self) -> QuerySet[CustomerHealth]:
         return flagged()
