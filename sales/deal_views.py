@@ -90,7 +90,14 @@ class DealImportForm(forms.Form):
 def import_orders(request: HttpRequest) -> HttpResponse:
     """Upload an orders file and import it at once (bounded by the contacts import's limits)."""
     form = DealImportForm(request.POST or None, request.FILES or None)
-    context = {"form": form, "page_title": "Import orders", "header_icon": "upload", "summary": None, "failure": ""}
+    context = {
+        "form": form,
+        "page_title": "Import orders",
+        "header_title": "Import orders",
+        "header_icon": "upload",
+        "summary": None,
+        "failure": "",
+    }
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         with tempfile.TemporaryDirectory() as folder:

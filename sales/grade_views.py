@@ -25,6 +25,9 @@ class GradePolicyForm(forms.ModelForm):
         model = GradePolicy
         fields = ["method", "months", "a_share", "b_share", *RULE_FIELDS, "nightly"]
         widgets = {name: forms.Textarea(attrs={"rows": 3}) for name in RULE_FIELDS}
+        labels = {"a_share": "A share (%)", "b_share": "B share (%)"} | {
+            name: f"Grade {name[-1].upper()} rules" for name in RULE_FIELDS
+        }
 
     def clean(self) -> dict:
         data = super().clean()
@@ -69,6 +72,7 @@ def grade_rules(request: HttpRequest) -> HttpResponse:
         "total": sum(move.count for move in moves),
         "can_apply": request.user.has_perm("sales.apply_gradepolicy"),
         "page_title": "Grade rules",
+        "header_title": "Grade rules",
         "header_icon": "tasks",
     }
     return TemplateResponse(request, "sales/grade_rules.html", context)

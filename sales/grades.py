@@ -92,6 +92,7 @@ def _rule_targets(rules: GradePolicy) -> tuple[str, list[Any]]:
         .filter(matching)
         .annotate(contact_id=F("pk"), target=Case(*whens, default=F("grade")))
         .values("contact_id", "target")
+        .distinct()  # a rule that joins (a list, a tag) must not list a contact twice
     )
     sql, params = targets.query.sql_with_params()
     return sql, list(params)

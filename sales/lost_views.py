@@ -137,7 +137,8 @@ def add_to_list(request: HttpRequest) -> HttpResponse:
             request, f"{added} customers added to {mailing_list}; unsubscribed and existing members left out."
         )
         return redirect(reverse("lost_customers:index") + "?" + request.GET.urlencode())
-    context = {"form": form, "count": customers.count(), "page_title": "Add lost customers to a list"}
+    title = "Add lost customers to a list"
+    context = {"form": form, "count": customers.count(), "page_title": title, "header_title": title}
     return TemplateResponse(request, "sales/lost_add_to_list.html", context | {"header_icon": "list-ul"})
 
 

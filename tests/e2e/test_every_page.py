@@ -18,6 +18,7 @@ from tests.e2e.conftest import check_page
 from tests.factories import (
     CampaignFactory,
     ContactFactory,
+    DealFactory,
     LayoutFactory,
     MailingListFactory,
     MessageFactory,
@@ -44,6 +45,7 @@ def objects() -> dict[str, object]:
         "campaign": campaign,
         "layout": campaign.layout,
         "sender": campaign.sender,
+        "deal": DealFactory(),
     }
 
 
