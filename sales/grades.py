@@ -135,6 +135,8 @@ def apply(rules: GradePolicy | None = None, now: datetime | None = None) -> int:
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE IF EXISTS {MOVES}")
         cursor.execute(f"CREATE TEMPORARY TABLE {MOVES} AS {sql}", params)
+        if connection.vendor == "postgresql":
+            cursor.execute(f"ANALYZE {MOVES}")  # temporary tables are never analysed automatically
         cursor.execute(
             f"""INSERT INTO {ACTIVITY} (contact_id, kind, occurred_at, link_url, is_machine, details)
                 SELECT m.contact_id, '{Activity.Kind.GRADE}', %s, '', FALSE, {details} FROM {MOVES} m""",  # noqa: S608
