@@ -5,9 +5,12 @@ the day named in each test. Their average gap is 30 days, so they are drifting a
 days without an order (1.5x) and lost after 90 (3x).
 """
 
+import json
 from datetime import UTC, date, datetime, timedelta
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
 
 from contacts.models import Activity, Contact
 from sales.lost import RULE_KEY, detect_lost_customers
@@ -151,3 +154,12 @@ def test_a_recovered_customer_who_drifts_again_is_flagged_again_with_a_new_task(
 
     assert (outcome.drifting, outcome.tasks_created, state(contact)) == (1, 1, "drifting")
     assert Task.objects.filter(contact=contact).count() == 2
+
+
+def test_the_command_prints_one_json_document_with_the_counts():
+    customer(orders=1, standing=Contact.Standing.INACTIVE)
+    out = StringIO()
+
+    call_command("detect_lost_customers", "--json", stdout=out)
+
+    assert json.loads(out.getvalue()) == {"drifting": 0, "lost": 1, "recovered": 0, "tasks_created": 1}
