@@ -444,3 +444,18 @@ CELERY_BEAT_SCHEDULE["signups-purge-pending"] = {
     "task": "signups.tasks.purge_pending",
     "schedule": crontab(hour=3, minute=45),
 }
+# --- Sales: deals, lost customers, grades (sales/deals.py, sales/lost.py, sales/grades.py) ------
+SALES_DEFAULT_CURRENCY = env_str("SALES_DEFAULT_CURRENCY", "EUR")
+# A customer is drifting when the engagement score fell by this share against its 90-day baseline.
+SALES_LOST_ENGAGEMENT_DROP = env_float("SALES_LOST_ENGAGEMENT_DROP", 0.5, minimum=0.01)
+# ... and only when that baseline was at least this score (a drop from almost nothing says nothing).
+SALES_LOST_MIN_BASELINE = env_float("SALES_LOST_MIN_BASELINE", 3.0, minimum=0.0)
+# The lost-customer job runs after the engagement recompute (03:15), the grade rules after it.
+CELERY_BEAT_SCHEDULE["sales-detect-lost-customers"] = {
+    "task": "sales.tasks.detect_lost_customers",
+    "schedule": crontab(hour=3, minute=45),
+}
+CELERY_BEAT_SCHEDULE["sales-apply-grade-rules"] = {
+    "task": "sales.tasks.apply_grade_rules",
+    "schedule": crontab(hour=4, minute=0),
+}

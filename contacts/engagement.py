@@ -15,10 +15,11 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Case, Count, Exists, FloatField, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
+from django.db.models import Case, Count, Exists, F, FloatField, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from contacts import history
 from contacts.models import Activity, ActivityTally, Contact
 
 Kind = Activity.Kind
@@ -90,7 +91,6 @@ def _apply_sql(vendor: str) -> str:
     """One UPDATE ... FROM for a whole batch of contacts. Written by hand because the ORM's
     per-row CASE expressions cost more Python time than the database work itself."""
     table = Contact._meta.db_table
-    gone = ", ".join(f"'{status}'" for status in GONE)
     return f"""
         UPDATE {table} SET
             engagement_score = engagement_score + v.score,
@@ -98,14 +98,29 @@ def _apply_sql(vendor: str) -> str:
             last_clicked_at = {_later("last_clicked_at", "v.clicked")},
             last_engaged_at = {_later("last_engaged_at", "v.engaged")},
             sunset_at = NULL,
-            standing = CASE
-                WHEN standing = '{Standing.SUPPRESSED}' OR status IN ({gone}) THEN standing
-                WHEN engagement_score + v.score >= {ENGAGED_MIN_SCORE} THEN '{Standing.ENGAGED}'
-                ELSE '{Standing.ACTIVE}'
-            END
+            standing = {_drained_standing()}
         FROM {_batch_source(vendor)}
         WHERE {table}.id = v.id
     """  # noqa: S608
+
+
+def _drained_standing() -> str:
+    """The standing a contact has once a drained batch's credit ``v.score`` is added."""
+    gone = ", ".join(f"'{status}'" for status in GONE)
+    return f"""CASE
+                WHEN standing = '{Standing.SUPPRESSED}' OR status IN ({gone}) THEN standing
+                WHEN engagement_score + v.score >= {ENGAGED_MIN_SCORE} THEN '{Standing.ENGAGED}'
+                ELSE '{Standing.ACTIVE}'
+            END"""
+
+
+def _standing_events_source(vendor: str) -> str:
+    """The contacts of a drained batch whose standing the batch moves: (id, standing, new_standing)."""
+    table = Contact._meta.db_table
+    return f"""SELECT {table}.id, standing, new_standing FROM (
+            SELECT {table}.id, standing, {_drained_standing()} AS new_standing
+            FROM {table} JOIN {_batch_source(vendor)} ON {table}.id = v.id
+        ) {table} WHERE standing <> new_standing"""  # noqa: S608
 
 
 def apply_human_events(deltas: Mapping[int, Delta]) -> None:
@@ -130,8 +145,11 @@ def apply_human_events(deltas: Mapping[int, Delta]) -> None:
         }
         for contact_id, delta in sorted(deltas.items())
     ]
+    encoded = json.dumps(batch)
+    details = _standing_summary("m.standing", "m.new_standing")
+    history.insert_select(Kind.STANDING, _standing_events_source(connection.vendor), [encoded], details, timezone.now())
     with connection.cursor() as cursor:
-        cursor.execute(_apply_sql(connection.vendor), [json.dumps(batch)])
+        cursor.execute(_apply_sql(connection.vendor), [encoded])
 
 
 def _weight(now: datetime) -> Case:
@@ -192,8 +210,32 @@ def recompute_all(now: datetime | None = None) -> None:
             last_clicked_at=Coalesce(_latest_human([Kind.CLICKED]), "last_clicked_at"),
             last_engaged_at=Coalesce(_latest_human(list(WEIGHTS)), "last_engaged_at"),
         )
+        record_standing_changes(now)
         Contact.objects.update(standing=_standing(now))
     apply_sunset(now)
+
+
+def _standing_summary(old: str, new: str) -> dict[str, str]:
+    return {
+        "summary": f"'Standing changed from ' || {history.label(old)} || ' to ' || {history.label(new)}",
+        "from": old,
+        "to": new,
+    }
+
+
+def record_standing_changes(now: datetime) -> int:
+    """One history event per contact whose standing the recompute is about to move, written
+    by one INSERT ... SELECT before the UPDATE (a recompute can move 100,000 contacts)."""
+    moving = (
+        Contact.objects.order_by()
+        .annotate(new_standing=_standing(now))
+        .exclude(standing=F("new_standing"))
+        .values("id", "standing", "new_standing")
+    )
+    sql, params = moving.query.sql_with_params()
+    return history.insert_select(
+        Kind.STANDING, sql, list(params), _standing_summary("m.standing", "m.new_standing"), now
+    )
 
 
 def apply_sunset(now: datetime | None = None) -> int:

@@ -11,7 +11,10 @@ from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist
 
-from contacts.models import Contact
+from contacts.models import Activity, Contact
+
+# Fields whose changes are history events of their own kind, with from/to, not profile edits.
+EVENT_KINDS = {"owner": Activity.Kind.OWNER, "grade": Activity.Kind.GRADE}
 
 # Free text too long to quote in a one-line history entry.
 _UNQUOTED = {"notes"}
@@ -76,3 +79,41 @@ def _label(name: str) -> str:
         return str(_field(name).verbose_name).capitalize()
     except FieldDoesNotExist:
         return name.replace("_", " ").capitalize()
+
+
+def field_events(contact: Contact, names: list[str], before: dict[str, Any], author) -> list[Activity]:
+    """One owner/grade event per such field that really changed, with from/to. A grade set by a
+    person (``created_by``) is a manual grade, which the grade rules keep (sales/grades.py)."""
+    events = []
+    for name in sorted(set(names) & EVENT_KINDS.keys()):
+        old, new = before.get(name), getattr(contact, _field(name).attname)
+        if name not in before or old == new:
+            continue
+        summary = _owner_summary(old, contact.owner) if name == "owner" else _grade_summary(old, new)
+        details = {"summary": summary, "from": old, "to": new}
+        if name == "grade" and author is not None:
+            details["manual"] = True
+        events.append(Activity(contact=contact, kind=EVENT_KINDS[name], details=details, created_by=author))
+    return events
+
+
+def _owner_summary(old_id: int | None, owner) -> str:
+    user_model = Contact._meta.get_field("owner").related_model
+    old = user_model.objects.filter(pk=old_id).first() if old_id else None
+    old_name = (old.get_full_name() or old.get_username()) if old else "nobody"
+    if owner is None:
+        return f"Owner removed (was {old_name})"
+    return f"Owner changed from {old_name} to {owner.get_full_name() or owner.get_username()}"
+
+
+def _grade_summary(old: str, new: str) -> str:
+    if not new:
+        return f"Grade {old} removed; the grade rules decide again"
+    return f"Grade changed from {old or 'none'} to {new}"
+
+
+def tags_details(before: list[str], after: list[str]) -> dict[str, Any]:
+    added, removed = sorted(set(after) - set(before)), sorted(set(before) - set(after))
+    words = [f"added {', '.join(added)}"] if added else []
+    words += [f"removed {', '.join(removed)}"] if removed else []
+    return {"summary": f"Tags {'; '.join(words)}", "from": before, "to": after, "added": added, "removed": removed}

@@ -2,9 +2,10 @@
 
 - Marketers manage contacts, lists, segments, suppressions, imports, layouts and campaigns
   (with their sender identities and images), and may send.
-- Sales see every contact and its history and the hot-leads list; they edit only the profile
-  fields and notes of contacts they own (see contacts/viewsets.py: ContactPermissionPolicy),
-  and work their own tasks (My day).
+- Sales see every contact and its history, the hot-leads list, orders and lost customers, and
+  record orders; they edit only the profile fields and notes of contacts they own (see
+  contacts/viewsets.py: ContactPermissionPolicy), and work their own tasks (My day).
+  Marketers also import orders and set grade rules.
 - Sales managers are sales staff who also see and reassign the whole team's tasks and edit
   the task rules.
 
@@ -42,6 +43,12 @@ MARKETERS_PERMISSIONS = [
         for model in ("signupform", "signupformlist", "welcomeemail")
         for action in CRUD
     ],
+    # Orders (edited and imported), lost customers, grade rules.
+    *[("sales", f"{action}_deal") for action in CRUD],
+    ("sales", "import_deal"),
+    ("sales", "view_customerhealth"),
+    ("sales", "change_gradepolicy"),
+    ("sales", "apply_gradepolicy"),
 ]
 # Images for campaign bodies, granted on the root collection (Wagtail's images are per collection).
 MARKETERS_IMAGE_PERMISSIONS = ["add_image", "change_image", "delete_image", "choose_image"]
@@ -52,6 +59,11 @@ SALES_PERMISSIONS = [
     ("contacts", "view_activity"),
     # Their own tasks: My day, the contact page's follow-up and call log, the task admin.
     *[("sales", f"{action}_task") for action in ("add", "change", "view")],
+    # They record orders from the contact page and see lost customers; imports and grade rules are the marketers'.
+    ("sales", "view_deal"),
+    ("sales", "add_deal"),
+    ("sales", "change_deal"),
+    ("sales", "view_customerhealth"),
 ]
 # Sales managers: everything sales staff have, plus the whole team's tasks and the task rules.
 SALES_MANAGERS = "Sales managers"
@@ -60,6 +72,11 @@ SALES_MANAGERS_PERMISSIONS = [
     ("sales", "delete_task"),
     ("sales", "view_team_tasks"),
     *[("sales", f"{action}_taskrule") for action in CRUD],
+    # They record orders from the contact page and see lost customers; imports and grade rules are the marketers'.
+    ("sales", "view_deal"),
+    ("sales", "add_deal"),
+    ("sales", "change_deal"),
+    ("sales", "view_customerhealth"),
 ]
 
 

@@ -259,6 +259,8 @@ def tag_contacts(contact_ids: Iterable[int], tag_name: str) -> int:
     untagged = Contact.objects.filter(pk__in=list(contact_ids)).exclude(tagged_items__tag=tag)
     new_ids = list(untagged.values_list("pk", flat=True))
     TaggedContact.objects.bulk_create([TaggedContact(content_object_id=pk, tag=tag) for pk in new_ids], batch_size=1000)
+    now, details = timezone.now(), profile_changes.tags_details([], [tag.name])
+    record_many(Activity(contact_id=pk, kind=Kind.TAGS, occurred_at=now, details=details) for pk in new_ids)
     return len(new_ids)
 
 
@@ -294,10 +296,20 @@ def update_profile(contact: Contact, changed: list[str], author) -> Contact:
     if added:
         fields, sentences = sorted(fields), ["Contact added"]
     else:
-        fields, sentences = profile_changes.describe(contact, fields, before)
+        # Owner and grade changes are events of their own kind, which rules and reports react to.
+        record_many(profile_changes.field_events(contact, fields, before, author))
+        profile = [name for name in fields if name not in profile_changes.EVENT_KINDS]
+        fields, sentences = profile_changes.describe(contact, profile, before)
     if fields:
         record(contact, Kind.PROFILE, details={"fields": fields, "changes": sentences}, created_by=author)
     return contact
+
+
+def record_tag_change(contact: Contact, before: Iterable[str], author) -> None:
+    """Note in the history how an edit changed the contact's tags (nothing if it did not)."""
+    after = sorted(contact.tags.names())
+    if sorted(before) != after:
+        record(contact, Kind.TAGS, details=profile_changes.tags_details(sorted(before), after), created_by=author)
 
 
 # --- Re-validation -------------------------------------------------------------------------------------

@@ -149,8 +149,10 @@ class ContactEditView(SalesPanelMixin, EditView):
 
     def save_instance(self) -> Contact:
         instance = self.form.save(commit=False)
+        tags_before = list(Contact.objects.get(pk=instance.pk).tags.names())
         services.update_profile(instance, list(self.form.changed_data), self.request.user)
         self.form.save_m2m()
+        services.record_tag_change(instance, tags_before, self.request.user)
         return instance
 
 

@@ -170,3 +170,89 @@ class Digest(models.Model):
 
     def __str__(self) -> str:
         return f"digest for {self.owner_id} on {self.local_date}"
+
+
+# --- Deals, customer health and grade rules (sales/deals.py, sales/lost.py, sales/grades.py) ---
+
+
+class Deal(models.Model):
+    """One order or deal of a contact. Won deals are the orders that lost-customer detection
+    and revenue grades count; the reference (when given) makes imports safe to rerun."""
+
+    class Status(models.TextChoices):
+        WON = "won", "won (ordered)"
+        OPEN = "open"
+        LOST = "lost"
+        CANCELLED = "cancelled"
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="deals")
+    date = models.DateField()
+    amount = models.DecimalField(max_digits=14, decimal_places=2)
+    currency = models.CharField(max_length=3, default="EUR", help_text="ISO 4217 code, e.g. EUR, USD, CNY.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.WON)
+    reference = models.CharField(max_length=100, blank=True, help_text="Order number; unique when given.")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-date", "-pk"]
+        verbose_name = "order"
+        permissions = [("import_deal", "Can import orders")]
+        indexes = [models.Index(fields=["contact", "status", "date"], name="deal_contact_status_date")]
+        constraints = [
+            models.UniqueConstraint(fields=["reference"], condition=~Q(reference=""), name="deal_unique_reference")
+        ]
+
+    def __str__(self) -> str:
+        return self.reference or f"{self.amount} {self.currency} on {self.date:%Y-%m-%d}"
+
+
+class CustomerHealth(models.Model):
+    """A customer's lost-customer state and the engagement baseline it is measured against.
+
+    One row per contact with an order. ``flagged_at`` is when the current flag was raised (the
+    alert went out then); the contact is not flagged again until ``recovered_at`` follows it.
+    """
+
+    class State(models.TextChoices):
+        OK = "ok", "buying"
+        DRIFTING = "drifting"
+        LOST = "lost"
+
+    contact = models.OneToOneField(Contact, on_delete=models.CASCADE, primary_key=True, related_name="health")
+    state = models.CharField(max_length=8, choices=State.choices, default=State.OK, db_index=True)
+    reason = models.CharField(max_length=200, blank=True)
+    flagged_at = models.DateTimeField(null=True, blank=True)
+    recovered_at = models.DateTimeField(null=True, blank=True)
+    baseline_score = models.FloatField(default=0.0, help_text="Engagement score when the baseline was taken.")
+    baseline_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name_plural = "customer health"
+
+    def __str__(self) -> str:
+        return f"{self.contact_id}: {self.state}"
+
+
+class GradePolicy(models.Model):
+    """How grades classify themselves (one row, edited on the Grade rules page)."""
+
+    class Method(models.TextChoices):
+        REVENUE = "revenue", "ABC by revenue share"
+        RULES = "rules", "Rules over profile and engagement fields"
+
+    method = models.CharField(max_length=8, choices=Method.choices, default=Method.REVENUE)
+    months = models.PositiveSmallIntegerField(default=12, help_text="Revenue counted over the last N months.")
+    a_share = models.PositiveSmallIntegerField(default=80, help_text="A: top customers making this % of revenue.")
+    b_share = models.PositiveSmallIntegerField(default=15, help_text="B: the next % of revenue; C is the rest.")
+    rules_a = models.JSONField(default=dict, blank=True, help_text="Segment rules for grade A (rules method).")
+    rules_b = models.JSONField(default=dict, blank=True, help_text="Segment rules for grade B.")
+    rules_c = models.JSONField(default=dict, blank=True, help_text="Segment rules for grade C.")
+    nightly = models.BooleanField(default=False, help_text="Apply the rules every night.")
+    applied_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "grade policies"
+        permissions = [("apply_gradepolicy", "Can apply grade rules")]
+
+    def __str__(self) -> str:
+        return self.get_method_display()

@@ -1,10 +1,11 @@
-"""Celery tasks of the sales app: thin wrappers taking ids; the work is in reminders.py and rules.py."""
+"""Celery tasks of the sales app: thin wrappers taking ids; the work is in reminders.py, rules.py,
+lost.py and grades.py."""
 
 from celery import shared_task
 from django.conf import settings
 
 from campaigns.transactional import TRANSACTIONAL_QUEUE
-from sales import reminders, rules
+from sales import grades, lost, reminders, rules
 
 
 @shared_task
@@ -32,3 +33,13 @@ def send_digest(owner_id: int, local_date: str) -> bool:
 @shared_task
 def run_task_rules() -> int:
     return rules.run_enabled()
+
+
+@shared_task(ignore_result=True)
+def detect_lost_customers() -> None:
+    lost.detect_lost_customers()
+
+
+@shared_task(ignore_result=True)
+def apply_grade_rules() -> None:
+    grades.apply_nightly()

@@ -1,12 +1,19 @@
-"""Registers the sales admin: My day (with its badge), tasks, task rules, and the contact page's tasks."""
+"""Registers the sales admin: My day (with its badge), tasks, task rules and the contact page's
+tasks; and the "Customers" menu group (lost customers, orders, grade rules) with the contact
+page's Orders section."""
 
 from django.template.loader import render_to_string
 from django.urls import path, reverse
 from wagtail import hooks
 from wagtail.admin.menu import MenuItem
 from wagtail.admin.ui.sidebar import LinkMenuItem
+from wagtail.snippets.models import register_snippet
+from wagtail.snippets.views.snippets import SnippetViewSetGroup
 
 from sales import my_day, tasks_views
+from sales.deal_views import DealViewSet, contact_orders_panel, import_orders
+from sales.grade_views import GradeRulesViewSet
+from sales.lost_views import LostCustomersViewSet
 from sales.models import Task
 from sales.tasks_admin import TaskRuleViewSet, TaskViewSet
 
@@ -75,3 +82,20 @@ def contact_tasks(request, contact) -> str:
         "next_url": request.get_full_path(),
     }
     return render_to_string("sales/includes/contact_tasks.html", context, request=request)
+
+
+class CustomersGroup(SnippetViewSetGroup):
+    menu_label = "Customers"
+    menu_icon = "group"
+    menu_order = 240
+    items = (LostCustomersViewSet, DealViewSet, GradeRulesViewSet)
+
+
+# A snippet group, so Wagtail knows the orders snippet has a menu entry (no stray "Snippets" menu).
+register_snippet(CustomersGroup)
+hooks.register("contact_page_sections", contact_orders_panel)
+
+
+@hooks.register("register_admin_urls")
+def register_order_import_url() -> list:
+    return [path("sales/orders/import/", import_orders, name="sales_orders_import")]

@@ -158,3 +158,14 @@ class TaskFactory(factory.django.DjangoModelFactory):
     owner = factory.SubFactory(UserFactory)
     due_at = factory.LazyFunction(timezone.now)
     title = factory.Sequence(lambda n: f"Task {n}")
+
+
+class DealFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "sales.Deal"
+
+    contact = factory.SubFactory(ContactFactory)
+    date = factory.Faker("date_this_year")
+    amount = 100
+    currency = "EUR"
+    status = "won"

@@ -15,6 +15,7 @@ from contacts.roles import MARKETERS, SALES, ensure_groups
 from tests.factories import (
     CampaignFactory,
     ContactFactory,
+    DealFactory,
     LayoutFactory,
     MailingListFactory,
     SegmentFactory,
@@ -106,6 +107,15 @@ TABLE: list[tuple[str, Callable[[dict], list], set[str]]] = [
     # Task rules belong to sales managers (tests/sales/test_task_pages.py).
     ("sales_task_rules:index", lambda o: [], NOBODY),
     ("sales_task_rules:add", lambda o: [], NOBODY),
+    # Customers: orders, lost customers, grade rules (sales/wagtail_hooks.py)
+    ("lost_customers:index", lambda o: [], BOTH),
+    ("lost_customers:add_to_list", lambda o: [], MARKETERS_ONLY),
+    ("wagtailsnippets_sales_deal:list", lambda o: [], BOTH),
+    ("wagtailsnippets_sales_deal:add", lambda o: [], BOTH),
+    ("wagtailsnippets_sales_deal:edit", lambda o: [o["deal"].pk], BOTH),
+    ("wagtailsnippetchoosers_sales_deal:choose", lambda o: [], BOTH),
+    ("sales_orders_import", lambda o: [], MARKETERS_ONLY),
+    ("grade_rules:index", lambda o: [], MARKETERS_ONLY),
     # Administration stays with superusers.
     ("wagtailusers_users:index", lambda o: [], NOBODY),
     ("wagtailusers_groups:index", lambda o: [], NOBODY),
@@ -142,6 +152,7 @@ def objects(users) -> dict[str, object]:
         "sender": campaign.sender,
         "journey": Journey.objects.create(name="Welcome", definition={"steps": [{"key": "t", "type": "exit"}]}),
         "signup_form": SignupFormFactory(),
+        "deal": DealFactory(),
     }
 
 

@@ -19,6 +19,7 @@ from tests.e2e.conftest import check_page
 from tests.factories import (
     CampaignFactory,
     ContactFactory,
+    DealFactory,
     LayoutFactory,
     MailingListFactory,
     MessageFactory,
@@ -52,6 +53,7 @@ def objects() -> dict[str, object]:
             name="Welcome", definition={"steps": [{"key": "hi", "type": "email", "subject": "Hi", "text": "Hello."}]}
         ),
         "signup_form": SignupFormFactory(profile_fields=["first_name", "company"], required_fields=["first_name"]),
+        "deal": DealFactory(),
     }
 
 
