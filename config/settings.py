@@ -314,6 +314,8 @@ SEND_WARMUP_START = env_str("SEND_WARMUP_START")
 if CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] <= SEND_RETRY_MAX_DELAY_SECONDS:
     raise ConfigError("SEND_RETRY_MAX_DELAY_SECONDS: must be shorter than CELERY_VISIBILITY_TIMEOUT")
 CELERY_BEAT_SCHEDULE["campaigns-tick"] = {"task": "campaigns.tasks.tick", "schedule": 10.0}
+# reports: sends, bounces, complaints and unsubscribes into the roll-ups (opens/clicks come with the drain).
+CELERY_BEAT_SCHEDULE["reports-catch-up"] = {"task": "reports.tasks.catch_up", "schedule": 10.0}
 
 DNS_NAMESERVERS = env_list("DNS_NAMESERVERS")
 EMAIL_CHECK_DNS = env_bool("EMAIL_CHECK_DNS", True)

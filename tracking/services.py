@@ -33,7 +33,7 @@ from contacts import services as contact_services
 from contacts.models import Activity, Contact, MailingList, Subscription
 from contacts.tokens import HONEYPOT_LINK_INDEX, Purpose, TokenData, read_token
 from templates_mail import rendering
-from tracking import buffer, machine
+from tracking import buffer, machine, signals
 from tracking import ingest as ingest_sql
 
 log = logging.getLogger(__name__)
@@ -176,6 +176,9 @@ def _insert(entries: list[tuple[str, dict[str, Any]]]) -> tuple[int, dict[int, e
     adapt = connection.ops.adapt_datetimefield_value  # looked up once: the proxy is slow per row
     inserted = ingest_sql.insert_events([_row(event_id, event, suspects, adapt) for event_id, event in entries])
     events = dict(entries)
+    if signals.events_recorded.has_listeners():
+        recorded = [signals.recorded(events[id_], KINDS[events[id_]["k"]], flag) for id_, flag in inserted]
+        signals.events_recorded.send(sender=__name__, events=recorded)
     deltas: dict[int, engagement.Delta] = {}
     for event_id, is_machine in inserted:
         if not is_machine:
