@@ -30,6 +30,7 @@ MARKETERS_PERMISSIONS = [
     ],
     ("campaigns", "send_campaign"),
     ("campaigns", "view_message"),
+    ("reports", "view_reports"),
 ]
 # Images for campaign bodies, granted on the root collection (Wagtail's images are per collection).
 MARKETERS_IMAGE_PERMISSIONS = ["add_image", "change_image", "delete_image", "choose_image"]
@@ -38,6 +39,8 @@ SALES_PERMISSIONS = [
     ("contacts", "view_contact"),
     ("contacts", "change_contact"),
     ("contacts", "view_activity"),
+    # Sales see how campaigns did (what their contacts opened and clicked), not how to send them.
+    ("reports", "view_reports"),
 ]
 
 

@@ -28,6 +28,8 @@ class CampaignHour(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["campaign_id", "kind", "hour", "is_machine"], name="reports_hour_key")
         ]
+        # The one permission of the app: who may read the reports (granted in contacts/roles.py).
+        permissions = [("view_reports", "Can see campaign, audience and deliverability reports")]
 
     def __str__(self) -> str:
         return f"{self.campaign_id} {self.kind} {self.hour:%Y-%m-%d %H}h: {self.total}"

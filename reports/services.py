@@ -86,15 +86,22 @@ def campaign_report(campaign_id: int) -> dict[str, Any]:
 
 def links(campaign_id: int) -> list[dict[str, Any]]:
     """Each clicked link, most human clicks first; the URL as composed (without UTM parameters)."""
+    return [link for _, link in indexed_links(campaign_id)]
+
+
+def indexed_links(campaign_id: int) -> list[tuple[int, dict[str, Any]]]:
     composed = dict(CampaignLink.objects.filter(campaign_id=campaign_id).values_list("index", "url"))
     rows = CampaignLinkCount.objects.filter(campaign_id=campaign_id).order_by("-first_human", "link_index")
     return [
-        {
-            "url": composed.get(row.link_index, row.url),
-            "unique": row.first_any,
-            "unique_human": row.first_human,
-            "total": row.total,
-        }
+        (
+            row.link_index,
+            {
+                "url": composed.get(row.link_index, row.url),
+                "unique": row.first_any,
+                "unique_human": row.first_human,
+                "total": row.total,
+            },
+        )
         for row in rows
     ]
 

@@ -80,6 +80,9 @@ TABLE: list[tuple[str, Callable[[dict], list], set[str]]] = [
     ("wagtailimages:add", lambda o: [], MARKETERS_ONLY),
     # Sales
     ("hot_leads:index", lambda o: [], BOTH),
+    # Reports: Sales see how campaigns did, not how to send them.
+    ("reports:campaigns", lambda o: [], BOTH),
+    ("reports:campaign", lambda o: [o["campaign"].pk], BOTH),
     # Administration stays with superusers.
     ("wagtailusers_users:index", lambda o: [], NOBODY),
     ("wagtailusers_groups:index", lambda o: [], NOBODY),
