@@ -68,11 +68,14 @@ class CampaignReportView(ReportView):
     def get_page_title(self) -> str:
         return f"Campaign report: {self.campaign.name}"
 
+    def get_header_title(self) -> str:
+        return self.get_page_title()
+
     def get_breadcrumbs_items(self) -> list[dict]:
         return [
             *self.breadcrumbs_items,
             {"url": reverse("reports:campaigns"), "label": "Campaign reports"},
-            {"url": "", "label": self.campaign.name},
+            {"url": "", "label": self.get_page_title()},
         ]
 
     def get(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
@@ -121,6 +124,9 @@ class ContactsBehindView(ReportView):
 
     def get_page_title(self) -> str:
         return f"Contacts who {BEHIND_EVENTS[self.event]}: {self.campaign.name}"
+
+    def get_header_title(self) -> str:
+        return self.get_page_title()
 
     def contacts(self):
         return Contact.objects.filter(compile_rules(self.rules)).order_by("email")
