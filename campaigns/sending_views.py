@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.views import View
 from django.views.decorators.http import require_GET
 from django.views.generic import TemplateView
+from wagtail import hooks
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 
 from campaigns import delivery, pipeline, services
@@ -96,6 +97,10 @@ class SendingView(WagtailAdminTemplateMixin, TemplateView):
     def get_breadcrumbs_items(self) -> list[dict]:
         return _breadcrumbs(self.breadcrumbs_items, self.campaign, "")
 
+    def warnings(self) -> list:
+        """Apps above campaigns (reports: deliverability alerts) add theirs through this hook."""
+        return [warning for hook in hooks.get_hooks("rapport_sending_warnings") for warning in hook(self.campaign)]
+
     def get_context_data(self, **kwargs):
         return super().get_context_data(
             campaign=self.campaign,
@@ -104,6 +109,7 @@ class SendingView(WagtailAdminTemplateMixin, TemplateView):
             schedule_form=ScheduleForm(),
             test_form=SendTestForm(),
             progress_url=reverse("campaigns_sending_progress", args=[self.campaign.pk]),
+            warnings=self.warnings(),
             **kwargs,
         )
 

@@ -9,6 +9,7 @@ from django.urls import reverse
 from wagtail.admin.ui.components import Component
 
 from dashboard import services
+from reports import deliverability
 
 
 class Panel(Component):
@@ -74,7 +75,7 @@ class DeliverabilityPanel(Panel):
     template_name = "dashboard/deliverability_panel.html"
 
     def get_context_data(self, parent_context: dict | None = None) -> dict[str, Any]:
-        return {"warnings": services.deliverability_warnings()}
+        return {"warnings": [*services.deliverability_warnings(), *deliverability.alerts()]}
 
 
 PANELS = [NextStepsPanel, AudiencePanel, DeliverabilityPanel, RecentCampaignsPanel]

@@ -187,6 +187,20 @@ def summaries(campaign_ids: list[int]) -> dict[int, dict[str, Any]]:
     return result
 
 
+def comparison(campaign_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """Headline figures of many campaigns (summaries plus bounces, complaints, unsubscribes)."""
+    result = summaries(campaign_ids)
+    kinds = {Kind.BOUNCED_HARD: "hard", Kind.COMPLAINED: "complaints", Kind.UNSUBSCRIBED: "unsubscribes"}
+    rows = (
+        CampaignHour.objects.filter(campaign_id__in=campaign_ids, kind__in=list(kinds))
+        .values("campaign_id", "kind")
+        .annotate(unique=Sum("first_any"))
+    )
+    for row in rows:
+        result.setdefault(row["campaign_id"], {})[kinds[row["kind"]]] = row["unique"] or 0
+    return result
+
+
 def rate(part: int, whole: int) -> float | None:
     return round(100.0 * part / whole, 2) if whole else None
 

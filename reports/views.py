@@ -16,7 +16,7 @@ from campaigns.models import Campaign
 from contacts.exporter import csv_chunks
 from contacts.models import Contact, Segment
 from contacts.segments import compile_rules
-from reports import exports, feeds, services, tables
+from reports import audience, deliverability, exports, feeds, overview_tables, services, tables
 from reports.models import CampaignLinkCount
 
 PERMISSION = "reports.view_reports"
@@ -42,6 +42,92 @@ class ReportView(WagtailAdminTemplateMixin, TemplateView):
         return super().dispatch(request, *args, **kwargs)
 
 
+class TablesView(ReportView):
+    """A page of report tables; ``?export=csv|xlsx&table=KEY`` downloads one of them."""
+
+    template_name = "reports/tables_page.html"
+    export_stem = "report"
+
+    def get_tables(self) -> list[tables.Table]:
+        raise NotImplementedError
+
+    def get(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        fmt = request.GET.get("export")
+        if fmt is None:
+            return super().get(request, *args, **kwargs)
+        if fmt not in exports.FORMATS:
+            raise Http404("unknown export format")
+        wanted = request.GET.get("table")
+        table = next((t for t in self.get_tables() if t.key == wanted), None)
+        if table is None:
+            raise Http404("unknown table")
+        return exports.download(table, fmt, self.export_stem)
+
+    def get_context_data(self, **kwargs) -> dict:
+        return super().get_context_data(tables=self.get_tables(), **kwargs)
+
+
+def _choice(request: HttpRequest, name: str, allowed, default):
+    value = request.GET.get(name, default)
+    return value if value in allowed else default
+
+
+class CompareView(TablesView):
+    template_name = "reports/compare.html"
+    page_title = "Compare campaigns"
+    export_stem = "compare-campaigns"
+    choices = (5, 10, 20, 50)
+
+    def number(self) -> int:
+        value = self.request.GET.get("n", "10")
+        return int(value) if value.isdigit() and int(value) in self.choices else 10
+
+    def get_tables(self) -> list[tables.Table]:
+        return overview_tables.compare(self.number())
+
+    def get_context_data(self, **kwargs) -> dict:
+        return super().get_context_data(n=self.number(), choices=self.choices, **kwargs)
+
+
+class AudienceView(TablesView):
+    template_name = "reports/audience.html"
+    page_title = "Audience"
+    export_stem = "audience"
+
+    def choices(self) -> tuple[str, str, str]:
+        period = _choice(self.request, "period", audience.PERIODS, "week")
+        rows = _choice(self.request, "rows", audience.DIMENSIONS, "grade")
+        columns = _choice(self.request, "columns", audience.DIMENSIONS, "region")
+        return period, rows, columns if columns != rows else next(d for d in audience.DIMENSIONS if d != rows)
+
+    def get_tables(self) -> list[tables.Table]:
+        return overview_tables.audience_tables(*self.choices())
+
+    def get_context_data(self, **kwargs) -> dict:
+        period, rows, columns = self.choices()
+        return super().get_context_data(
+            period=period,
+            rows=rows,
+            columns=columns,
+            periods=list(audience.PERIODS),
+            dimensions=list(audience.DIMENSIONS.items()),
+            **kwargs,
+        )
+
+
+class DeliverabilityView(TablesView):
+    template_name = "reports/deliverability.html"
+    page_title = "Deliverability"
+    export_stem = "deliverability"
+
+    def get_tables(self) -> list[tables.Table]:
+        return overview_tables.deliverability_tables()
+
+    def get_context_data(self, **kwargs) -> dict:
+        feeds.catch_up(max_steps=1)
+        return super().get_context_data(alerts=deliverability.alerts(), min_sent=deliverability.MIN_SENT, **kwargs)
+
+
 class CampaignListView(ReportView):
     """Every campaign that started sending, newest first, with its headline figures."""
 
@@ -56,7 +142,7 @@ class CampaignListView(ReportView):
         return super().get_context_data(page=page, rows=rows, **kwargs)
 
 
-class CampaignReportView(ReportView):
+class CampaignReportView(TablesView):
     """Everything a campaign did; ``?export=csv|xlsx&table=KEY`` downloads one table."""
 
     template_name = "reports/campaign.html"
@@ -78,24 +164,17 @@ class CampaignReportView(ReportView):
             {"url": "", "label": self.get_page_title()},
         ]
 
-    def get(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        fmt = request.GET.get("export")
-        if fmt is None:
-            return super().get(request, *args, **kwargs)
-        if fmt not in exports.FORMATS:
-            raise Http404("unknown export format")
-        wanted = request.GET.get("table")
-        table = next((t for t in tables.campaign_tables(self.campaign) if t.key == wanted), None)
-        if table is None:
-            raise Http404("unknown table")
-        return exports.download(table, fmt, f"campaign-{self.campaign.pk}-{slugify(self.campaign.name)}")
+    @property
+    def export_stem(self) -> str:
+        return f"campaign-{self.campaign.pk}-{slugify(self.campaign.name)}"
+
+    def get_tables(self) -> list[tables.Table]:
+        return tables.campaign_tables(self.campaign)
 
     def get_context_data(self, **kwargs) -> dict:
         feeds.catch_up(max_steps=1)
-        report_tables = tables.campaign_tables(self.campaign)
         return super().get_context_data(
             campaign=self.campaign,
-            tables=report_tables,
             edit_url=reverse("campaigns:edit", args=[self.campaign.pk])
             if self.request.user.has_perm("campaigns.change_campaign")
             else "",

@@ -6,12 +6,15 @@ from wagtail import hooks
 from wagtail.admin.menu import MenuItem
 from wagtail.admin.widgets.button import HeaderButton
 
-from reports import columns, views
+from reports import columns, deliverability, views
 
 urlpatterns = [
     path("campaigns/", views.CampaignListView.as_view(), name="campaigns"),
     path("campaigns/<int:pk>/", views.CampaignReportView.as_view(), name="campaign"),
     path("campaigns/<int:pk>/contacts/", views.ContactsBehindView.as_view(), name="contacts"),
+    path("compare/", views.CompareView.as_view(), name="compare"),
+    path("audience/", views.AudienceView.as_view(), name="audience"),
+    path("deliverability/", views.DeliverabilityView.as_view(), name="deliverability"),
 ]
 
 
@@ -28,6 +31,27 @@ class ReportMenuItem(MenuItem):
 @hooks.register("register_reports_menu_item")
 def campaign_reports_menu_item() -> MenuItem:
     return ReportMenuItem("Campaign reports", reverse("reports:campaigns"), icon_name="mail", order=10)
+
+
+@hooks.register("register_reports_menu_item")
+def compare_menu_item() -> MenuItem:
+    return ReportMenuItem("Compare campaigns", reverse("reports:compare"), icon_name="table", order=11)
+
+
+@hooks.register("register_reports_menu_item")
+def audience_menu_item() -> MenuItem:
+    return ReportMenuItem("Audience", reverse("reports:audience"), icon_name="group", order=12)
+
+
+@hooks.register("register_reports_menu_item")
+def deliverability_menu_item() -> MenuItem:
+    return ReportMenuItem("Deliverability", reverse("reports:deliverability"), icon_name="warning", order=13)
+
+
+@hooks.register("rapport_sending_warnings")
+def sending_warnings(campaign) -> list:
+    """The 7-day deliverability alerts, on the page where a send is started."""
+    return deliverability.alerts()
 
 
 @hooks.register("rapport_campaign_list_columns")

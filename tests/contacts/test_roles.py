@@ -83,6 +83,9 @@ TABLE: list[tuple[str, Callable[[dict], list], set[str]]] = [
     # Reports: Sales see how campaigns did, not how to send them.
     ("reports:campaigns", lambda o: [], BOTH),
     ("reports:campaign", lambda o: [o["campaign"].pk], BOTH),
+    ("reports:compare", lambda o: [], BOTH),
+    ("reports:audience", lambda o: [], BOTH),
+    ("reports:deliverability", lambda o: [], BOTH),
     # Administration stays with superusers.
     ("wagtailusers_users:index", lambda o: [], NOBODY),
     ("wagtailusers_groups:index", lambda o: [], NOBODY),
