@@ -19,6 +19,7 @@ from reports.models import (
     CampaignLinkCount,
     CampaignVariantCount,
     FirstSeen,
+    MessageSeen,
     Watermark,
 )
 
@@ -27,7 +28,15 @@ HISTORY = "history"
 # are handed out before commit): the watermark stops short of them until they are this old.
 SETTLE = timedelta(seconds=30)
 STEP = 20_000
-ROLLUPS = (CampaignHour, CampaignLinkCount, CampaignDomainCount, CampaignVariantCount, CampaignDeviceCount, FirstSeen)
+ROLLUPS = (
+    CampaignHour,
+    CampaignLinkCount,
+    CampaignDomainCount,
+    CampaignVariantCount,
+    CampaignDeviceCount,
+    FirstSeen,
+    MessageSeen,
+)
 
 
 def on_events_recorded(sender: Any, events: list[dict[str, Any]], **kwargs: Any) -> None:

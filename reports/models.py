@@ -103,9 +103,27 @@ class CampaignDeviceCount(models.Model):
         return f"{self.campaign_id} {self.family} {self.kind}: {self.total}"
 
 
+class MessageSeen(models.Model):
+    """Which kinds of event a message (or, without one, a contact: negative id) already had, one
+    bit per kind and one per kind by a person (reports.rollup.BITS): what makes unique counts
+    exact and a replayed event harmless. ``previous`` is the value before the last upsert, which
+    the upsert returns, so one statement both records and tells what was new."""
+
+    campaign_id = models.BigIntegerField()
+    subject = models.BigIntegerField()
+    flags = models.BigIntegerField(default=0)
+    previous = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["campaign_id", "subject"], name="reports_message_seen_key")]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id} {self.subject}: {self.flags:b}"
+
+
 class FirstSeen(models.Model):
-    """That a message (or, without one, a contact: negative id) already had an event of a kind:
-    what makes unique counts exact and a replayed event harmless."""
+    """That a message (or, without one, a contact: negative id) already had a click on a link
+    (``l3``, or ``lh3`` by a person): links are too many for MessageSeen's bits."""
 
     campaign_id = models.BigIntegerField()
     subject = models.BigIntegerField()

@@ -31,6 +31,7 @@ from reports.models import (
     CampaignLinkCount,
     CampaignVariantCount,
     FirstSeen,
+    MessageSeen,
 )
 
 Kind = Activity.Kind
@@ -47,6 +48,9 @@ HISTORY = (
 )
 # A message bounced at all (hard or soft, once): what "delivered" subtracts from "sent".
 BOUNCED = "bounced"
+# MessageSeen's bit for each kind; the bit HUMAN places higher says "by a person".
+BITS = {kind: 1 << position for position, kind in enumerate([*ENGAGEMENT, *HISTORY, BOUNCED])}
+HUMAN = 20
 _CHUNK = 400
 
 
@@ -65,7 +69,7 @@ def roll_up(events: Sequence[dict[str, Any]]) -> None:
         return
     messages = _messages({e["message_id"] for e in events if e["message_id"] is not None})
     wanted = {(e["campaign_id"], _subject(e), key): None for e in events for key in _keys(e)}
-    fresh = _claim(list(wanted))
+    fresh = _claim_bits(wanted) | _claim([key for key in wanted if _is_link(key[2])])
     counts = _Counts()
     for event in events:
         seen = {key for key in _keys(event) if fresh.pop((event["campaign_id"], _subject(event), key), False)}
@@ -184,6 +188,45 @@ def _increment(model, keys: list[str], counters: list[str], rows: list[tuple], k
                 f"ON CONFLICT ({target}) DO UPDATE SET {updates}",
                 [value for row in chunk for value in row],
             )
+
+
+def _is_link(key: str) -> bool:
+    return key.partition(":")[0] not in BITS
+
+
+def _bit(key: str) -> int:
+    kind, _, human = key.partition(":")
+    return BITS[kind] << HUMAN if human else BITS[kind]
+
+
+def _claim_bits(wanted: dict[tuple[int, int, str], None]) -> dict[tuple[int, int, str], bool]:
+    """Set the kind bits these events carry; returns the (campaign, subject, key) that were new.
+
+    One upsert per chunk: it ORs the bits in and returns what the row held before (``previous``
+    is set from the old row in the same UPDATE), so concurrent writers serialise on the row."""
+    bits: dict[tuple[int, int], int] = {}
+    for campaign, subject, key in wanted:
+        if not _is_link(key):
+            bits[(campaign, subject)] = bits.get((campaign, subject), 0) | _bit(key)
+    table = MessageSeen._meta.db_table
+    before: dict[tuple[int, int], int] = {}
+    rows = [(campaign, subject, flags) for (campaign, subject), flags in bits.items()]
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), _CHUNK * 2):
+            chunk = rows[start : start + _CHUNK * 2]
+            values = ", ".join(["(%s, %s, %s, 0)"] * len(chunk))
+            cursor.execute(
+                f"INSERT INTO {table} (campaign_id, subject, flags, previous) VALUES {values} "  # noqa: S608 - names only
+                f"ON CONFLICT (campaign_id, subject) DO UPDATE SET previous = {table}.flags, "
+                f"flags = {table}.flags | excluded.flags RETURNING campaign_id, subject, previous",
+                [value for row in chunk for value in row],
+            )
+            before.update(((campaign, subject), previous) for campaign, subject, previous in cursor.fetchall())
+    return {
+        (campaign, subject, key): True
+        for campaign, subject, key in wanted
+        if not _is_link(key) and not before.get((campaign, subject), 0) & _bit(key)
+    }
 
 
 def _claim(keys: list[tuple[int, int, str]]) -> dict[tuple[int, int, str], bool]:
