@@ -41,6 +41,10 @@ class ReportView(WagtailAdminTemplateMixin, TemplateView):
             raise PermissionDenied
         return super().dispatch(request, *args, **kwargs)
 
+    def get_breadcrumbs_items(self) -> list[dict]:
+        # The slim header shows the last crumb: it names the page.
+        return [*self.breadcrumbs_items, {"url": "", "label": self.get_page_title()}]
+
 
 class TablesView(ReportView):
     """A page of report tables; ``?export=csv|xlsx&table=KEY`` downloads one of them."""

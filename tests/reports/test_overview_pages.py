@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -109,3 +110,18 @@ def test_audience_tables_export_as_csv(marketer):
     text = b"".join(response.streaming_content).decode("utf-8-sig")
     assert "'=cmd" in text
     assert Contact.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("name", "title"),
+    [
+        ("reports:compare", "Compare campaigns"),
+        ("reports:audience", "Audience"),
+        ("reports:deliverability", "Deliverability"),
+    ],
+)
+def test_each_report_header_names_the_page(marketer, name, title):
+    page = marketer.get(reverse(name)).content.decode()
+    # The (visually hidden) h1 and the last crumb, which the slim header shows; and the window's title.
+    assert len(re.findall(rf">\s*{title}\s*<", page)) >= 2
+    assert f"<title>{title}" in page
