@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.views import View
 from django.views.decorators.http import require_GET
 from django.views.generic import TemplateView
+from wagtail import hooks
 from wagtail.admin.menu import MenuItem
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from wagtail.admin.viewsets.base import ViewSet
@@ -114,6 +115,10 @@ class SendingView(WagtailAdminTemplateMixin, TemplateView):
     def get_breadcrumbs_items(self) -> list[dict]:
         return _breadcrumbs(self.breadcrumbs_items, self.campaign, "")
 
+    def warnings(self) -> list:
+        """Apps above campaigns (reports: deliverability alerts) add theirs through this hook."""
+        return [warning for hook in hooks.get_hooks("rapport_sending_warnings") for warning in hook(self.campaign)]
+
     def get_context_data(self, **kwargs):
         return super().get_context_data(
             campaign=self.campaign,
@@ -122,6 +127,7 @@ class SendingView(WagtailAdminTemplateMixin, TemplateView):
             schedule_form=ScheduleForm(),
             test_form=SendTestForm(),
             progress_url=reverse("sending:progress", args=[self.campaign.pk]),
+            warnings=self.warnings(),
             **kwargs,
         )
 

@@ -256,6 +256,8 @@ except ValueError:
 if CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] <= SEND_RETRY_MAX_DELAY_SECONDS:
     raise ConfigError("SEND_RETRY_MAX_DELAY_SECONDS: must be shorter than CELERY_VISIBILITY_TIMEOUT")
 CELERY_BEAT_SCHEDULE["campaigns-tick"] = {"task": "campaigns.tasks.tick", "schedule": 10.0}
+# reports: sends, bounces, complaints and unsubscribes into the roll-ups (opens/clicks come with the drain).
+CELERY_BEAT_SCHEDULE["reports-catch-up"] = {"task": "reports.tasks.catch_up", "schedule": 10.0}
 
 # --- Sales tasks: reminders, digests, task rules (sales/reminders.py, sales/rules.py) ----------
 REMINDER_BATCH_SIZE = env_int("REMINDER_BATCH_SIZE", 100, minimum=1)

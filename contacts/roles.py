@@ -49,6 +49,7 @@ MARKETERS_PERMISSIONS = [
     ("sales", "view_customerhealth"),
     ("sales", "change_gradepolicy"),
     ("sales", "apply_gradepolicy"),
+    ("reports", "view_reports"),
 ]
 # Images for campaign bodies, granted on the root collection (Wagtail's images are per collection).
 MARKETERS_IMAGE_PERMISSIONS = ["add_image", "change_image", "delete_image", "choose_image"]
@@ -64,6 +65,8 @@ SALES_PERMISSIONS = [
     ("sales", "add_deal"),
     ("sales", "change_deal"),
     ("sales", "view_customerhealth"),
+    # Sales see how campaigns did (what their contacts opened and clicked), not how to send them.
+    ("reports", "view_reports"),
 ]
 # Sales managers: everything sales staff have, plus the whole team's tasks and the task rules.
 SALES_MANAGERS = "Sales managers"
@@ -72,11 +75,6 @@ SALES_MANAGERS_PERMISSIONS = [
     ("sales", "delete_task"),
     ("sales", "view_team_tasks"),
     *[("sales", f"{action}_taskrule") for action in CRUD],
-    # They record orders from the contact page and see lost customers; imports and grade rules are the marketers'.
-    ("sales", "view_deal"),
-    ("sales", "add_deal"),
-    ("sales", "change_deal"),
-    ("sales", "view_customerhealth"),
 ]
 
 

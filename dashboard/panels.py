@@ -11,6 +11,7 @@ from wagtail.admin.ui.components import Component
 
 from campaigns.models import Campaign
 from dashboard import services
+from reports import deliverability
 from sales import my_day
 from sales.models import Task
 
@@ -91,7 +92,7 @@ class DeliverabilityPanel(Panel):
     template_name = "dashboard/deliverability_panel.html"
 
     def get_context_data(self, parent_context: dict | None = None) -> dict[str, Any]:
-        return {"warnings": services.deliverability_warnings()}
+        return {"warnings": [*services.deliverability_warnings(), *deliverability.alerts()]}
 
 
 class ActiveSendsPanel(Panel):

@@ -33,7 +33,7 @@ from contacts import services as contact_services
 from contacts.models import Activity, Contact, MailingList, Subscription
 from contacts.tokens import HONEYPOT_LINK_INDEX, Purpose, TokenData, read_token
 from templates_mail.recipient import recipient_for
-from tracking import buffer, machine
+from tracking import buffer, machine, signals
 from tracking import ingest as ingest_sql
 from tracking.events import EventKind, TrackedEvent
 
@@ -165,6 +165,9 @@ def _insert(entries: list[tuple[str, TrackedEvent]]) -> tuple[int, dict[int, eng
     adapt = connection.ops.adapt_datetimefield_value  # looked up once: the proxy is slow per row
     inserted = ingest_sql.insert_events([_row(event_id, event, suspects, adapt) for event_id, event in entries])
     events = dict(entries)
+    if signals.events_recorded.has_listeners():
+        recorded = [signals.recorded(events[id_], flag) for id_, flag in inserted]
+        signals.events_recorded.send(sender=__name__, events=recorded)
     deltas: dict[int, engagement.Delta] = {}
     for event_id, is_machine in inserted:
         if not is_machine:

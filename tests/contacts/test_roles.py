@@ -116,6 +116,12 @@ TABLE: list[tuple[str, Callable[[dict], list], set[str]]] = [
     ("wagtailsnippetchoosers_sales_deal:choose", lambda o: [], BOTH),
     ("sales_orders_import", lambda o: [], MARKETERS_ONLY),
     ("grade_rules:index", lambda o: [], MARKETERS_ONLY),
+    # Reports: Sales see how campaigns did, not how to send them.
+    ("reports:campaigns", lambda o: [], BOTH),
+    ("reports:campaign", lambda o: [o["campaign"].pk], BOTH),
+    ("reports:compare", lambda o: [], BOTH),
+    ("reports:audience", lambda o: [], BOTH),
+    ("reports:deliverability", lambda o: [], BOTH),
     # Administration stays with superusers.
     ("wagtailusers_users:index", lambda o: [], NOBODY),
     ("wagtailusers_groups:index", lambda o: [], NOBODY),

@@ -63,7 +63,9 @@ def pages_for(role: str, objects: dict) -> list[tuple[str, str]]:
     return [
         (f"{name}-{number}", reverse(name, args=args(objects)))
         for number, (name, args, roles) in enumerate(TABLE)
-        if role in roles and "choosers" not in name and not name.endswith(("_progress", "_sample", ":download"))
+        if role in roles
+        and "choosers" not in name
+        and not name.endswith(("_progress", ":progress", "_sample", ":download"))
     ]
 
 

@@ -59,7 +59,7 @@ def test_ingesting_the_same_entries_twice_records_them_once():
     entries = [("buf:1-0", event(contact.pk)), ("buf:1-1", event(contact.pk, "c"))]
     assert services.ingest(entries) == 2
     assert services.ingest(entries) == 0
-    assert Activity.objects.filter(contact=contact).count() == 2
+    assert Activity.objects.filter(contact=contact, kind__in=["opened", "clicked"]).count() == 2
     contact.refresh_from_db()
     assert contact.engagement_score == 4.0
 

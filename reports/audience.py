@@ -1,0 +1,76 @@
+"""Audience reports: list growth per day, week or month, and contacts by grade, region,
+industry and owner. Grouped queries on indexed columns; nothing here is rolled up."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.db.models import Count
+from django.db.models.functions import Trunc
+from django.utils import timezone
+
+from contacts.models import Activity, Contact, Subscription
+
+Kind = Activity.Kind
+PERIODS = {"day": 60, "week": 52, "month": 24}  # how many periods each view goes back
+DIMENSIONS = {"grade": "Grade", "region": "Region", "industry": "Industry", "owner": "Owner"}
+
+
+def growth(period: str, now: datetime | None = None) -> list[dict]:
+    """Per period: new and confirmed subscriptions, unsubscribes, hard bounces, complaints, and the net change."""
+    if period not in PERIODS:
+        raise ValueError(f"period must be one of {', '.join(PERIODS)}")
+    now = now or timezone.now()
+    since = now - timedelta(days={"day": 1, "week": 7, "month": 31}[period] * PERIODS[period])
+    rows: dict[datetime, dict[str, int]] = {}
+
+    def add(queryset, field: str, name: str) -> None:
+        grouped = (
+            queryset.filter(**{f"{field}__gte": since})
+            .annotate(period=Trunc(field, period))
+            .values("period")
+            .annotate(n=Count("pk"))
+        )
+        for row in grouped:
+            rows.setdefault(row["period"], {})[name] = row["n"]
+
+    add(Subscription.objects.all(), "created_at", "new")
+    add(Subscription.objects.filter(confirmed_at__isnull=False), "confirmed_at", "confirmed")
+    add(Subscription.objects.filter(unsubscribed_at__isnull=False), "unsubscribed_at", "unsubscribed")
+    add(Activity.objects.filter(kind=Kind.BOUNCED_HARD), "occurred_at", "bounced")
+    add(Activity.objects.filter(kind=Kind.COMPLAINED), "occurred_at", "complained")
+    result = []
+    for moment, counts in sorted(rows.items()):
+        values = {name: counts.get(name, 0) for name in ("new", "confirmed", "unsubscribed", "bounced", "complained")}
+        net = values["new"] - values["unsubscribed"] - values["bounced"] - values["complained"]
+        result.append({"period": moment, **values, "net": net})
+    return result
+
+
+def classification(rows: str, columns: str) -> tuple[list[str], list[tuple[str, list[int], int]]]:
+    """Contacts counted by two of grade/region/industry/owner: (column labels, rows of counts, row total)."""
+    if rows not in DIMENSIONS or columns not in DIMENSIONS or rows == columns:
+        raise ValueError("choose two different dimensions")
+    fields = {name: _field(name) for name in (rows, columns)}
+    grouped = Contact.objects.values(*fields.values()).annotate(n=Count("pk")).order_by()
+    table: dict[str, dict[str, int]] = {}
+    labels: set[str] = set()
+    for row in grouped:
+        row_label = _label(row[fields[rows]])
+        column_label = _label(row[fields[columns]])
+        labels.add(column_label)
+        table.setdefault(row_label, {})[column_label] = table.get(row_label, {}).get(column_label, 0) + row["n"]
+    ordered = sorted(labels)
+    body = [
+        (label, [counts.get(column, 0) for column in ordered], sum(counts.values()))
+        for label, counts in sorted(table.items())
+    ]
+    return ordered, body
+
+
+def _field(name: str) -> str:
+    return "owner__username" if name == "owner" else name
+
+
+def _label(value: str | None) -> str:
+    return value or "(none)"

@@ -1,0 +1,13 @@
+"""Thin Celery wrappers around the report feeds."""
+
+from celery import shared_task
+
+from reports import feeds
+
+# A run stops after this many id ranges so a backlog cannot pin a worker; the next tick carries on.
+CATCH_UP_MAX_STEPS = 50
+
+
+@shared_task(ignore_result=True)
+def catch_up() -> int:
+    return feeds.catch_up(max_steps=CATCH_UP_MAX_STEPS)

@@ -1,0 +1,81 @@
+"""Each figure of the campaign report against the hand-worked story in conftest.py."""
+
+from __future__ import annotations
+
+import pytest
+
+from contacts import services as contact_services
+from contacts.models import Contact
+from reports import feeds, services
+from tests.reports.conftest import catch_up, play
+from tracking import services as tracking
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_replayed_batch_changes_no_figure(story):
+    entries = play(story)
+    before = services.campaign_report(story.campaign.pk)
+    assert tracking.ingest(entries) == 0
+    catch_up()
+    assert services.campaign_report(story.campaign.pk) == before
+
+
+def test_opens_count_people_and_events_with_machines_apart(story):
+    play(story)
+    opens = services.campaign_report(story.campaign.pk)["opens"]
+    # ann: proxy + 2 human; bob: proxy only; cat: 1 human.
+    assert opens == {"unique": 3, "total": 5, "unique_human": 2, "total_human": 3}
+
+
+def test_clicks_count_people_and_events_with_scanners_apart(story):
+    play(story)
+    clicks = services.campaign_report(story.campaign.pk)["clicks"]
+    # ann: link 0 twice; bob's scanner: link 0; cat: link 1.
+    assert clicks == {"unique": 3, "total": 4, "unique_human": 2, "total_human": 3}
+
+
+def test_each_link_has_its_own_clickers(story):
+    play(story)
+    links = services.campaign_report(story.campaign.pk)["links"]
+    assert links == [
+        {"url": "https://shop.example.com/item/0", "unique": 2, "unique_human": 1, "total": 3},
+        {"url": "https://shop.example.com/item/1", "unique": 1, "unique_human": 1, "total": 1},
+    ]
+
+
+def test_a_bounce_after_an_open_keeps_the_open_and_is_not_delivered(story):
+    play(story)
+    report = services.campaign_report(story.campaign.pk)
+    assert (report["sent"], report["delivered"], report["bounced"]) == (3, 2, {"hard": 1, "soft": 0})
+    assert report["opens"]["unique_human"] == 2  # cat's open stays
+
+
+def test_complaints_and_unsubscribes_are_counted_once_each(story):
+    play(story)
+    report = services.campaign_report(story.campaign.pk)
+    assert (report["complaints"], report["unsubscribes"]) == (1, 1)
+
+
+def test_each_receiving_domain_has_its_delivery_and_openers(story):
+    play(story)
+    assert services.campaign_report(story.campaign.pk)["domains"] == [
+        {"domain": "mail.example.org", "sent": 2, "delivered": 1, "bounced": 1, "unique_human_opens": 2},
+        {"domain": "inbox.example.net", "sent": 1, "delivered": 1, "bounced": 0, "unique_human_opens": 0},
+    ]
+
+
+def test_deleting_contacts_changes_no_total(story):
+    play(story)
+    before = services.campaign_report(story.campaign.pk)
+    Contact.objects.filter(pk__in=[story.ann.contact_id, story.cat.contact_id]).delete()
+    assert services.campaign_report(story.campaign.pk) == before
+
+
+def test_history_rows_wait_until_no_earlier_id_can_still_commit(story):
+    catch_up()
+    contact_services.mark_bounced(story.cat.contact, campaign_id=story.campaign.pk, message_id=story.cat.pk)
+    feeds.catch_up()
+    assert services.campaign_report(story.campaign.pk)["bounced"]["hard"] == 0
+    catch_up()
+    assert services.campaign_report(story.campaign.pk)["bounced"]["hard"] == 1
