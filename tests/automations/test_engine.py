@@ -12,6 +12,7 @@ from automations.models import Enrolment, StepCampaign, StepRun
 from automations.services import enrol_one
 from campaigns.models import Message
 from contacts import services as contact_services
+from contacts.models import Activity
 from tests.automations.conftest import email, live_journey, run
 from tests.factories import ContactFactory, MailingListFactory, SuppressionFactory
 
@@ -50,7 +51,45 @@ def test_a_claim_whose_lease_lapsed_runs_no_step_twice():
 
     assert all(messages_to(contact) == 1 for contact in contacts)
     assert StepRun.objects.filter(step="hello").count() == 3
-    assert set(Enrolment.objects.values_list("step", "state")) == {("tagged", State.WAITING)}
+    assert StepRun.objects.filter(step="tagged").count() == 3
+    assert set(Enrolment.objects.values_list("step", "state")) == {("tagged", State.DONE)}
+
+
+def test_a_step_due_at_once_runs_in_the_same_batch_under_the_same_claim():
+    steps = [
+        {"key": "tagged", "type": "tag", "tag": "seen"},
+        {"key": "pause", "type": "wait", "minutes": 0},
+        {"key": "again", "type": "tag", "tag": "again"},
+    ]
+    journey = live_journey(steps)
+    contact = ContactFactory()
+    enrol_one(journey, contact)
+
+    executed = engine.run_batch(engine.claim())
+
+    assert executed == 3
+    assert set(StepRun.objects.values_list("step", flat=True)) == {"tagged", "pause", "again"}
+    assert Enrolment.objects.get().state == State.DONE
+    summaries = Activity.objects.filter(contact=contact, kind=Activity.Kind.TAGS).values_list("details", flat=True)
+    assert sorted(details["summary"] for details in summaries) == [
+        "Tag again added by a journey",
+        "Tag seen added by a journey",
+    ]
+
+
+def test_a_step_due_later_is_left_waiting_and_unclaimed():
+    steps = [
+        {"key": "tagged", "type": "tag", "tag": "seen"},
+        {"key": "pause", "type": "wait", "hours": 1},
+        email("later"),
+    ]
+    journey = live_journey(steps)
+    enrol_one(journey, ContactFactory())
+
+    engine.run_batch(engine.claim())
+
+    enrolment = Enrolment.objects.get()
+    assert (enrolment.step, enrolment.state, enrolment.lease_until) == ("later", State.WAITING, None)
 
 
 def test_a_duplicated_tick_claims_each_enrolment_once():
