@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from automations import history, mail
+from automations import history, mail, subscriptions
 from automations.models import JourneyVersion, StepRun
 from automations.steps import Node, Plan
 from contacts import services as contact_services
@@ -159,7 +159,7 @@ def _history(contact_ids: list[int], kind: str, summary: str, **details) -> None
 def _lists(kind: str, slug: str, contact_ids: list[int]) -> None:
     mailing_list = MailingList.objects.get(slug=slug)
     if kind == "add_to_list":
-        contact_services.add_to_list(contact_ids, mailing_list, source="journey")
+        subscriptions.add(contact_ids, mailing_list)
         return
     left = Subscription.objects.filter(contact_id__in=contact_ids, mailing_list=mailing_list).exclude(
         status=Subscription.Status.UNSUBSCRIBED

@@ -12,9 +12,9 @@ from automations.models import Enrolment, StepCampaign, StepRun
 from automations.services import enrol_one
 from campaigns.models import Message
 from contacts import services as contact_services
-from contacts.models import Activity
+from contacts.models import Activity, Subscription
 from tests.automations.conftest import email, live_journey, run
-from tests.factories import ContactFactory, MailingListFactory, SuppressionFactory
+from tests.factories import ContactFactory, MailingListFactory, SubscriptionFactory, SuppressionFactory
 
 pytestmark = pytest.mark.django_db
 State = Enrolment.State
@@ -192,6 +192,24 @@ def test_a_goal_takes_the_contact_out_wherever_it_is():
     assert messages_to(contact) == 0
     assert Enrolment.objects.get().state == State.DONE
     assert StepRun.objects.get(step="bought").outcome == StepRun.Outcome.GOAL
+
+
+def test_a_list_step_never_re_adds_a_contact_who_left_the_list():
+    mailing_list = MailingListFactory(slug="customers")
+    left, new = ContactFactory(), ContactFactory()
+    SubscriptionFactory(contact=left, mailing_list=mailing_list, status=Subscription.Status.UNSUBSCRIBED)
+    journey = live_journey([{"key": "join", "type": "add_to_list", "list": "customers"}])
+    for contact in (left, new):
+        enrol_one(journey, contact)
+
+    run()
+
+    assert dict(mailing_list.subscriptions.values_list("contact_id", "status")) == {
+        left.pk: Subscription.Status.UNSUBSCRIBED,
+        new.pk: Subscription.Status.SUBSCRIBED,
+    }
+    joined = Activity.objects.filter(kind=Activity.Kind.SUBSCRIBED).values_list("contact_id", "details")
+    assert [(pk, details["list"], details["pending"]) for pk, details in joined] == [(new.pk, "customers", False)]
 
 
 def test_a_list_step_subscribes_and_a_field_step_sets_the_profile():
