@@ -5,7 +5,7 @@ into outcomes (read-only, before anything is recorded) and its effect on those i
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from automations import mail
+from automations import history, mail, subscriptions
 from automations.models import JourneyVersion, StepRun
 from automations.steps import Node, Plan
 from contacts import services as contact_services
@@ -41,6 +41,8 @@ class Group:
     key: str
     rows: dict[int, int]
     due_at: datetime
+    # Enrolments moved on to a step due now, still held by this claim: next step key -> rows.
+    onward: dict[str, dict[int, int]] = field(default_factory=dict)
 
     @property
     def node(self) -> Node:
@@ -151,19 +153,13 @@ def apply(group: Group, outcome: int, owned: set[int]) -> None:
 
 
 def _history(contact_ids: list[int], kind: str, summary: str, **details) -> None:
-    now = timezone.now()
-    contact_services.record_many(
-        Activity(
-            contact_id=pk, kind=kind, occurred_at=now, details={"summary": summary, "source": "journey", **details}
-        )
-        for pk in contact_ids
-    )
+    history.record(contact_ids, kind, summary, **details)
 
 
 def _lists(kind: str, slug: str, contact_ids: list[int]) -> None:
     mailing_list = MailingList.objects.get(slug=slug)
     if kind == "add_to_list":
-        contact_services.add_to_list(contact_ids, mailing_list, source="journey")
+        subscriptions.add(contact_ids, mailing_list)
         return
     left = Subscription.objects.filter(contact_id__in=contact_ids, mailing_list=mailing_list).exclude(
         status=Subscription.Status.UNSUBSCRIBED

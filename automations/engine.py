@@ -71,7 +71,9 @@ def advance(max_seconds: float = 30.0) -> int:
 
 
 def run_batch(batch: list[tuple[int, int, str, int, datetime]]) -> int:
-    """Execute one claimed batch, one group per (version, step); returns contact-steps executed."""
+    """Execute one claimed batch, one group per (version, step); enrolments whose next step is
+    due at once stay claimed and run it in the same call (a claim and a move saved per step).
+    Returns contact-steps executed."""
     groups: dict[tuple[int, str], dict[int, int]] = defaultdict(dict)
     due: dict[tuple[int, str], datetime] = {}
     for pk, version_id, step, contact_id, due_at in batch:
@@ -79,10 +81,16 @@ def run_batch(batch: list[tuple[int, int, str, int, datetime]]) -> int:
         due[(version_id, step)] = max(due.get((version_id, step), due_at), due_at)
     versions = JourneyVersion.objects.select_related("journey").in_bulk({version for version, _ in groups})
     executed = 0
-    for (version_id, key), rows in groups.items():
-        version = versions[version_id]
-        group = Group(version, plan(version.definition), key, rows, due[(version_id, key)])
-        executed += execute_safely(group)
+    while groups:
+        onward: dict[tuple[int, str], dict[int, int]] = defaultdict(dict)
+        for (version_id, key), rows in groups.items():
+            version = versions[version_id]
+            group = Group(version, plan(version.definition), key, rows, due[(version_id, key)])
+            executed += execute_safely(group)
+            for next_key, moved in group.onward.items():
+                onward[(version_id, next_key)].update(moved)
+                due[(version_id, next_key)] = timezone.now()
+        groups = onward
     return executed
 
 
@@ -92,9 +100,11 @@ def execute_safely(group: Group) -> int:
         with transaction.atomic():
             return execute(group)
     except NotYetError as wait:
+        group.onward = {}
         runs.release(list(group.rows), wait.until)
         return 0
     except Exception as error:
+        group.onward = {}
         log.exception("journey %s step %s failed", group.version.journey_id, group.key)
         with transaction.atomic():
             owned = runs.record(_running(group.rows, group.key), Outcome.FAILED)
@@ -141,25 +151,34 @@ def _move_on(group: Group, outcome: int, owned: set[int]) -> None:
     elif outcome == Outcome.GOAL:
         runs.move(owned, key, None)
     elif outcome in (Outcome.YES, Outcome.NO) and node.branches:
-        runs.move(owned, key, node.branches["yes" if outcome == Outcome.YES else "no"])
+        _onward(group, owned, node.branches["yes" if outcome == Outcome.YES else "no"])
     elif node.kind == "wait" and node.after is not None:
         _move_after_wait(group, owned)
     else:
-        runs.move(owned, key, node.after)
+        _onward(group, owned, node.after)
+
+
+def _onward(group: Group, owned, to: str | None, due_at: datetime | None = None) -> None:
+    """Move on to ``to``; when it is due already, keep the claim and run it in this batch."""
+    if to is None or (due_at is not None and due_at > timezone.now()):
+        runs.move(owned, group.key, to, due_at)
+        return
+    runs.move(owned, group.key, to, due_at, hold=True)
+    group.onward.setdefault(to, {}).update((pk, group.rows[pk]) for pk in owned)
 
 
 def _move_after_wait(group: Group, owned: set[int]) -> None:
     """One UPDATE per time zone among the group's contacts (one in all for a plain duration)."""
     now, step = timezone.now(), group.step
     if "hour" not in step:
-        runs.move(owned, group.key, group.node.after, actions.wait_until(step, now, ""))
+        _onward(group, owned, group.node.after, actions.wait_until(step, now, ""))
         return
     zones: dict[str, list[int]] = defaultdict(list)
     contact_zone = dict(Contact.objects.filter(pk__in=group.contacts(owned)).values_list("pk", "time_zone"))
     for pk in owned:
         zones[contact_zone.get(group.rows[pk], "")].append(pk)
     for zone, ids in zones.items():
-        runs.move(ids, group.key, group.node.after, actions.wait_until(step, now, zone))
+        _onward(group, ids, group.node.after, actions.wait_until(step, now, zone))
 
 
 def leave_unsubscribed() -> int:

@@ -36,11 +36,18 @@ def record(enrolments: QuerySet, outcome: int, *, step: str | None = None) -> se
 
 
 def move(
-    ids: set[int] | list[int], at: str | None, to: str | None, due_at: datetime | None = None, *, state: str = ""
+    ids: set[int] | list[int],
+    at: str | None,
+    to: str | None,
+    due_at: datetime | None = None,
+    *,
+    state: str = "",
+    hold: bool = False,
 ) -> int:
     """Send enrolments still at step ``at`` (any step when None) to step ``to``, due at ``due_at``
-    (now by default); no ``to`` ends them (done, or ``state``). The step guard keeps a worker
-    whose lease lapsed from moving an enrolment another worker already moved on."""
+    (now by default); no ``to`` ends them (done, or ``state``). ``hold`` keeps them running under
+    the current lease, for the worker to execute the next step at once. The step guard keeps a
+    worker whose lease lapsed from moving an enrolment another worker already moved on."""
     if not ids:
         return 0
     now = timezone.now()
@@ -49,6 +56,8 @@ def move(
         rows = rows.filter(step=at)
     if to is None or state:
         return rows.update(state=state or State.DONE, lease_until=None, finished_at=now, due_at=now)
+    if hold:
+        return rows.update(step=to, due_at=due_at or now, state=State.RUNNING)
     return rows.update(step=to, due_at=due_at or now, state=State.WAITING, lease_until=None)
 
 

@@ -12,8 +12,9 @@ from automations.models import Enrolment, StepCampaign, StepRun
 from automations.services import enrol_one
 from campaigns.models import Message
 from contacts import services as contact_services
+from contacts.models import Activity, Subscription
 from tests.automations.conftest import email, live_journey, run
-from tests.factories import ContactFactory, MailingListFactory, SuppressionFactory
+from tests.factories import ContactFactory, MailingListFactory, SubscriptionFactory, SuppressionFactory
 
 pytestmark = pytest.mark.django_db
 State = Enrolment.State
@@ -50,7 +51,45 @@ def test_a_claim_whose_lease_lapsed_runs_no_step_twice():
 
     assert all(messages_to(contact) == 1 for contact in contacts)
     assert StepRun.objects.filter(step="hello").count() == 3
-    assert set(Enrolment.objects.values_list("step", "state")) == {("tagged", State.WAITING)}
+    assert StepRun.objects.filter(step="tagged").count() == 3
+    assert set(Enrolment.objects.values_list("step", "state")) == {("tagged", State.DONE)}
+
+
+def test_a_step_due_at_once_runs_in_the_same_batch_under_the_same_claim():
+    steps = [
+        {"key": "tagged", "type": "tag", "tag": "seen"},
+        {"key": "pause", "type": "wait", "minutes": 0},
+        {"key": "again", "type": "tag", "tag": "again"},
+    ]
+    journey = live_journey(steps)
+    contact = ContactFactory()
+    enrol_one(journey, contact)
+
+    executed = engine.run_batch(engine.claim())
+
+    assert executed == 3
+    assert set(StepRun.objects.values_list("step", flat=True)) == {"tagged", "pause", "again"}
+    assert Enrolment.objects.get().state == State.DONE
+    summaries = Activity.objects.filter(contact=contact, kind=Activity.Kind.TAGS).values_list("details", flat=True)
+    assert sorted(details["summary"] for details in summaries) == [
+        "Tag again added by a journey",
+        "Tag seen added by a journey",
+    ]
+
+
+def test_a_step_due_later_is_left_waiting_and_unclaimed():
+    steps = [
+        {"key": "tagged", "type": "tag", "tag": "seen"},
+        {"key": "pause", "type": "wait", "hours": 1},
+        email("later"),
+    ]
+    journey = live_journey(steps)
+    enrol_one(journey, ContactFactory())
+
+    engine.run_batch(engine.claim())
+
+    enrolment = Enrolment.objects.get()
+    assert (enrolment.step, enrolment.state, enrolment.lease_until) == ("later", State.WAITING, None)
 
 
 def test_a_duplicated_tick_claims_each_enrolment_once():
@@ -153,6 +192,24 @@ def test_a_goal_takes_the_contact_out_wherever_it_is():
     assert messages_to(contact) == 0
     assert Enrolment.objects.get().state == State.DONE
     assert StepRun.objects.get(step="bought").outcome == StepRun.Outcome.GOAL
+
+
+def test_a_list_step_never_re_adds_a_contact_who_left_the_list():
+    mailing_list = MailingListFactory(slug="customers")
+    left, new = ContactFactory(), ContactFactory()
+    SubscriptionFactory(contact=left, mailing_list=mailing_list, status=Subscription.Status.UNSUBSCRIBED)
+    journey = live_journey([{"key": "join", "type": "add_to_list", "list": "customers"}])
+    for contact in (left, new):
+        enrol_one(journey, contact)
+
+    run()
+
+    assert dict(mailing_list.subscriptions.values_list("contact_id", "status")) == {
+        left.pk: Subscription.Status.UNSUBSCRIBED,
+        new.pk: Subscription.Status.SUBSCRIBED,
+    }
+    joined = Activity.objects.filter(kind=Activity.Kind.SUBSCRIBED).values_list("contact_id", "details")
+    assert [(pk, details["list"], details["pending"]) for pk, details in joined] == [(new.pk, "customers", False)]
 
 
 def test_a_list_step_subscribes_and_a_field_step_sets_the_profile():
