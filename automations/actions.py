@@ -139,8 +139,8 @@ def apply(group: Group, outcome: int, owned: set[int]) -> None:
     if kind == "email" and outcome == Outcome.DONE:
         mail.queue(mail.campaign_for(group.version, group.key, step), contact_ids)
     elif kind == "tag":
+        # tag_contacts writes the "tags" history of the contacts that newly got the tag.
         contact_services.tag_contacts(contact_ids, step["tag"])
-        _history(contact_ids, Activity.Kind.TAGS, f"Tag {step['tag']} added by a journey", added=[step["tag"]])
     elif kind == "untag":
         TaggedContact.objects.filter(content_object_id__in=contact_ids, tag__name=step["tag"]).delete()
         _history(contact_ids, Activity.Kind.TAGS, f"Tag {step['tag']} removed by a journey", removed=[step["tag"]])

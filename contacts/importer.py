@@ -29,7 +29,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date
 from taggit.models import Tag
 
-from contacts import import_rows, services
+from contacts import import_rows, import_states, services
 from contacts.erased import erased_among
 from contacts.import_read import MALFORMED, PREVIEW_ROWS, ImportFileError, count_rows, open_table, preview_rows
 from contacts.import_rows import CHUNK_SIZE, ImportSummary, RowError
@@ -338,17 +338,17 @@ def preview(job: ImportJob, limit: int = PREVIEW_ROWS) -> tuple[list[str], list[
     return preview_rows(Path(job.file.path), limit)
 
 
-# --- The background job (the admin's upload -> map -> run; its states are in contacts/services.py) ---
+# --- The background job (the admin's upload -> map -> run; its states are in contacts/import_states.py) ---
 
 
 def run_job(job_id: int) -> None:
     """Run a queued import job; whoever claims it first runs it, a second delivery does nothing."""
-    job = services.claim_import(job_id)
+    job = import_states.claim_import(job_id)
     if job is None:
         return
 
     def progress(summary: ImportSummary) -> None:
-        services.record_import_progress(
+        import_states.record_import_progress(
             job_id,
             rows_done=summary.rows,
             created=summary.created,
@@ -360,8 +360,8 @@ def run_job(job_id: int) -> None:
     report_name = _error_report_name(job)
     try:
         path = Path(job.file.path)
-        rows_total = count_rows(path, lambda rows: services.record_import_progress(job_id, rows_total=rows))
-        services.record_import_progress(job_id, rows_total=rows_total)
+        rows_total = count_rows(path, lambda rows: import_states.record_import_progress(job_id, rows_total=rows))
+        import_states.record_import_progress(job_id, rows_total=rows_total)
         with Path(job.error_report.storage.path(report_name)).open("w", encoding="utf-8-sig", newline="") as report:
             csv.writer(report).writerow(["row", "email", "reason"])
             summary = import_file(
@@ -374,11 +374,11 @@ def run_job(job_id: int) -> None:
                 error_report=report,
             )
     except ImportFileError as error:
-        services.fail_import(job_id, str(error))
+        import_states.fail_import(job_id, str(error))
         return
     counts = summary.as_json()
     counts["rows_done"] = counts.pop("rows")
-    services.finish_import(job_id, error_report=report_name if summary.error_count else "", **counts)
+    import_states.finish_import(job_id, error_report=report_name if summary.error_count else "", **counts)
 
 
 def _error_report_name(job: ImportJob) -> str:

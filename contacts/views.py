@@ -27,7 +27,7 @@ from wagtail.admin.views.generic.permissions import PermissionCheckedMixin
 from wagtail.snippets.views.snippets import CreateView, EditView, InspectView
 
 from config.enqueue import enqueue_on_commit
-from contacts import exporter, import_read, importer, services
+from contacts import exporter, import_read, import_states, importer, services
 from contacts.forms import ExportForm, ImportMappingForm, NoteForm, rules_from_request
 from contacts.models import Contact, ImportJob, MailingList, Segment
 from contacts.segments import SegmentError, compile_rules
@@ -137,7 +137,7 @@ class ImportMappingView(PermissionCheckedMixin, WagtailAdminTemplateMixin, FormV
 
     def form_valid(self, form: ImportMappingForm) -> HttpResponse:
         with transaction.atomic():
-            services.queue_import(self.job, form.mapping())
+            import_states.queue_import(self.job, form.mapping())
         return redirect(_inspect_url(self.job))
 
 
@@ -169,7 +169,7 @@ class ImportProgressView(InspectView):
 def import_retry(request: HttpRequest, pk: int) -> HttpResponse:
     """Run a failed or interrupted import again; the upserts make a second run harmless."""
     job = get_object_or_404(ImportJob, pk=pk)
-    if services.queue_import(job, job.mapping):
+    if import_states.queue_import(job, job.mapping):
         messages.success(request, "The import was started again.")
     return redirect(_inspect_url(job))
 

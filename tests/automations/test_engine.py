@@ -72,8 +72,8 @@ def test_a_step_due_at_once_runs_in_the_same_batch_under_the_same_claim():
     assert Enrolment.objects.get().state == State.DONE
     summaries = Activity.objects.filter(contact=contact, kind=Activity.Kind.TAGS).values_list("details", flat=True)
     assert sorted(details["summary"] for details in summaries) == [
-        "Tag again added by a journey",
-        "Tag seen added by a journey",
+        "Tags added again",
+        "Tags added seen",
     ]
 
 

@@ -3,7 +3,7 @@
 import pytest
 from django.core.files.base import ContentFile
 
-from contacts import importer, services
+from contacts import import_states, importer, services
 from contacts.models import Activity, Contact, ImportJob, Subscription
 from tests.factories import ContactFactory, MailingListFactory, SubscriptionFactory
 
@@ -75,7 +75,7 @@ def make_job(text: str, **fields) -> ImportJob:
 def test_queued_import_job_runs_and_keeps_the_error_report(django_capture_on_commit_callbacks):
     job = make_job("Mail,Name\nann@example.com,Ann\nbroken,X\n")
     with django_capture_on_commit_callbacks(execute=True):
-        assert services.queue_import(job, {"Mail": "email", "Name": "first_name"})
+        assert import_states.queue_import(job, {"Mail": "email", "Name": "first_name"})
     job.refresh_from_db()
     assert (job.status, job.rows_done, job.created) == (ImportJob.Status.DONE, 2, 1)
     assert [error["row"] for error in job.errors] == [3]
@@ -85,7 +85,7 @@ def test_queued_import_job_runs_and_keeps_the_error_report(django_capture_on_com
 def test_import_job_that_cannot_read_its_file_fails_with_the_reason(django_capture_on_commit_callbacks):
     job = make_job("name\nAnn\n")
     with django_capture_on_commit_callbacks(execute=True):
-        services.queue_import(job, {})
+        import_states.queue_import(job, {})
     job.refresh_from_db()
     assert job.status == ImportJob.Status.FAILED
     assert "no email column" in job.failure
@@ -95,7 +95,7 @@ def test_a_finished_job_is_not_run_twice():
     job = make_job("email\nann@example.com\n", status=ImportJob.Status.DONE)
     importer.run_job(job.pk)
     assert not Contact.objects.exists()
-    assert services.queue_import(job, {}) is False
+    assert import_states.queue_import(job, {}) is False
 
 
 def test_preview_shows_the_header_and_first_rows():

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from contacts import engagement, services
+from contacts import engagement, import_states
 from contacts.models import Activity, ActivityTally, ImportJob
 from privacy import retention
 from tests.factories import ActivityFactory, CampaignFactory, ContactFactory
@@ -88,4 +88,4 @@ def test_an_import_whose_file_was_deleted_cannot_be_run_again(settings, tmp_path
     job = ImportJob.objects.create(file="failed.csv", status="failed", finished_at=timezone.now() - timedelta(days=31))
     retention.delete_import_files()
 
-    assert services.queue_import(job, {"email": "email"}) is False
+    assert import_states.queue_import(job, {"email": "email"}) is False

@@ -148,6 +148,16 @@ def test_the_contact_page_shows_open_tasks_follow_up_and_call_log(client, seller
     assert entry.created_by == seller
 
 
+def test_a_task_nobody_owns_reads_as_owned_by_nobody_on_the_contact_page(client, seller):
+    contact = ContactFactory()
+    TaskFactory(contact=contact, owner=None, title="Call back")
+    client.force_login(seller)
+
+    page = client.get(reverse("wagtailsnippets_contacts_contact:inspect", args=[contact.pk])).content.decode()
+
+    assert "Call back (nobody)" in page
+
+
 def test_task_rules_show_their_dry_run_count_to_managers(client, manager):
     rule = TaskRule.objects.create(
         name="Pricing clicks", trigger=TaskRule.Trigger.LINK_CLICKED, url_pattern="pricing", task_title="Call"
