@@ -1,7 +1,7 @@
 """Response headers of the pages anyone on the web can open: the web version, the unsubscribe
 and preference pages, and error pages. They carry a personal token in their URL and show
 content we did not all write (a campaign's raw HTML), so they get a strict
-Content-Security-Policy and send no Referer anywhere."""
+Content-Security-Policy and send no Referer to any other site."""
 
 from __future__ import annotations
 
@@ -23,7 +23,9 @@ WEB_VERSION_CSP = (
     "img-src https: http: data:; style-src 'unsafe-inline' https: http:; font-src https: http: data:; "
     "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
-PUBLIC_REFERRER_POLICY = "no-referrer"
+# Not "no-referrer": under it browsers post our own forms with "Origin: null", which Django's
+# CSRF check refuses. "same-origin" still keeps the token in the URL from every other site.
+PUBLIC_REFERRER_POLICY = "same-origin"
 
 
 def with_public_headers(response: HttpResponse, policy: str = PUBLIC_PAGE_CSP) -> HttpResponse:
@@ -33,7 +35,7 @@ def with_public_headers(response: HttpResponse, policy: str = PUBLIC_PAGE_CSP) -
 
 
 def public_page(policy: str = PUBLIC_PAGE_CSP) -> Callable:
-    """View decorator: the response gets ``policy`` and no-referrer (error pages raised by
+    """View decorator: the response gets ``policy`` and the referrer policy (error pages raised by
     the view get them from the handlers below)."""
 
     def decorator(view: Callable) -> Callable:

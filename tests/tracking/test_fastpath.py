@@ -125,7 +125,7 @@ def test_a_host_not_in_allowed_hosts_is_refused_and_records_nothing(message, pre
 def test_every_fast_answer_has_nosniff_and_no_referrer(path):
     _, headers, _ = call(path)
     assert headers["X-Content-Type-Options"] == "nosniff"
-    assert headers["Referrer-Policy"] == "no-referrer"
+    assert headers["Referrer-Policy"] == "same-origin"
 
 
 def test_a_click_over_https_gets_hsts_like_any_django_page(message, settings):

@@ -1,5 +1,5 @@
 """Headers of the pages anyone can open (/v/, /u/, /p/ and error pages): a strict
-Content-Security-Policy, no Referer, and HEAD answered like GET."""
+Content-Security-Policy, no Referer to other sites, and HEAD answered like GET."""
 
 import pytest
 
@@ -34,10 +34,10 @@ def test_the_web_version_runs_in_a_sandbox_without_scripts_or_same_origin(client
     assert "allow-scripts" not in sandbox and "allow-same-origin" not in sandbox
 
 
-def test_the_web_version_sets_no_cookie_and_sends_no_referer(client, message):
+def test_the_web_version_sets_no_cookie_and_sends_no_referer_to_other_sites(client, message):
     response = client.get(url(message, Purpose.VIEW, "v"))
     assert not response.cookies
-    assert response["Referrer-Policy"] == "no-referrer"
+    assert response["Referrer-Policy"] == "same-origin"
 
 
 @pytest.mark.parametrize("purpose, prefix", [(Purpose.UNSUBSCRIBE, "u"), (Purpose.PREFERENCES, "p")])
@@ -45,7 +45,7 @@ def test_unsubscribe_and_preference_pages_have_a_strict_policy(client, message, 
     response = client.get(url(message, purpose, prefix))
     assert response.status_code == 200
     assert response["Content-Security-Policy"] == PUBLIC_PAGE_CSP
-    assert response["Referrer-Policy"] == "no-referrer"
+    assert response["Referrer-Policy"] == "same-origin"
 
 
 @pytest.mark.parametrize(
@@ -66,4 +66,4 @@ def test_an_error_page_has_the_strict_policy_too(client):
     response = client.get("/v/AAAAAAAAAAAAAAAAAAAAAAAAAAAA")
     assert response.status_code == 404
     assert response["Content-Security-Policy"] == PUBLIC_PAGE_CSP
-    assert response["Referrer-Policy"] == "no-referrer"
+    assert response["Referrer-Policy"] == "same-origin"
