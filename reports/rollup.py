@@ -70,11 +70,13 @@ def roll_up(events: Sequence[dict[str, Any]]) -> None:
     if not events:
         return
     messages = _messages({e["message_id"] for e in events if e["message_id"] is not None})
-    wanted = {(e["campaign_id"], _subject(e), key): None for e in events for key in _keys(e)}
+    # Each event's claim keys, worked out once: the claims and the counting both read them.
+    claims = [[(e["campaign_id"], _subject(e), key) for key in _keys(e)] for e in events]
+    wanted = {claim: None for keys in claims for claim in keys}
     fresh = _claim_bits(wanted) | _claim([key for key in wanted if _is_link(key[2])])
     counts = _Counts()
-    for event in events:
-        seen = {key for key in _keys(event) if fresh.pop((event["campaign_id"], _subject(event), key), False)}
+    for event, keys in zip(events, claims, strict=True):
+        seen = {claim[2] for claim in keys if fresh.pop(claim, False)}
         counts.add(event, *messages.get(event["message_id"], ("", None)), seen)
     counts.write()
 
