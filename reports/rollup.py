@@ -8,12 +8,14 @@ rebuilt figures are the incremental ones by construction.
 
 Unique counts are exact because each (message, kind) pair is claimed once in ``FirstSeen``
 with ``INSERT ... ON CONFLICT DO NOTHING RETURNING``; counters grow with ``ON CONFLICT DO
-UPDATE SET total = total + excluded.total``. Both statements read the same on SQLite and
-PostgreSQL.
+UPDATE SET total = total + excluded.total``. The claims read the whole batch in one
+statement (:func:`_batch`: arrays on PostgreSQL, a JSON array on SQLite); the statements
+themselves read the same on both.
 """
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
@@ -68,11 +70,13 @@ def roll_up(events: Sequence[dict[str, Any]]) -> None:
     if not events:
         return
     messages = _messages({e["message_id"] for e in events if e["message_id"] is not None})
-    wanted = {(e["campaign_id"], _subject(e), key): None for e in events for key in _keys(e)}
+    # Each event's claim keys, worked out once: the claims and the counting both read them.
+    claims = [[(e["campaign_id"], _subject(e), key) for key in _keys(e)] for e in events]
+    wanted = {claim: None for keys in claims for claim in keys}
     fresh = _claim_bits(wanted) | _claim([key for key in wanted if _is_link(key[2])])
     counts = _Counts()
-    for event in events:
-        seen = {key for key in _keys(event) if fresh.pop((event["campaign_id"], _subject(event), key), False)}
+    for event, keys in zip(events, claims, strict=True):
+        seen = {claim[2] for claim in keys if fresh.pop(claim, False)}
         counts.add(event, *messages.get(event["message_id"], ("", None)), seen)
     counts.write()
 
@@ -202,58 +206,80 @@ def _bit(key: str) -> int:
 def _claim_bits(wanted: dict[tuple[int, int, str], None]) -> dict[tuple[int, int, str], bool]:
     """Set the kind bits these events carry; returns the (campaign, subject, key) that were new.
 
-    One upsert per chunk: it ORs the bits in and returns what the row held before (``previous``
-    is set from the old row in the same UPDATE), so concurrent writers serialise on the row."""
+    One set-based upsert for the whole batch: it ORs the bits in and returns what each changed
+    row held before (``previous`` is set from the old row in the same UPDATE), so concurrent
+    writers serialise on the row. A row whose bits are all known already is left alone and not
+    returned: nothing of it is new (replays and repeated opens cost no row version)."""
     bits: dict[tuple[int, int], int] = {}
     for campaign, subject, key in wanted:
         if not _is_link(key):
             bits[(campaign, subject)] = bits.get((campaign, subject), 0) | _bit(key)
+    if not bits:
+        return {}
     table = MessageSeen._meta.db_table
-    before: dict[tuple[int, int], int] = {}
-    rows = [(campaign, subject, flags) for (campaign, subject), flags in bits.items()]
+    source, params = _batch(
+        [("campaign_id", "bigint"), ("subject", "bigint"), ("flags", "bigint")],
+        [(campaign, subject, flags) for (campaign, subject), flags in bits.items()],
+    )
     with connection.cursor() as cursor:
-        for start in range(0, len(rows), _CHUNK * 2):
-            chunk = rows[start : start + _CHUNK * 2]
-            values = ", ".join(["(%s, %s, %s, 0)"] * len(chunk))
-            cursor.execute(
-                f"INSERT INTO {table} (campaign_id, subject, flags, previous) VALUES {values} "  # noqa: S608 - names only
-                f"ON CONFLICT (campaign_id, subject) DO UPDATE SET previous = {table}.flags, "
-                f"flags = {table}.flags | excluded.flags RETURNING campaign_id, subject, previous",
-                [value for row in chunk for value in row],
-            )
-            before.update(((campaign, subject), previous) for campaign, subject, previous in cursor.fetchall())
+        cursor.execute(
+            f"INSERT INTO {table} (campaign_id, subject, flags, previous) "  # noqa: S608 - names only
+            f"SELECT campaign_id, subject, flags, 0 FROM {source} WHERE true "
+            f"ON CONFLICT (campaign_id, subject) DO UPDATE SET previous = {table}.flags, "
+            f"flags = {table}.flags | excluded.flags WHERE ({table}.flags | excluded.flags) <> {table}.flags "
+            "RETURNING campaign_id, subject, previous",
+            params,
+        )
+        changed = {(campaign, subject): previous for campaign, subject, previous in cursor.fetchall()}
     return {
         (campaign, subject, key): True
         for campaign, subject, key in wanted
-        if not _is_link(key) and not before.get((campaign, subject), 0) & _bit(key)
+        if not _is_link(key) and (campaign, subject) in changed and not changed[(campaign, subject)] & _bit(key)
     }
 
 
 def _claim(keys: list[tuple[int, int, str]]) -> dict[tuple[int, int, str], bool]:
-    """Record each (campaign, subject, key) as seen; returns those that were not seen before."""
+    """Record each (campaign, subject, key) as seen, in one statement; returns those that were
+    not seen before."""
+    if not keys:
+        return {}
     table = FirstSeen._meta.db_table
-    fresh: dict[tuple[int, int, str], bool] = {}
+    source, params = _batch([("campaign_id", "bigint"), ("subject", "bigint"), ("key", "text")], keys)
     with connection.cursor() as cursor:
-        for start in range(0, len(keys), _CHUNK * 2):
-            chunk = keys[start : start + _CHUNK * 2]
-            values = ", ".join(["(%s, %s, %s)"] * len(chunk))
-            cursor.execute(
-                f"INSERT INTO {table} (campaign_id, subject, key) VALUES {values} "  # noqa: S608 - names only
-                "ON CONFLICT (campaign_id, subject, key) DO NOTHING RETURNING campaign_id, subject, key",
-                [value for key in chunk for value in key],
-            )
-            fresh.update((tuple(row), True) for row in cursor.fetchall())
-    return fresh
+        cursor.execute(
+            f"INSERT INTO {table} (campaign_id, subject, key) "  # noqa: S608 - names only
+            f"SELECT campaign_id, subject, key FROM {source} WHERE true "
+            "ON CONFLICT (campaign_id, subject, key) DO NOTHING RETURNING campaign_id, subject, key",
+            params,
+        )
+        return {tuple(row): True for row in cursor.fetchall()}
+
+
+def _batch(columns: list[tuple[str, str]], rows: list[tuple]) -> tuple[str, list[Any]]:
+    """A FROM item holding ``rows`` as a relation with these (name, type) columns, bound as one
+    parameter per column (PostgreSQL arrays) or one in all (a JSON array on SQLite): a batch of
+    any size is one statement, clear of SQLite's limit on bound variables."""
+    names = ", ".join(name for name, _ in columns)
+    if connection.vendor == "postgresql":
+        arrays = ", ".join(f"%s::{kind}[]" for _, kind in columns)
+        return f"unnest({arrays}) AS batch ({names})", [list(column) for column in zip(*rows, strict=True)]
+    picks = ", ".join(f"json_extract(value, '$[{position}]') AS {name}" for position, (name, _) in enumerate(columns))
+    return f"(SELECT {picks} FROM json_each(%s)) AS batch", [json.dumps(rows)]  # noqa: S608 - names only
 
 
 def _messages(message_ids: Iterable[int]) -> dict[int, tuple[str, int]]:
-    """Receiving domain and A/B arm of each message still stored."""
-    ids = list(message_ids)
-    found: dict[int, tuple[str, int]] = {}
-    for start in range(0, len(ids), 5000):
-        rows = Message.objects.filter(pk__in=ids[start : start + 5000]).values_list("pk", "domain", "variant")
-        found.update((pk, (domain, variant)) for pk, domain, variant in rows)
-    return found
+    """Receiving domain and A/B arm of each message still stored, in one statement."""
+    ids = [(pk,) for pk in message_ids]
+    if not ids:
+        return {}
+    source, params = _batch([("message_id", "bigint")], ids)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT m.id, m.domain, m.variant FROM {Message._meta.db_table} m "  # noqa: S608 - names only
+            f"JOIN {source} ON m.id = batch.message_id",
+            params,
+        )
+        return {pk: (domain, variant) for pk, domain, variant in cursor.fetchall()}
 
 
 def from_activity(row: dict[str, Any]) -> dict[str, Any]:
