@@ -158,26 +158,50 @@ def sweep(address: str, erased: str) -> dict[str, int]:
         meta = model._meta
         if meta.proxy or not meta.managed or meta.label_lower in NOT_SWEPT or meta.app_label in NOT_SWEPT_APPS:
             continue
-        for field in text_columns(model):
-            changed = _sweep_column(model, field, pattern, address, erased)
-            if changed:
-                counts[meta.label_lower] = counts.get(meta.label_lower, 0) + changed
+        fields = text_columns(model)
+        changed = _sweep_table(model, fields, pattern, address, erased) if fields else 0
+        if changed:
+            counts[meta.label_lower] = changed
     return counts
 
 
-def _sweep_column(
-    model: type[models.Model], field: models.Field, pattern: re.Pattern, address: str, erased: str
+def _sweep_table(
+    model: type[models.Model], fields: list[models.Field], pattern: re.Pattern, address: str, erased: str
 ) -> int:
+    """One search per table, every text column at once (a query per column made the sweep the
+    larger part of an erasure on PostgreSQL, ~200 round trips); each hit row is rewritten in
+    the columns that name the address. Returns the columns changed."""
     manager = model._default_manager
-    if isinstance(field, models.JSONField):
-        hits = manager.annotate(_as_text=Cast(field.name, models.TextField())).filter(_as_text__icontains=address)
-    else:
-        hits = manager.filter(Q(**{f"{field.name}__icontains": address}))
+    casts = {f"_sweep_{field.name}": Cast(field.name, models.TextField()) for field in fields if _is_json(field)}
+    found = Q()
+    for field in fields:
+        found |= Q(**{f"{'_sweep_' if _is_json(field) else ''}{field.name}__icontains": address})
+    names = [field.name for field in fields]
     changed = 0
-    for pk, value in hits.values_list("pk", field.name):
-        manager.filter(pk=pk).update(**{field.name: _replace(value, pattern, erased)})
-        changed += 1
+    for pk, *values in manager.annotate(**casts).filter(found).values_list("pk", *names):
+        updates = {
+            name: _replace(value, pattern, erased)
+            for name, value in zip(names, values, strict=True)
+            if _mentions(value, pattern)
+        }
+        if updates:
+            manager.filter(pk=pk).update(**updates)
+            changed += len(updates)
     return changed
+
+
+def _is_json(field: models.Field) -> bool:
+    return isinstance(field, models.JSONField)
+
+
+def _mentions(value: Any, pattern: re.Pattern) -> bool:
+    if isinstance(value, str):
+        return bool(pattern.search(value))
+    if isinstance(value, list):
+        return any(_mentions(item, pattern) for item in value)
+    if isinstance(value, dict):
+        return any(_mentions(item, pattern) for item in value.values())
+    return False
 
 
 def _replace(value: Any, pattern: re.Pattern, erased: str) -> Any:
