@@ -36,6 +36,8 @@ def ab_verdict(campaign: Campaign, arms: list[dict[str, Any]]) -> tuple[str | No
         )
     ranked = sorted(arms, key=lambda arm: (-(arm[key] or 0), arm["variant"]))
     best, runner_up = ranked[0], ranked[1]
+    if not best[key]:
+        return None, f"No winner yet: no arm has a {name} above zero."
     if (best[key] or 0) == (runner_up[key] or 0):
         return None, f"No winner: {best['label']} and {runner_up['label']} tie on {name}, {_pct(best[key])}."
     each = "each" if all(arm["delivered"] == fewest for arm in arms) else "or more each"

@@ -31,6 +31,12 @@ def test_small_arms_have_no_winner_yet():
     assert why.startswith("No winner yet: an arm has 40 delivered")
 
 
+def test_arms_without_any_human_click_have_no_winner_yet():
+    campaign = Campaign(ab_metric="clicks")
+    winner, why = campaign_sections.ab_verdict(campaign, [arm(0, 500, 100, 0), arm(1, 500, 90, 0)])
+    assert (winner, why) == (None, "No winner yet: no arm has a human click rate above zero.")
+
+
 def test_equal_rates_are_a_tie_not_a_win():
     campaign = Campaign(ab_metric="opens")
     winner, why = campaign_sections.ab_verdict(campaign, [arm(0, 500, 100, 1), arm(1, 500, 100, 9)])
