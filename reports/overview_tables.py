@@ -5,7 +5,8 @@ from __future__ import annotations
 from django.urls import reverse
 
 from campaigns.models import Campaign
-from reports import audience, deliverability, services
+from contacts.models import Activity
+from reports import audience, audience_history, deliverability, services
 from reports.tables import Cell, Table
 
 
@@ -55,7 +56,46 @@ def audience_tables(period: str, rows: str, columns: str) -> list[Table]:
     classes = Table("classification", caption, [names[rows], *column_labels, "All"])
     for row_label, counts, total in body:
         classes.add(row_label, *counts, total)
-    return [growth, classes]
+    return [
+        growth,
+        standing_table(),
+        *(movement_table(kind) for kind in (Activity.Kind.GRADE, Activity.Kind.STANDING)),
+        classes,
+    ]
+
+
+def _words(value: str) -> str:
+    return value.replace("_", " ") if value else "(none)"
+
+
+def standing_table() -> Table:
+    from_history, months = audience_history.standing_by_month()
+    if from_history:
+        caption = "Contacts by standing at the end of each month"
+        note = "From the contacts' standing history: today's standings with every later change undone."
+    else:
+        caption = "Contacts by standing, by month created"
+        note = "No standing history is recorded yet: this is today's standing of the contacts created each month."
+    standings = audience_history.STANDINGS
+    table = Table(
+        "standing",
+        caption,
+        ["Month", *map(_words, standings)],
+        chart="line",
+        series=tuple(range(1, len(standings) + 1)),
+    )
+    table.note = note
+    for start, counts in months:
+        table.add(start.strftime("%Y-%m"), *(counts.get(standing, 0) for standing in standings))
+    return table
+
+
+def movement_table(kind: str) -> Table:
+    name = "grade" if kind == Activity.Kind.GRADE else "standing"
+    table = Table(f"{name}_moves", f"Moves between {name}s, month on month", ["Month", "From", "To", "Contacts"])
+    for row in audience_history.movement(kind):
+        table.add(row["month"].strftime("%Y-%m"), _words(row["from"]), _words(row["to"]), row["contacts"])
+    return table
 
 
 def deliverability_tables() -> list[Table]:

@@ -150,7 +150,7 @@ def variants(campaign: Campaign) -> list[dict[str, Any]]:
         arms.append(
             {
                 "variant": variant,
-                "label": "B" if variant else "A",
+                "label": "ABCD"[variant],
                 "sent": sent,
                 "delivered": delivered,
                 "opened": by_kind.get(Kind.OPENED, 0),

@@ -28,6 +28,8 @@ class Table:
     # How the page draws it: "line" or "bar" over the columns in ``series`` (indexes), or no chart.
     chart: str = ""
     series: tuple[int, ...] = ()
+    # A sentence the page prints under the caption (what the figures mean, or what they decide).
+    note: str = ""
 
     def add(self, *cells: Any) -> None:
         self.rows.append([cell if isinstance(cell, Cell) else Cell(cell) for cell in cells])
@@ -119,32 +121,3 @@ def devices(campaign: Campaign) -> Table:
     for row in services.devices(campaign.pk):
         table.add(row["family"], row["openers"], row["opens"], row["clicks"])
     return table
-
-
-def variants(campaign: Campaign) -> Table:
-    headers = ["Arm", "Sent", "Delivered", "Opened", "Open rate", "Clicked", "Click rate", "Winner"]
-    table = Table("variants", "A/B test arms", headers)
-    table.chart, table.series = "bar", (3, 5)
-    for arm in services.variants(campaign):
-        winner = f"winner on {campaign.ab_metric}" if arm["winner"] else ""
-        rates = _pct(arm["open_rate"]), _pct(arm["click_rate"])
-        table.add(
-            arm["label"], arm["sent"], arm["delivered"], arm["opened"], rates[0], arm["clicked"], rates[1], winner
-        )
-    return table
-
-
-def campaign_tables(campaign: Campaign) -> list[Table]:
-    report = services.campaign_report(campaign.pk)
-    deferred = services.never_left(campaign.pk)["deferred"]
-    tables = [
-        delivery(campaign, report, deferred),
-        engagement(campaign, report),
-        over_time(campaign),
-        links(campaign, report),
-        domains(report),
-        devices(campaign),
-    ]
-    if campaign.ab_test_share:
-        tables.append(variants(campaign))
-    return tables

@@ -16,7 +16,7 @@ from campaigns.models import Campaign
 from contacts.exporter import csv_chunks
 from contacts.models import Contact, Segment
 from contacts.segments import compile_rules
-from reports import audience, deliverability, exports, feeds, overview_tables, services, tables
+from reports import audience, campaign_sections, deliverability, exports, feeds, overview_tables, services, tables
 from reports.models import CampaignLinkCount
 
 PERMISSION = "reports.view_reports"
@@ -173,7 +173,7 @@ class CampaignReportView(TablesView):
         return f"campaign-{self.campaign.pk}-{slugify(self.campaign.name)}"
 
     def get_tables(self) -> list[tables.Table]:
-        return tables.campaign_tables(self.campaign)
+        return campaign_sections.campaign_tables(self.campaign)
 
     def get_context_data(self, **kwargs) -> dict:
         feeds.catch_up(max_steps=1)
