@@ -134,6 +134,14 @@ def variants(campaign: Campaign) -> Table:
     return table
 
 
+def answers(rows: list[dict[str, Any]]) -> Table:
+    table = Table("answers", "Satisfaction answers (people)", ["Score", "People", "With a comment"])
+    table.chart, table.series = "bar", (1,)
+    for row in rows:
+        table.add(f"{row['score']} of {row['scale']}", row["people"], row["comments"])
+    return table
+
+
 def campaign_tables(campaign: Campaign) -> list[Table]:
     report = services.campaign_report(campaign.pk)
     deferred = services.never_left(campaign.pk)["deferred"]
@@ -147,4 +155,7 @@ def campaign_tables(campaign: Campaign) -> list[Table]:
     ]
     if campaign.ab_test_share:
         tables.append(variants(campaign))
+    answered = services.answers(campaign.pk)
+    if answered:
+        tables.append(answers(answered))
     return tables
