@@ -37,6 +37,10 @@ def body_blocks(step: dict[str, Any]) -> list[dict[str, Any]]:
     button = step.get("button") or {}
     if button.get("label") and button.get("url"):
         blocks.append({"type": "button", "value": {"label": button["label"], "url": button["url"], "align": "center"}})
+    question = step.get("question") or {}
+    if question.get("text"):
+        value = {"question": str(question["text"]), "scale": str(question.get("scale") or 5)}
+        blocks.append({"type": "satisfaction", "value": value})
     return blocks
 
 

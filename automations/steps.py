@@ -9,7 +9,8 @@ A definition is JSON::
 Every step has a unique ``key`` (up to 32 characters) and a ``type``:
 
 - ``email``: ``subject`` and ``text`` (paragraphs, blank-line separated; merge tags allowed),
-  optional ``heading`` and ``button`` ``{"label", "url"}``;
+  optional ``heading``, ``button`` ``{"label", "url"}`` and a satisfaction ``question``
+  ``{"text", "scale"}`` (scale 5 or 10);
 - ``wait``: ``minutes`` / ``hours`` / ``days`` (added together), or ``weekday`` (0 = Monday,
   optional) with ``hour`` (0-23): the next such moment in the contact's own time zone;
 - ``condition``: one of ``segment`` (segment rules, see contacts/segments.py), ``opened`` or

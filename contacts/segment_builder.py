@@ -125,6 +125,12 @@ def fields() -> list[dict[str, Any]]:
     engagement = [
         _choice_field("standing", "Engagement"),
         {"value": "engagement_score", "label": "Engagement score", "type": "number", "group": "Engagement"},
+        {
+            "value": "satisfaction",
+            "label": "Satisfaction score (latest answer)",
+            "type": "number",
+            "group": "Engagement",
+        },
         *[
             {"value": name, "label": _label(name), "type": "date", "group": "Engagement"}
             for name in sorted(DATE_FIELDS)

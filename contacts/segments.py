@@ -14,7 +14,8 @@ group may carry ``"negate": true``.
   ``time_zone``, ``customer_type``, ``grade``, ``source``, ``status``, ``standing``,
   ``verification``, ``owner`` (user id), ``engagement_score``, ``created_at``,
   ``last_engaged_at``, ``last_opened_at``, ``last_clicked_at``, ``last_sent_at``,
-  ``consent_at``, ``confirmed_at``) or ``custom.<key>`` for a custom field.
+  ``consent_at``, ``confirmed_at``), ``satisfaction`` (the latest score the contact gave a
+  satisfaction question, a number) or ``custom.<key>`` for a custom field.
 - ``OP`` is one of ``equals``, ``not_equals``, ``contains`` (case-insensitive), ``in``
   (V is a list), ``not_in``, ``gte``, ``lte``, ``between`` (V is ``[low, high]``,
   inclusive; on dates a plain date as ``high`` takes in that whole day), ``empty``,
@@ -168,6 +169,9 @@ def _field(node: dict[str, Any]) -> Q:
         if not CUSTOM_KEY.match(key):
             raise SegmentError(f"not a custom field key: {key!r}")
         return _compare(f"custom_fields__{key}", op, value, kind="custom")
+    if field == "satisfaction":
+        # The tracking app writes the latest answer as a number into custom_fields.
+        return _compare("custom_fields__satisfaction", op, _numbers(value), kind="number")
     if field in TEXT_FIELDS:
         return _compare(field, op, value, kind="text")
     if field in NUMBER_FIELDS:
@@ -296,6 +300,15 @@ def _not_opened_last(count: Any) -> Q:
         )
     )
     return Q(received_enough) & ~Q(opened_one)
+
+
+def _numbers(value: Any) -> Any:
+    """Scores typed into the builder arrive as text; the stored score is a JSON number."""
+    if isinstance(value, list):
+        return [_numbers(item) for item in value]
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value)
+    return value
 
 
 def _scalar(value: Any) -> Any:

@@ -44,6 +44,29 @@ class Purpose(StrEnum):
     # A signup awaiting double opt-in, before the address is a contact: the contact id field
     # carries the pending signup's id and the link index field its random nonce.
     SIGNUP = "s"
+    # A satisfaction answer: the link index carries the scale and the score as
+    # ``scale * ANSWER_BASE + score`` (see answer_index).
+    ANSWER = "a"
+
+
+ANSWER_BASE = 16
+
+
+def answer_index(scale: int, score: int) -> int:
+    return scale * ANSWER_BASE + score
+
+
+def answer_of(link_index: int | None) -> tuple[int, int] | None:
+    """(scale, score) of an answer token's link index; None when it is not a valid answer."""
+    if link_index is None:
+        return None
+    scale, score = divmod(link_index, ANSWER_BASE)
+    return (scale, score) if (scale, score) in ANSWER_CHOICES else None
+
+
+# The scales a satisfaction question offers: 1 to 5, or 0 to 10 (NPS).
+ANSWER_SCALES = {5: range(1, 6), 10: range(0, 11)}
+ANSWER_CHOICES = {(scale, score) for scale, scores in ANSWER_SCALES.items() for score in scores}
 
 
 @dataclass(frozen=True, slots=True)

@@ -132,4 +132,7 @@ def campaign_tables(campaign: Campaign) -> list[Table]:
     if campaign.ab_test_share:
         result.append(variants_table(campaign))
     result.append(lists_table(campaign))
+    answered = services.answers(campaign.pk)
+    if answered:
+        result.append(tables.answers(answered))
     return result

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db.models import Count, F, Q, Sum
+from django.db.models.fields.json import KT
 from django.db.models.functions import TruncDay
 
 from campaigns.models import Campaign, CampaignLink, Message
@@ -82,6 +83,18 @@ def campaign_report(campaign_id: int) -> dict[str, Any]:
         "links": links(campaign_id),
         "domains": domains(campaign_id),
     }
+
+
+def answers(campaign_id: int) -> list[dict[str, Any]]:
+    """Satisfaction answers to the campaign's question, per (scale, score): how many people
+    gave each score, and how many of them left a comment. A correction replaces the answer."""
+    rows = (
+        Activity.objects.filter(campaign_id=campaign_id, kind=Kind.ANSWERED)
+        .values(scale=KT("details__scale"), score=KT("details__score"))
+        .annotate(people=Count("contact_id", distinct=True), comments=Count("pk", filter=~Q(details__comment="")))
+    )
+    found = [{**row, "scale": int(row["scale"]), "score": int(row["score"])} for row in rows]
+    return sorted(found, key=lambda row: (row["scale"], row["score"]))
 
 
 def links(campaign_id: int) -> list[dict[str, Any]]:

@@ -121,3 +121,11 @@ def devices(campaign: Campaign) -> Table:
     for row in services.devices(campaign.pk):
         table.add(row["family"], row["openers"], row["opens"], row["clicks"])
     return table
+
+
+def answers(rows: list[dict[str, Any]]) -> Table:
+    table = Table("answers", "Satisfaction answers (people)", ["Score", "People", "With a comment"])
+    table.chart, table.series = "bar", (1,)
+    for row in rows:
+        table.add(f"{row['score']} of {row['scale']}", row["people"], row["comments"])
+    return table

@@ -15,6 +15,7 @@ from wagtail import blocks
 from wagtail.blocks.struct_block import StructBlockValidationError
 from wagtail.images.blocks import ImageChooserBlock
 
+from contacts.tokens import ANSWER_SCALES
 from templates_mail.merge import CONTACT_FIELDS
 from templates_mail.safety import validate_url
 
@@ -186,6 +187,25 @@ class RawHTMLBlock(EmailBlock):
         template = "templates_mail/blocks/html.html"
 
 
+class SatisfactionBlock(EmailBlock):
+    """A question with a row of answer links; each is signed per recipient by the renderer
+    (merge fields ``answer.<scale>.<score>``), so a click records that recipient's score."""
+
+    question = blocks.CharBlock(default="How did we do?")
+    scale = blocks.ChoiceBlock(choices=[("5", "1 to 5"), ("10", "0 to 10 (NPS)")], default="5")
+
+    class Meta:
+        icon = "pick"
+        label = "Satisfaction question"
+        template = "templates_mail/blocks/satisfaction.html"
+
+    def get_context(self, value, parent_context=None):
+        context = super().get_context(value, parent_context)
+        scale = int(value.get("scale") or 5) if str(value.get("scale") or 5) in ("5", "10") else 5
+        context["answers"] = [(score, f"{{{{ answer.{scale}.{score} }}}}") for score in ANSWER_SCALES[scale]]
+        return context
+
+
 class CampaignBodyBlock(blocks.StreamBlock):
     heading = HeadingBlock()
     text = TextBlock()
@@ -197,3 +217,4 @@ class CampaignBodyBlock(blocks.StreamBlock):
     card = CardBlock()
     quote = QuoteBlock()
     html = RawHTMLBlock()
+    satisfaction = SatisfactionBlock()

@@ -17,16 +17,20 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from contacts.models import Contact
+from contacts.tokens import ANSWER_CHOICES
 
 # The profile's merge fields come from the one list on Contact (contacts/models.py).
 CONTACT_FIELDS = ("email", "full_name", *Contact.merge_fields(), "grade")
 OWNER_FIELDS = ("name", "first_name", "email", "signature")
 # Per-recipient signed URLs and the sender's postal address, placed by layouts.
 LINK_FIELDS = ("unsubscribe_url", "preferences_url", "web_version_url")
+# The signed answer links of a satisfaction question, ``answer.<scale>.<score>``.
+ANSWER_PREFIX = "answer."
+ANSWER_FIELDS = tuple(f"{ANSWER_PREFIX}{scale}.{score}" for scale, score in sorted(ANSWER_CHOICES))
 FIELDS = frozenset(
     [f"contact.{name}" for name in CONTACT_FIELDS]
     + [f"owner.{name}" for name in OWNER_FIELDS]
-    + ["list.name", "postal_address", *LINK_FIELDS]
+    + ["list.name", "postal_address", *LINK_FIELDS, *ANSWER_FIELDS]
 )
 CUSTOM_PREFIX = "contact.custom."
 # Rendering walks nested {% if %} recursively; a hand-written or pasted template nesting

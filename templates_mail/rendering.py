@@ -33,13 +33,14 @@ from premailer import Premailer
 from contacts.models import Contact, CustomField, Segment
 from contacts.tokens import Purpose, TokenData, click_tokens, make_token
 from templates_mail import merge
+from templates_mail.answers import answer_url, answers_used, field_name
 from templates_mail.blocks import audience_condition
 from templates_mail.merge import MergeError, MergeProblem, RenderContext, Slot, Tag, Template
 from templates_mail.recipient import Recipient, RenderedMessage
 from templates_mail.spec import MessageSpec, body_stream, with_utm
 from templates_mail.text import text_from_html, tidy
 
-RENDERER_VERSION = "3"
+RENDERER_VERSION = "4"
 PLACEHOLDER_RE = re.compile(r"<!--R4pp0rt([BE])(\d+)X-->|R4pp0rt([MLPU])(\d+)X")
 # A transparent GIF inline: an untracked copy still has the pixel's box, but fetches nothing.
 INERT_PIXEL = "data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7"
@@ -68,6 +69,8 @@ class Compiled:
     preheader: Template
     links: list[str]
     conditions: list[tuple]
+    # The (scale, score) answer links the body asks for, signed per recipient.
+    answers: tuple[tuple[int, int], ...] = ()
 
 
 class _Builder:
@@ -199,6 +202,7 @@ def _build(spec: MessageSpec, custom_keys: frozenset[str]) -> Compiled:
         preheader=merge.compile_template(spec.preheader, "preheader", custom_keys),
         links=builder.links,
         conditions=builder.conditions,
+        answers=answers_used(builder.tags),
     )
 
 
@@ -353,6 +357,9 @@ class PreparedMessage:
         else:
             values["open_pixel_url"] = INERT_PIXEL
             links = list(self.compiled.links)
+        signed = TokenData(Purpose.ANSWER, recipient.contact_id, recipient.message_id, self.campaign_id)
+        for scale, score in self.compiled.answers:
+            values[field_name(scale, score)] = answer_url(self.site_url, signed, scale, score) if tracked else "#"
 
         def visible(index: int) -> bool:
             return show_all_blocks or self._visible(index, recipient.contact_id, values)

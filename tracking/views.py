@@ -10,7 +10,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from config.security import PUBLIC_REFERRER_POLICY, WEB_VERSION_CSP, public_page
 from contacts.tokens import Purpose, TokenData, make_token
-from tracking import services
+from tracking import answers, services
 from tracking.forms import PreferencesForm
 
 log = logging.getLogger(__name__)
@@ -119,3 +119,25 @@ def preferences(request: HttpRequest, token: str) -> HttpResponse:
         "sender_name": services.sender_name(data.campaign_id),
     }
     return render(request, "tracking/preferences.html", context)
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@public_page()
+def answer(request: HttpRequest, token: str) -> HttpResponse:
+    """A satisfaction answer: GET thanks and records it unless a link scanner fetched it
+    (tracking/answers.py); the comment form's POST (CSRF-checked) always records it."""
+    found = services.contact_for(token, Purpose.ANSWER)
+    if found is None or answers.answer_for(found[1]) is None:
+        raise Http404("unknown token")
+    contact, data = found
+    saved = False
+    if request.method == "POST":
+        answers.record_answer(contact, data, comment=request.POST.get("comment", "").strip())
+        saved = True
+    elif request.method == "GET" and answers.is_person(request.META.get("HTTP_USER_AGENT", "")):
+        answers.record_answer(contact, data)
+    scale, score = answers.answer_for(data)
+    context = {"saved": saved, "scale": scale, "score": score, "sender_name": services.sender_name(data.campaign_id)}
+    response = render(request, "tracking/answer.html", context)
+    response["Cache-Control"] = "private, no-store"
+    return response

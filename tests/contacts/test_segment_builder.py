@@ -77,3 +77,20 @@ def test_the_segment_editor_is_the_builder_with_its_script_not_a_json_box(client
     assert "data-segment-builder" in html
     assert "contacts/js/segment-builder.js" in html
     assert 'name="rules" id="id_rules" hidden' in html
+
+
+def test_the_schema_offers_the_satisfaction_score_as_a_number():
+    fields = {field["value"]: field for field in schema()["fields"]}
+    assert fields["satisfaction"]["type"] == "number"
+
+
+def test_a_satisfaction_rule_compares_the_score_as_a_number_and_skips_contacts_without_one():
+    happy, unhappy = (
+        ContactFactory(custom_fields={"satisfaction": 9}),
+        ContactFactory(custom_fields={"satisfaction": 3}),
+    )
+    ContactFactory()
+    rule = {"field": "satisfaction", "op": "between", "value": ["7", "10"]}
+    assert list(Contact.objects.filter(compile_rules(rule)).values_list("pk", flat=True)) == [happy.pk]
+    below = Contact.objects.filter(compile_rules({"field": "satisfaction", "op": "lte", "value": 6}))
+    assert list(below.values_list("pk", flat=True)) == [unhappy.pk]

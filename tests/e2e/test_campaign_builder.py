@@ -38,7 +38,7 @@ def test_marketer_creates_previews_and_test_sends_a_campaign(browser_page, smtp_
     page.fill("#id_subject", "Hello {{ contact.first_name }} 🍂")
     page.select_option("#id_sender", label="Rapport News <news@example.com>")
     page.select_option("#id_layout", label="Classic newsletter")
-    page.get_by_label("Customers").first.check()
+    page.get_by_role("checkbox", name="Customers").first.check()
     page.locator("#body-root button[title='Insert a block']").first.click()
     page.get_by_role("option", name="Heading").click()
     page.locator("input[name='body-0-value-text']").fill("Dear {{ contact.first_name }}, the autumn collection is here")

@@ -13,7 +13,7 @@ from django.urls import reverse
 from automations.models import Journey
 from campaigns.management.commands.seed_demo import demo_body
 from contacts.roles import MARKETERS, SALES, ensure_groups
-from contacts.tokens import Purpose, TokenData, make_token
+from contacts.tokens import Purpose, TokenData, answer_index, make_token
 from tests.contacts.test_roles import TABLE
 from tests.e2e.conftest import check_page
 from tests.factories import (
@@ -94,6 +94,7 @@ def test_every_public_page_is_clean_and_accessible(page_for):
         ("preferences", f"/p/{make_token(TokenData(Purpose.PREFERENCES, *ids))}", 200),
         ("my-data", f"/p/{make_token(TokenData(Purpose.PREFERENCES, *ids))}/data/", 200),
         ("delete-my-data", f"/p/{make_token(TokenData(Purpose.PREFERENCES, *ids))}/data/delete/", 200),
+        ("answer", f"/a/{make_token(TokenData(Purpose.ANSWER, *ids, answer_index(5, 4)))}", 200),
         ("not-found", "/u/forged-token", 404),
     ]:
         assert page.goto(url).status == status

@@ -60,7 +60,7 @@ def test_the_campaign_editors_recipient_count_follows_the_ticked_lists(page, aud
     count = page.locator("#recipient-count")
     assert count.inner_text() == "0"
 
-    page.get_by_label("Customers").first.check()
+    page.get_by_role("checkbox", name="Customers").first.check()
 
     sync_api.expect(count).to_have_text("3")
 
