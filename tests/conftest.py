@@ -18,6 +18,7 @@ from aiosmtpd.controller import Controller
 from celery import current_app
 from django.db import connection
 
+from campaigns.delivery import SMTP_BACKEND
 from contacts.roles import MARKETERS, SALES
 from devtools.services import free_port
 from tests.factories import UserFactory
@@ -101,6 +102,14 @@ def smtp_sink() -> Iterator[SmtpSink]:
         yield SmtpSink("127.0.0.1", controller.port, handler)
     finally:
         controller.stop()
+
+
+@pytest.fixture
+def smtp(settings, smtp_sink) -> SmtpSink:
+    """Mail sent by this process goes over real SMTP to the sink, from a known sender."""
+    settings.EMAIL_BACKEND, settings.EMAIL_HOST, settings.EMAIL_PORT = SMTP_BACKEND, "127.0.0.1", smtp_sink.port
+    settings.DEFAULT_FROM_EMAIL = "Rapport <hello@example.com>"
+    return smtp_sink
 
 
 def database_url() -> str:

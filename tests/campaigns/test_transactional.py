@@ -9,17 +9,6 @@ from campaigns.delivery import HeaderInjectionError
 from campaigns.transactional import send_transactional
 
 
-@pytest.fixture
-def smtp(settings, smtp_sink):
-    settings.EMAIL_BACKEND, settings.EMAIL_HOST, settings.EMAIL_PORT = (
-        delivery.SMTP_BACKEND,
-        "127.0.0.1",
-        smtp_sink.port,
-    )
-    settings.DEFAULT_FROM_EMAIL = "Rapport <hello@example.com>"
-    return smtp_sink
-
-
 def received(sink) -> list:
     return [(recipients, message_from_bytes(raw, policy=policy.default)) for recipients, raw in sink.handler.messages]
 

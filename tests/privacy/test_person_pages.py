@@ -9,7 +9,6 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from campaigns import delivery
 from contacts.models import Contact
 from contacts.tokens import Purpose, TokenData, make_token
 from privacy.models import DataExport, DataRequest
@@ -23,14 +22,9 @@ def preferences_token(contact: Contact) -> str:
 
 
 @pytest.fixture
-def smtp(settings, smtp_sink):
-    settings.EMAIL_BACKEND, settings.EMAIL_HOST, settings.EMAIL_PORT = (
-        delivery.SMTP_BACKEND,
-        "127.0.0.1",
-        smtp_sink.port,
-    )
+def smtp(smtp, settings):
     settings.SITE_URL = "https://rapport.example.com"
-    return smtp_sink
+    return smtp
 
 
 @pytest.mark.parametrize(

@@ -7,23 +7,11 @@ import pytest
 from django.utils import timezone
 from wagtail.users.models import UserProfile
 
-from campaigns import delivery
 from sales import reminders
 from sales.models import Digest, Task
 from tests.factories import TaskFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def smtp(settings, smtp_sink):
-    settings.EMAIL_BACKEND, settings.EMAIL_HOST, settings.EMAIL_PORT = (
-        delivery.SMTP_BACKEND,
-        "127.0.0.1",
-        smtp_sink.port,
-    )
-    settings.DEFAULT_FROM_EMAIL = "Rapport <hello@example.com>"
-    return smtp_sink
 
 
 def subjects(sink) -> Counter:
