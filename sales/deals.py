@@ -11,63 +11,27 @@ from __future__ import annotations
 
 import contextlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 
+from contacts.import_rows import ImportSummary, RowError
 from contacts.importer import ImportFileError, open_table
 from contacts.models import Activity, Contact
 from contacts.services import record_many
 from sales.models import Deal
 
-__all__ = ["DealImportSummary", "ImportFileError", "import_deals"]
+__all__ = ["ImportFileError", "ImportSummary", "import_deals"]
 
 CHUNK_SIZE = 2000
 REQUIRED = ("email", "date", "amount")
 OPTIONAL = ("currency", "status", "reference")
 UPDATABLE = ("contact_id", "date", "amount", "currency", "status")
 CURRENCY = re.compile(r"^[A-Z]{3}$")
-
-
-@dataclass
-class DealImportSummary:
-    """The contacts import's summary shape: rows, created, updated, skipped (= duplicates +
-    unchanged), errors [{row, email, reason}] and their full count."""
-
-    rows: int = 0
-    created: int = 0
-    updated: int = 0
-    skipped: int = 0
-    duplicates: int = 0
-    unchanged: int = 0
-    error_count: int = 0
-    errors: list[dict[str, Any]] = field(default_factory=list)
-
-    def error(self, row: int, email: str, reason: str) -> None:
-        self.error_count += 1
-        if len(self.errors) < settings.CONTACTS_IMPORT_KEPT_ERRORS:
-            self.errors.append({"row": row, "email": email, "reason": reason})
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "rows": self.rows,
-            "created": self.created,
-            "updated": self.updated,
-            "skipped": self.skipped,
-            "errors": self.errors,
-            "duplicates": self.duplicates,
-            "unchanged": self.unchanged,
-            "error_count": self.error_count,
-        }
-
-
-class RowError(ValueError):
-    pass
 
 
 @dataclass
@@ -135,12 +99,12 @@ def parse_row(positions: dict[str, int], number: int, cells: list[str]) -> DealR
     return DealRow(number, email, _parse_date(cell("date")), _parse_amount(cell("amount")), currency, status, reference)
 
 
-def import_deals(path: Path, *, chunk_size: int = CHUNK_SIZE) -> DealImportSummary:
+def import_deals(path: Path, *, chunk_size: int = CHUNK_SIZE) -> ImportSummary:
     """Import orders from a CSV/XLSX file; raises ImportFileError when the file as a whole
     cannot be read, and reports bad rows in the summary."""
     table = open_table(Path(path))
     positions = _positions(table.header)
-    summary = DealImportSummary()
+    summary = ImportSummary()
     seen: set[tuple] = set()
     pending: list[DealRow] = []
     with contextlib.closing(table.rows):
@@ -168,7 +132,7 @@ def import_deals(path: Path, *, chunk_size: int = CHUNK_SIZE) -> DealImportSumma
 
 
 @transaction.atomic
-def _write(rows: list[DealRow], summary: DealImportSummary) -> None:
+def _write(rows: list[DealRow], summary: ImportSummary) -> None:
     """Write one chunk: three reads, one bulk insert, one bulk update, one history insert."""
     if not rows:
         return
