@@ -1,19 +1,25 @@
-"""`make test`: lint, then the suite on SQLite, then again on PostgreSQL.
+"""`make test`: lint, then the suite on SQLite and on PostgreSQL, side by side.
 
 Arguments go to pytest (`python -m devtools.testrun tests/contacts -x`); `--no-lint`
 skips the lint step while iterating.
 
 With DATABASE_URL set, the suite runs once, on that database. Otherwise it runs on
-SQLite and, where PostgreSQL server binaries are on PATH, again on a throwaway cluster
-without the browser suite (tests/e2e), which drives pages rather than queries.
+SQLite and, where PostgreSQL server binaries are on PATH, at the same time on a throwaway
+cluster without the browser suite (tests/e2e), which drives pages rather than queries.
+Most of the suite's time is spent waiting on real workers, SMTP sinks and leases rather
+than computing, so two passes side by side take little longer than one; each has its own
+Redis and its own var/ directory, and the PostgreSQL pass's output follows the SQLite one's.
 """
 
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from devtools.services import PostgresCluster, RedisServer, ensure_command
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def run(command: list[str], env: dict[str, str] | None = None) -> int:
@@ -21,12 +27,17 @@ def run(command: list[str], env: dict[str, str] | None = None) -> int:
     return subprocess.call(command, env=env)
 
 
-def pytest(database_url: str | None, label: str, extra: list[str]) -> int:
-    env = dict(os.environ)
+def pytest_command(extra: list[str]) -> list[str]:
+    return [sys.executable, "-m", "pytest", *extra]
+
+
+def pass_env(redis: RedisServer, database_url: str | None = None, var_dir: Path | None = None) -> dict[str, str]:
+    env = {**os.environ, "REDIS_URL": redis.url}
     if database_url:
         env["DATABASE_URL"] = database_url
-    print(f"\n=== test suite on {label} ===", flush=True)
-    return run([sys.executable, "-m", "pytest", *extra], env)
+    if var_dir:
+        env["RAPPORT_VAR_DIR"] = str(var_dir)
+    return env
 
 
 def install_browser_suite_packages() -> None:
@@ -50,28 +61,58 @@ def main() -> int:
     # The browser tests drive Debian's Chromium; without it they are skipped, never failed.
     ensure_command("chromium", "chromium")
     install_browser_suite_packages()
-    redis = None
-    if not os.environ.get("REDIS_URL"):
+    if os.environ.get("DATABASE_URL"):
+        print("\n=== test suite on DATABASE_URL ===", flush=True)
+        if os.environ.get("REDIS_URL"):
+            return run(pytest_command(extra))
         redis = RedisServer().start()
-        os.environ["REDIS_URL"] = redis.url
-    try:
-        if os.environ.get("DATABASE_URL"):
-            return pytest(os.environ["DATABASE_URL"], "DATABASE_URL", extra)
-        status = pytest(None, "SQLite", extra)
-        if not PostgresCluster.available():
-            print("PostgreSQL binaries (initdb, pg_ctl) not on PATH: skipped the PostgreSQL run.")
-            return status
-        cluster = PostgresCluster().start()
         try:
-            # The browser suite drives pages, not queries, and has just run on SQLite: the second
-            # pass skips it to keep `make test` within CI's time budget (with DATABASE_URL set,
-            # the single run includes it).
-            return pytest(cluster.url, "PostgreSQL", [*extra, "--ignore=tests/e2e"]) or status
+            return run(pytest_command(extra), pass_env(redis))
         finally:
-            cluster.stop()
-    finally:
-        if redis:
             redis.stop()
+    if not PostgresCluster.available():
+        print("PostgreSQL binaries (initdb, pg_ctl) not on PATH: the suite runs on SQLite only.")
+        redis = RedisServer().start()
+        try:
+            print("\n=== test suite on SQLite ===", flush=True)
+            return run(pytest_command(extra), pass_env(redis))
+        finally:
+            redis.stop()
+    return side_by_side(extra)
+
+
+def side_by_side(extra: list[str]) -> int:
+    """The SQLite pass in this terminal, the PostgreSQL pass at the same time into a log
+    that is printed when both have finished."""
+    services: list[RedisServer | PostgresCluster] = []
+    try:
+        cluster = PostgresCluster().start()
+        services.append(cluster)
+        sqlite_redis, postgres_redis = RedisServer().start(), RedisServer().start()
+        services += [sqlite_redis, postgres_redis]
+        var_dir = ROOT / "var" / "test-postgresql"
+        var_dir.mkdir(parents=True, exist_ok=True)
+        log_path = var_dir / "pytest.log"
+        started = time.monotonic()
+        with log_path.open("w") as log:
+            # The browser suite drives pages, not queries, and runs in the SQLite pass.
+            postgres = subprocess.Popen(
+                pytest_command([*extra, "--ignore=tests/e2e"]),
+                env=pass_env(postgres_redis, cluster.url, var_dir),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+            print("\n=== test suite on PostgreSQL: running alongside, its output follows ===", flush=True)
+            print("\n=== test suite on SQLite ===", flush=True)
+            sqlite_status = subprocess.call(pytest_command(extra), env=pass_env(sqlite_redis))
+            postgres_status = postgres.wait()
+        print("\n=== test suite on PostgreSQL ===", flush=True)
+        sys.stdout.write(log_path.read_text())
+        print(f"\nboth passes finished in {time.monotonic() - started:.0f} s", flush=True)
+        return sqlite_status or postgres_status
+    finally:
+        for service in reversed(services):
+            service.stop()
 
 
 if __name__ == "__main__":
