@@ -1,0 +1,89 @@
+"""The journey editor form: triggers and steps as blocks (automations/blocks.py) over the stored
+definition, with its JSON as an advanced path; both are checked by ``steps.plan``."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django import forms
+from wagtail.admin.forms import WagtailAdminModelForm
+from wagtail.blocks import BlockField, StreamBlock
+
+from automations import services
+from automations.blocks import Selects, steps_block
+from automations.editor import TooDeepError, from_blocks, to_blocks, used_values
+from automations.models import Journey
+from automations.steps import DefinitionError, plan
+from automations.trigger_blocks import trigger_blocks
+
+
+class IndentedJSONField(forms.JSONField):
+    """Shown indented, so a person can read and edit the step tree."""
+
+    def prepare_value(self, value: Any) -> str:
+        if isinstance(value, forms.fields.InvalidJSONInput):
+            return value
+        return json.dumps(value, indent=2, ensure_ascii=False)
+
+
+class JourneyForm(WagtailAdminModelForm):
+    # Placeholders: each form builds its blocks (their selects offer the values this journey uses).
+    triggers = BlockField(block=StreamBlock([]), required=False)
+    steps = BlockField(block=StreamBlock([]), required=False)
+    edit_as_json = forms.BooleanField(
+        required=False,
+        label="Save the JSON below instead of the blocks",
+        help_text="For branches nested deeper than the blocks go.",
+    )
+    definition_json = IndentedJSONField(
+        required=False,
+        label="Definition (JSON)",
+        widget=forms.Textarea(attrs={"rows": 20, "style": "font-family: monospace"}),
+        help_text="Triggers and the step tree; see the step reference on the flow page.",
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        definition = self.instance.definition or {}
+        selects = Selects(used_values(definition))
+        self.fields["triggers"] = BlockField(block=trigger_blocks(selects), required=False, label="Triggers")
+        self.fields["steps"] = BlockField(
+            block=steps_block(selects),
+            required=False,
+            label="Steps",
+            help_text="From top to bottom; a branch that ends rejoins the step after its condition or split.",
+        )
+        try:
+            triggers, steps = to_blocks(definition)
+        except TooDeepError:
+            triggers, steps = [], []
+            self.initial["edit_as_json"] = True
+        self.initial["triggers"] = self.fields["triggers"].block.to_python(triggers)
+        self.initial["steps"] = self.fields["steps"].block.to_python(steps)
+        self.initial["definition_json"] = definition
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        as_json = cleaned.get("edit_as_json")
+        if self.errors:
+            return cleaned
+        try:
+            if as_json:
+                definition = cleaned.get("definition_json") or {}
+            else:
+                triggers = self.fields["triggers"].block.get_prep_value(cleaned["triggers"])
+                definition = from_blocks(triggers, self.fields["steps"].block.get_prep_value(cleaned["steps"]))
+            plan(definition)
+        except DefinitionError as error:
+            self.add_error("definition_json" if as_json else "steps", str(error))
+        else:
+            self.instance.definition = definition
+        return cleaned
+
+    def save(self, commit: bool = True) -> Journey:
+        journey = super().save(commit)
+        if commit and journey.status != Journey.Status.DRAFT:
+            # A live (or paused) journey edited: a new version; contacts inside keep theirs.
+            services.publish(journey)
+        return journey
