@@ -2,15 +2,18 @@
 with conditions and splits holding their yes/no branches as nested streams (MAX_DEPTH levels
 of step lists).
 
-The blocks are built per form (``Selects(used)``) so every select also offers the values
-the journey already uses (a deleted list, a custom field not defined yet): a saved journey
-always opens and shows what it holds."""
+The blocks are built once (Wagtail keeps every block ever made); their selects also offer the
+values the journey being edited uses (USED: a deleted list, a custom field not defined yet), so
+a saved journey always opens and shows what it holds."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from wagtail import blocks
+from wagtail.blocks.struct_block import BlockGroup
 
 from automations.steps import SETTABLE_FIELDS
 from contacts.models import CustomField, MailingList, Segment
@@ -57,17 +60,28 @@ def rules() -> blocks.TextBlock:
     return blocks.TextBlock(label="Rules (JSON)", required=False, rows=2, help_text=HELP["rules"])
 
 
-class Selects:
-    """Selects over the database that also offer the values one journey uses already."""
+# The values the journey being edited uses, so its selects offer them even when nothing in the
+# database defines them any more (set around rendering and cleaning by automations/forms.py).
+USED: ContextVar[dict[str, set[str]]] = ContextVar("journey_used_values", default={})  # noqa: B039
 
-    def __init__(self, used: dict[str, set[str]]) -> None:
-        self.used = used
+
+@contextmanager
+def using(used: dict[str, set[str]]) -> Iterator[None]:
+    token = USED.set(used)
+    try:
+        yield
+    finally:
+        USED.reset(token)
+
+
+class Selects:
+    """Selects over the database that also offer the values the journey uses already (USED)."""
 
     def select(self, kind: str, source: Source, label: str, **options) -> blocks.ChoiceBlock:
         def choices() -> Choices:
             found = [(str(value), name) for value, name in source()]
             known = {value for value, _ in found}
-            missing = sorted(set(self.used.get(kind, ())) - known)
+            missing = sorted(set(USED.get().get(kind, ())) - known)
             return found + [(value, f"{value} (not found)") for value in missing]
 
         return blocks.ChoiceBlock(choices=choices, label=label, **options)
@@ -91,6 +105,7 @@ def steps_block(selects: Selects, depth: int = 1) -> blocks.StreamBlock:
         condition = _step(
             "Condition (yes / no)",
             "help",
+            ["test", "email", _group("Segment (when it is “matches a segment”)", ["segment", "rules"]), "yes", "no"],
             test=blocks.ChoiceBlock(choices=TESTS, default="opened", label="Yes when"),
             segment=selects.segment("Its rules as they are when you save."),
             rules=rules(),
@@ -116,21 +131,31 @@ def _actions(selects: Selects) -> list[tuple[str, blocks.Block]]:
         ("remove_from_list", _step("Remove from a list", "list-ul", list=selects.mailing_list())),
         ("set_field", _step("Set a field", "edit", field=fields, value=char("Value", required=False))),
         ("task", _step("Task for the owner", "user", title=char("Title", max_length=200), days=_due())),
-        ("goal", _step("Goal", "success", segment=goal, rules=rules())),
+        ("goal", _step("Goal", "success", ["segment", _group("Rules", ["rules"])], segment=goal, rules=rules())),
         ("exit", _step("Exit", "logout")),
     ]
 
 
-def _step(label: str, icon: str, **children: blocks.Block) -> blocks.StructBlock:
+def _step(label: str, icon: str, layout: list | None = None, **children: blocks.Block) -> blocks.StructBlock:
     key = char("Step key", max_length=32, required=False, help_text=HELP["key"])
-    return struct(label, icon, [("key", key), *children.items()])
+    options = {"form_layout": BlockGroup(["key", *layout])} if layout else {}
+    return blocks.StructBlock([("key", key), *children.items()], label=label, icon=icon, **options)
+
+
+def _group(heading: str, names: list[str], summary: str = "") -> BlockGroup:
+    return BlockGroup(names, heading=heading, classname="collapsed", label_format=summary)
 
 
 def _email() -> blocks.StructBlock:
     scale = blocks.ChoiceBlock(choices=[("5", "1 to 5"), ("10", "0 to 10 (NPS)")], default="5", label="Answer scale")
+    button, question = (
+        _group("Button", ["button_label", "button_url"], "{button_label}"),
+        _group("Satisfaction question", ["question", "scale"], "{question}"),
+    )
     return _step(
         "Send an email",
         "mail",
+        ["subject", "heading", "text", button, question],
         subject=char("Subject", max_length=300, help_text=HELP["subject"]),
         heading=char("Heading", required=False),
         text=blocks.TextBlock(label="Text", help_text=HELP["text"]),

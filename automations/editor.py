@@ -4,7 +4,12 @@ and back: the engine and the stored format stay as they are, the editor is only 
 from __future__ import annotations
 
 import json
+import re
+import uuid
 from typing import Any
+
+from django.core.exceptions import ValidationError
+from wagtail.blocks import StreamBlockValidationError, StructBlockValidationError
 
 from automations.blocks import MAX_DEPTH
 from automations.steps import BRANCHING, DefinitionError
@@ -44,6 +49,11 @@ def to_blocks(definition: dict[str, Any]) -> tuple[Raw, Raw]:
     return [_trigger_block(t) for t in definition.get("triggers", [])], _step_blocks(definition.get("steps", []), 1)
 
 
+def _with_id(block: dict[str, Any]) -> dict[str, Any]:
+    # The editor names each block's panel by its id: ids must be unique on the page.
+    return {"id": str(uuid.uuid4()), **block}
+
+
 def _trigger_block(trigger: dict[str, Any]) -> dict[str, Any]:
     kind = trigger["type"]
     value: Any = {name: trigger.get(name, "") for name in OPTIONS.get(kind, [])}
@@ -64,13 +74,15 @@ def _trigger_block(trigger: dict[str, Any]) -> dict[str, Any]:
         value = {"days": int(trigger.get("days", 90))}
     elif kind in ("deal", "manual"):
         value = None
-    return {"type": kind, "value": value}
+    return _with_id({"type": kind, "value": value})
 
 
 def _step_blocks(steps: list[dict[str, Any]], depth: int) -> Raw:
     if depth > MAX_DEPTH or (depth == MAX_DEPTH and any(s.get("type") in BRANCHING for s in steps)):
         raise TooDeepError(f"branches nest deeper than {MAX_DEPTH - 1} levels")
-    return [{"type": step["type"], "value": {"key": step["key"], **_step_value(step, depth)}} for step in steps]
+    return [
+        _with_id({"type": step["type"], "value": {"key": step["key"], **_step_value(step, depth)}}) for step in steps
+    ]
 
 
 def _step_value(step: dict[str, Any], depth: int) -> dict[str, Any]:
@@ -170,7 +182,25 @@ def _trigger(kind: str, value: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def _steps(items: Raw, taken: set[str]) -> list[dict[str, Any]]:
-    return [_step(item["type"], dict(item["value"]), taken) for item in items]
+    steps = []
+    for index, item in enumerate(items):
+        try:
+            steps.append(_step(item["type"], dict(item["value"]), taken))
+        except DefinitionError as error:
+            error.path = [index, *getattr(error, "path", [])]
+            raise
+    return steps
+
+
+def _branches(value: dict[str, Any], taken: set[str]) -> dict[str, list[dict[str, Any]]]:
+    branches = {}
+    for branch in ("yes", "no"):
+        try:
+            branches[branch] = _steps(value.get(branch) or [], taken)
+        except DefinitionError as error:
+            error.path = [branch, *getattr(error, "path", [])]
+            raise
+    return branches
 
 
 def _step(kind: str, value: dict[str, Any], taken: set[str]) -> dict[str, Any]:
@@ -199,7 +229,7 @@ def _step(kind: str, value: dict[str, Any], taken: set[str]) -> dict[str, Any]:
             step[value["test"]] = value["email"]
         else:
             raise DefinitionError(f"step {key}: give the key of the email step the condition looks at")
-        step |= {branch: _steps(value.get(branch) or [], taken) for branch in ("yes", "no")}
+        step |= _branches(value, taken)
     elif kind == "split":
         step |= {
             "percent": value["percent"],
@@ -236,3 +266,36 @@ def _rules(text: str | None, where: str) -> Any:
         return json.loads(text)
     except ValueError:
         raise DefinitionError(f"{where}: the rules are not valid JSON") from None
+
+
+# A refusal shown on the step it names.
+
+
+def block_error(error: DefinitionError, definition: dict[str, Any] | None) -> ValidationError:
+    """The error on the block of the step it names ("step KEY: ...", or where the blocks failed),
+    nested the way the step is; on the whole list when it names no step."""
+    message = str(error)
+    path = getattr(error, "path", None)
+    named = re.match(r"step (\S+?):", message)
+    if path is None and named and definition:
+        path = _path_to(definition.get("steps", []), named.group(1))
+    if not path:
+        return ValidationError(message)
+    found: ValidationError = StructBlockValidationError(non_block_errors=[message])
+    for part in reversed(path):
+        if isinstance(part, int):
+            found = StreamBlockValidationError(block_errors={part: found})
+        else:
+            found = StructBlockValidationError(block_errors={part: found})
+    return found
+
+
+def _path_to(steps: list[dict[str, Any]], key: str) -> list[int | str] | None:
+    for index, step in enumerate(steps):
+        if step.get("key") == key:
+            return [index]
+        for branch in ("yes", "no"):
+            inside = _path_to(step.get(branch) or [], key)
+            if inside:
+                return [index, branch, *inside]
+    return None

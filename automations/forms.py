@@ -4,15 +4,17 @@ definition, with its JSON as an advanced path; both are checked by ``steps.plan`
 from __future__ import annotations
 
 import json
+from functools import cache
 from typing import Any
 
 from django import forms
 from wagtail.admin.forms import WagtailAdminModelForm
 from wagtail.blocks import BlockField, StreamBlock
+from wagtail.blocks.base import BlockWidget
 
 from automations import services
-from automations.blocks import Selects, steps_block
-from automations.editor import TooDeepError, from_blocks, to_blocks, used_values
+from automations.blocks import Selects, steps_block, using
+from automations.editor import TooDeepError, block_error, from_blocks, to_blocks, used_values
 from automations.models import Journey
 from automations.steps import DefinitionError, plan
 from automations.trigger_blocks import trigger_blocks
@@ -27,8 +29,36 @@ class IndentedJSONField(forms.JSONField):
         return json.dumps(value, indent=2, ensure_ascii=False)
 
 
+@cache
+def journey_blocks() -> tuple[StreamBlock, StreamBlock]:
+    """The trigger and step stream blocks, built once."""
+    return trigger_blocks(), steps_block(Selects())
+
+
+class JourneyBlockWidget(BlockWidget):
+    def __init__(self, block: StreamBlock, used: dict[str, set[str]]) -> None:
+        super().__init__(block)
+        self.used = used
+
+    def _build_block_json(self) -> None:
+        with using(self.used):
+            super()._build_block_json()
+
+
+class JourneyBlockField(BlockField):
+    """A stream of the editor whose selects offer the values this journey uses."""
+
+    def __init__(self, block: StreamBlock, used: dict[str, set[str]], **kwargs) -> None:
+        super().__init__(block, widget=JourneyBlockWidget(block, used), required=False, **kwargs)
+        self.used = used
+
+    def clean(self, value: Any) -> Any:
+        with using(self.used):
+            return super().clean(value)
+
+
 class JourneyForm(WagtailAdminModelForm):
-    # Placeholders: each form builds its blocks (their selects offer the values this journey uses).
+    # Placeholders, made per form in __init__ with the values this journey uses.
     triggers = BlockField(block=StreamBlock([]), required=False)
     steps = BlockField(block=StreamBlock([]), required=False)
     edit_as_json = forms.BooleanField(
@@ -46,11 +76,12 @@ class JourneyForm(WagtailAdminModelForm):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         definition = self.instance.definition or {}
-        selects = Selects(used_values(definition))
-        self.fields["triggers"] = BlockField(block=trigger_blocks(selects), required=False, label="Triggers")
-        self.fields["steps"] = BlockField(
-            block=steps_block(selects),
-            required=False,
+        used = used_values(definition)
+        triggers_block, steps_block_ = journey_blocks()
+        self.fields["triggers"] = JourneyBlockField(triggers_block, used, label="Triggers")
+        self.fields["steps"] = JourneyBlockField(
+            steps_block_,
+            used,
             label="Steps",
             help_text="From top to bottom; a branch that ends rejoins the step after its condition or split.",
         )
@@ -68,6 +99,7 @@ class JourneyForm(WagtailAdminModelForm):
         as_json = cleaned.get("edit_as_json")
         if self.errors:
             return cleaned
+        definition = None
         try:
             if as_json:
                 definition = cleaned.get("definition_json") or {}
@@ -76,7 +108,10 @@ class JourneyForm(WagtailAdminModelForm):
                 definition = from_blocks(triggers, self.fields["steps"].block.get_prep_value(cleaned["steps"]))
             plan(definition)
         except DefinitionError as error:
-            self.add_error("definition_json" if as_json else "steps", str(error))
+            if as_json:
+                self.add_error("definition_json", str(error))
+            else:
+                self.add_error("steps", block_error(error, definition))
         else:
             self.instance.definition = definition
         return cleaned

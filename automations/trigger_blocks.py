@@ -17,7 +17,9 @@ _EVENT_HELP = "The name the API gives automations.services.emit(contact, name, d
 _MANUAL_TEXT = "Contacts enter when someone enrols them from the flow page."
 
 
-def trigger_blocks(selects: Selects) -> blocks.StreamBlock:
+def trigger_blocks() -> blocks.StreamBlock:
+    selects = Selects()
+
     def campaign(human: str) -> blocks.ChoiceBlock:
         help_text = f"Blank: any campaign. Human {human} only, never a scanner's."
         return selects.select("campaigns", _campaigns, "Campaign", required=False, help_text=help_text)

@@ -57,7 +57,9 @@ class FlowView(PermissionCheckedMixin, WagtailAdminTemplateMixin, TemplateView):
 
     def get_context_data(self, **kwargs) -> dict:
         version = self.journey.current_version
-        definition = version.definition if version else self.journey.definition
+        # A draft shows what going live will publish; a live or paused journey, what runs.
+        draft = version is None or self.journey.status == Journey.Status.DRAFT
+        definition = self.journey.definition if draft else version.definition
         steps = plan(definition)
         counts = services.step_counts(self.journey)
         email = self.request.GET.get("contact", "").strip()
@@ -65,7 +67,7 @@ class FlowView(PermissionCheckedMixin, WagtailAdminTemplateMixin, TemplateView):
         path = services.test_run(self.journey, contact) if contact else None
         return super().get_context_data(
             journey=self.journey,
-            version=version,
+            version=None if draft else version,
             tree=_tree(definition.get("steps", []), counts, {step["key"] for step in path or []}),
             triggers=[json.dumps(trigger) for trigger in definition.get("triggers", [])],
             problems=lint(steps, definition),

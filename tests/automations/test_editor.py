@@ -10,11 +10,10 @@ from django.urls import reverse
 from wagtail import blocks
 
 from automations import services
-from automations.blocks import Selects, steps_block
-from automations.editor import from_blocks, to_blocks, used_values
+from automations.editor import from_blocks, to_blocks
+from automations.forms import journey_blocks
 from automations.journey_templates import TEMPLATES
 from automations.models import Journey
-from automations.trigger_blocks import trigger_blocks
 from campaigns.models import Message
 from contacts.roles import MARKETERS, ensure_groups
 from tests.automations.conftest import run
@@ -22,8 +21,7 @@ from tests.factories import ContactFactory, MailingListFactory, UserFactory
 
 
 def through_the_blocks(definition: dict[str, Any]) -> dict[str, Any]:
-    selects = Selects(used_values(definition))
-    triggers, steps = trigger_blocks(selects), steps_block(selects)
+    triggers, steps = journey_blocks()
     raw_triggers, raw_steps = to_blocks(definition)
     return from_blocks(
         triggers.get_prep_value(triggers.to_python(raw_triggers)), steps.get_prep_value(steps.to_python(raw_steps))
@@ -66,7 +64,7 @@ def test_a_condition_without_its_email_is_refused_in_words(client):
     data = {"name": "Bare", "reentry": "once", "reentry_days": "30", "triggers-count": 0}
 
     response = client.post(
-        reverse("journeys:edit", args=[journey.pk]), data | post_data(steps_block(Selects({})), [condition], "steps")
+        reverse("journeys:edit", args=[journey.pk]), data | post_data(journey_blocks()[1], [condition], "steps")
     )
 
     assert "step c: give the key of the email step the condition looks at" in response.content.decode()
@@ -79,12 +77,10 @@ def test_the_welcome_series_saved_through_the_editor_runs_in_the_engine(client):
     MailingListFactory(slug="newsletter")
     journey = services.install("welcome", list_slug="newsletter")
     definition = journey.definition
-    selects = Selects(used_values(definition))
+    triggers, steps = journey_blocks()
     raw_triggers, raw_steps = to_blocks(definition)
     data = {"name": journey.name, "reentry": "once", "reentry_days": "30"}
-    data |= post_data(trigger_blocks(selects), raw_triggers, "triggers") | post_data(
-        steps_block(selects), raw_steps, "steps"
-    )
+    data |= post_data(triggers, raw_triggers, "triggers") | post_data(steps, raw_steps, "steps")
 
     response = client.post(reverse("journeys:edit", args=[journey.pk]), data)
 
