@@ -207,7 +207,8 @@ def _step(kind: str, value: dict[str, Any], taken: set[str]) -> dict[str, Any]:
     key = value.pop("key", "") or _new_key(kind, taken)
     step: dict[str, Any] = {"key": key, "type": kind}
     if kind == "email":
-        step |= {"subject": value["subject"], "text": value["text"]}
+        # Browsers post a textarea's lines with CRLF; paragraphs are blank-line separated with LF.
+        step |= {"subject": value["subject"], "text": value["text"].replace("\r\n", "\n")}
         if value.get("heading"):
             step["heading"] = value["heading"]
         if bool(value.get("button_label")) != bool(value.get("button_url")):

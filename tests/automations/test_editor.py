@@ -45,6 +45,8 @@ def post_data(block: blocks.Block, value: Any, prefix: str) -> dict[str, Any]:
         }
     if isinstance(block, blocks.StaticBlock) or value is False:
         return {}
+    if isinstance(value, str):
+        return {prefix: value.replace("\n", "\r\n")}  # as a browser posts a textarea
     return {prefix: "" if value is None else value}
 
 
