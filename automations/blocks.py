@@ -161,7 +161,7 @@ def _email() -> blocks.StructBlock:
         text=blocks.TextBlock(label="Text", help_text=HELP["text"]),
         button_label=char("Button label", required=False),
         button_url=char("Button link", required=False, help_text=HELP["button_url"]),
-        question=char("Satisfaction question", required=False, help_text=HELP["question"]),
+        question=char("Question", required=False, help_text=HELP["question"]),
         scale=scale,
     )
 
