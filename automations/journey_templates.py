@@ -72,9 +72,19 @@ def post_purchase(list_slug: str) -> dict[str, Any]:
             "triggers": [{"type": "deal"}],
             "steps": [
                 {"key": "wait-3d", "type": "wait", "days": 3},
-                _email("thanks", "Thank you for your order", f"{HELLO}\n\nHow was it? Reply and tell us."),
+                _email(
+                    "thanks",
+                    "Thank you for your order",
+                    f"{HELLO}\n\nHow was it? One click below tells us.",
+                    question={"text": "How satisfied are you with your order?", "scale": 5},
+                ),
                 {"key": "wait-14d", "type": "wait", "days": 14},
-                _email("review", "Would you recommend us?", f"{HELLO}\n\nA short review helps us a lot."),
+                _email(
+                    "review",
+                    "Would you recommend us?",
+                    f"{HELLO}\n\nA short review helps us a lot.",
+                    question={"text": "How likely are you to recommend us to a friend?", "scale": 10},
+                ),
             ],
         },
     }

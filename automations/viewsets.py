@@ -1,4 +1,4 @@
-"""Journeys in the Wagtail admin: list, a JSON definition editor with validation, the flow
+"""Journeys in the Wagtail admin: list, the block editor (automations/forms.py), the flow
 page (diagram with live counts, lint, test run, manual enrolment, go live / pause) and
 installing a shipped template."""
 
@@ -12,8 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
 from django.views.generic import TemplateView
-from wagtail.admin.forms import WagtailAdminModelForm
-from wagtail.admin.panels import FieldPanel, ObjectList
+from wagtail.admin.panels import FieldPanel, MultiFieldPanel, ObjectList
 from wagtail.admin.views import generic
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from wagtail.admin.views.generic.permissions import PermissionCheckedMixin
@@ -22,42 +21,12 @@ from wagtail.admin.widgets.button import HeaderButton
 
 from automations import services
 from automations import steps as steps_module
+from automations.forms import JourneyForm
 from automations.journey_templates import TEMPLATES
 from automations.lint import lint
 from automations.models import Journey
-from automations.steps import DefinitionError, plan
+from automations.steps import plan
 from contacts.models import Contact, MailingList, Segment
-
-
-class IndentedJSONField(forms.JSONField):
-    """Shown indented, so a person can read and edit the step tree."""
-
-    def prepare_value(self, value) -> str:
-        if isinstance(value, forms.fields.InvalidJSONInput):
-            return value
-        return json.dumps(value, indent=2, ensure_ascii=False)
-
-
-class JourneyForm(WagtailAdminModelForm):
-    definition = IndentedJSONField(
-        widget=forms.Textarea(attrs={"rows": 30, "style": "font-family: monospace"}),
-        help_text="Triggers and the step tree as JSON; see the step reference on the flow page.",
-    )
-
-    def clean_definition(self) -> dict:
-        definition = self.cleaned_data["definition"]
-        try:
-            plan(definition)
-        except DefinitionError as error:
-            raise forms.ValidationError(str(error)) from None
-        return definition
-
-    def save(self, commit: bool = True) -> Journey:
-        journey = super().save(commit)
-        if commit and journey.status != Journey.Status.DRAFT:
-            # A live (or paused) journey edited: a new version; contacts inside keep theirs.
-            services.publish(journey)
-        return journey
 
 
 class JourneyEditView(generic.EditView):
@@ -88,7 +57,9 @@ class FlowView(PermissionCheckedMixin, WagtailAdminTemplateMixin, TemplateView):
 
     def get_context_data(self, **kwargs) -> dict:
         version = self.journey.current_version
-        definition = version.definition if version else self.journey.definition
+        # A draft shows what going live will publish; a live or paused journey, what runs.
+        draft = version is None or self.journey.status == Journey.Status.DRAFT
+        definition = self.journey.definition if draft else version.definition
         steps = plan(definition)
         counts = services.step_counts(self.journey)
         email = self.request.GET.get("contact", "").strip()
@@ -96,7 +67,7 @@ class FlowView(PermissionCheckedMixin, WagtailAdminTemplateMixin, TemplateView):
         path = services.test_run(self.journey, contact) if contact else None
         return super().get_context_data(
             journey=self.journey,
-            version=version,
+            version=None if draft else version,
             tree=_tree(definition.get("steps", []), counts, {step["key"] for step in path or []}),
             triggers=[json.dumps(trigger) for trigger in definition.get("triggers", [])],
             problems=lint(steps, definition),
@@ -244,7 +215,18 @@ class JourneyViewSet(ModelViewSet):
     search_fields = ["name"]
     inspect_view_enabled = False
     edit_handler = ObjectList(
-        [FieldPanel("name"), FieldPanel("reentry"), FieldPanel("reentry_days"), FieldPanel("definition")],
+        [
+            FieldPanel("name"),
+            FieldPanel("reentry"),
+            FieldPanel("reentry_days"),
+            FieldPanel("triggers"),
+            FieldPanel("steps"),
+            MultiFieldPanel(
+                [FieldPanel("edit_as_json"), FieldPanel("definition_json")],
+                heading="Advanced: edit as JSON",
+                classname="collapsed",
+            ),
+        ],
         base_form_class=JourneyForm,
     )
 

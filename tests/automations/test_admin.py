@@ -23,7 +23,9 @@ def marketer(client):
 
 
 def edit(client, journey, definition) -> object:
-    data = {"name": journey.name, "reentry": "once", "reentry_days": "30", "definition": json.dumps(definition)}
+    """Through the editor's advanced path (the JSON); tests/automations/test_editor.py posts blocks."""
+    data = {"name": journey.name, "reentry": "once", "reentry_days": "30", "triggers-count": 0, "steps-count": 0}
+    data |= {"edit_as_json": "on", "definition_json": json.dumps(definition)}
     return client.post(reverse("journeys:edit", args=[journey.pk]), data)
 
 
