@@ -76,22 +76,27 @@ def lint(definition: dict[str, Any]) -> list[str]:
     return problems
 
 
-def journeys_by_content() -> dict[int, list[str]]:
-    """Campaign id -> names of the journeys (any version) whose email steps take it as content."""
-    found: dict[int, set[str]] = defaultdict(set)
+def journeys_by_content() -> dict[int, dict[int, str]]:
+    """Campaign id -> {journey id: name} of the journeys (any version) whose email steps take it as content."""
+    found: dict[int, dict[int, str]] = defaultdict(dict)
     rows = [
-        *Journey.objects.values_list("name", "definition"),
-        *JourneyVersion.objects.values_list("journey__name", "definition"),
+        *Journey.objects.values_list("pk", "name", "definition"),
+        *JourneyVersion.objects.values_list("journey_id", "journey__name", "definition"),
     ]
-    for name, definition in rows:
+    for journey_id, name, definition in rows:
         for step in email_steps(definition or {}):
             if (pk := content_id(step)) is not None:
-                found[pk].add(name)
-    return {pk: sorted(names) for pk, names in found.items()}
+                found[pk][journey_id] = name
+    return dict(found)
+
+
+def refusals(campaign: Campaign) -> list[str]:
+    """Why this campaign must not be scheduled or sent as a campaign of its own."""
+    names = sorted(journeys_by_content().get(campaign.pk, {}).values())
+    if not names:
+        return []
+    return [f"it is the content of the journey {', '.join(names)}: the journey sends it; copy it to send it to a list"]
 
 
 def refuse_sending(sender: Any, campaign: Campaign, **kwargs: Any) -> list[str]:
-    names = journeys_by_content().get(campaign.pk)
-    if not names:
-        return []
-    return [f"it is the content of the journey {', '.join(names)}: journeys send it; copy it to send it to a list"]
+    return refusals(campaign)

@@ -70,7 +70,7 @@ class JourneyForm(WagtailAdminModelForm):
         required=False,
         label="Definition (JSON)",
         widget=forms.Textarea(attrs={"rows": 20, "style": "font-family: monospace"}),
-        help_text="Triggers and the step tree; see the step reference on the flow page.",
+        help_text="Triggers and the step tree; the format is under the step reference on the flow page.",
     )
 
     def __init__(self, *args, **kwargs) -> None:

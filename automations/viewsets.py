@@ -28,6 +28,7 @@ from automations.journey_templates import TEMPLATES
 from automations.lint import lint
 from automations.models import Journey
 from automations.steps import plan
+from campaigns.models import Campaign
 from contacts.models import Contact, MailingList, Segment
 
 
@@ -95,7 +96,9 @@ class FlowView(PermissionCheckedMixin, WagtailAdminTemplateMixin, TemplateView):
         return super().get_context_data(
             journey=self.journey,
             version=None if draft else version,
-            tree=_tree(definition.get("steps", []), counts, {step["key"] for step in path or []}),
+            tree=_tree(
+                definition.get("steps", []), counts, {step["key"] for step in path or []}, _contents(definition)
+            ),
             triggers=[json.dumps(trigger) for trigger in definition.get("triggers", [])],
             problems=lint(steps, definition),
             report=services.status(self.journey),
@@ -104,7 +107,7 @@ class FlowView(PermissionCheckedMixin, WagtailAdminTemplateMixin, TemplateView):
             test_missing=bool(email) and contact is None,
             segments=Segment.objects.all(),
             definition_json=json.dumps(definition, indent=2),
-            reference=steps_module.__doc__,
+            json_reference=steps_module.__doc__,
             **kwargs,
         )
 
@@ -144,18 +147,26 @@ class FlowView(PermissionCheckedMixin, WagtailAdminTemplateMixin, TemplateView):
             )
 
 
-def _tree(steps: list[dict], counts: dict[str, dict[str, int]], on_path: set[str]) -> list[dict]:
+def _contents(definition: dict) -> dict[int, str]:
+    """Names of the campaigns the email steps take their content from."""
+    ids = [pk for step in content.email_steps(definition) if (pk := content.content_id(step)) is not None]
+    return dict(Campaign.objects.filter(pk__in=ids).values_list("pk", "name"))
+
+
+def _tree(
+    steps: list[dict], counts: dict[str, dict[str, int]], on_path: set[str], contents: dict[int, str]
+) -> list[dict]:
     """The step tree with each step's counts and a short description, for the diagram."""
     empty = {"waiting": 0, "done": 0, "failed": 0, "exited": 0}
     return [
         {
             "key": step["key"],
             "kind": step["type"],
-            "summary": _summary(step),
+            "summary": _summary(step, contents),
             "counts": counts.get(step["key"], empty),
             "on_path": step["key"] in on_path,
-            "yes": _tree(step.get("yes") or [], counts, on_path),
-            "no": _tree(step.get("no") or [], counts, on_path),
+            "yes": _tree(step.get("yes") or [], counts, on_path, contents),
+            "no": _tree(step.get("no") or [], counts, on_path, contents),
             "branching": step["type"] in ("condition", "split"),
             "content": content.content_id(step) if step["type"] == "email" else None,
         }
@@ -166,10 +177,12 @@ def _tree(steps: list[dict], counts: dict[str, dict[str, int]], on_path: set[str
 WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 
 
-def _summary(step: dict) -> str:
+def _summary(step: dict, contents: dict[int, str]) -> str:
     kind = step["type"]
+    if kind == "email" and "content" in step:
+        return f"“{contents.get(content.content_id(step), 'a campaign no longer there')}” from the campaign builder"
     if kind == "email":
-        return f"“{step.get('subject', '')}”" if "content" not in step else "content from the campaign builder"
+        return f"“{step.get('subject', '')}”"
     if kind == "wait":
         parts = [f"{step[unit]} {unit}" for unit in ("days", "hours", "minutes") if step.get(unit)]
         if "hour" in step:
@@ -277,5 +290,5 @@ class JourneyContentColumn(Column):
         if names is None:
             names = table.journey_content = content.journeys_by_content()
         context = super().get_cell_context_data(instance, parent_context)
-        context["value"] = ", ".join(names.get(instance.pk, []))
+        context["value"] = ", ".join(sorted(names.get(instance.pk, {}).values()))
         return context
