@@ -39,12 +39,16 @@ def campaign_fields(step: dict[str, Any], inline_body: Callable[[dict], list[dic
 
 
 def email_steps(definition: dict[str, Any]) -> list[dict[str, Any]]:
-    found, pending = [], list(definition.get("steps") or [])
-    while pending:
-        step = pending.pop()
-        if isinstance(step, dict):
-            found += [step] if step.get("type") == "email" and step.get("key") else []
-            pending += [*(step.get("yes") or []), *(step.get("no") or [])]
+    """Every email step of the definition, branches included, in the order they are written."""
+    found: list[dict[str, Any]] = []
+
+    def walk(steps: list[Any]) -> None:
+        for step in steps:
+            if isinstance(step, dict):
+                found.extend([step] if step.get("type") == "email" and step.get("key") else [])
+                walk([*(step.get("yes") or []), *(step.get("no") or [])])
+
+    walk(definition.get("steps") or [])
     return found
 
 

@@ -19,7 +19,7 @@ from campaigns import services as campaign_services
 from campaigns.models import Message
 from contacts.roles import MARKETERS, ensure_groups
 from tests.automations.conftest import live_journey, run
-from tests.factories import CampaignFactory, ContactFactory, MailingListFactory, UserFactory
+from tests.factories import CampaignFactory, ContactFactory, LayoutFactory, MailingListFactory, UserFactory
 
 
 def through_the_blocks(definition: dict[str, Any]) -> dict[str, Any]:
@@ -120,3 +120,13 @@ def test_an_email_step_with_content_from_the_builder_sends_that_campaigns_subjec
 def test_a_content_campaign_that_does_not_exist_is_refused():
     with pytest.raises(DefinitionError, match="step w: the content campaign 404 does not exist"):
         content.check({"steps": [{"key": "w", "type": "email", "content": 404}]})
+
+
+@pytest.mark.django_db
+def test_the_flow_lint_names_a_content_campaign_without_an_unsubscribe_link():
+    layout = LayoutFactory(html="<html><body>{{ content }} {{ postal_address }}</body></html>")
+    campaign = CampaignFactory(name="Bare", layout=layout, body=[{"type": "text", "value": {"text": "<p>Hi</p>"}}])
+
+    problems = content.lint({"steps": [{"key": "w", "type": "email", "content": campaign.pk}]})
+
+    assert any(problem.startswith("email w (Bare): No unsubscribe link") for problem in problems)
