@@ -16,6 +16,7 @@ from wagtail import blocks
 from wagtail.blocks.struct_block import BlockGroup
 
 from automations.steps import SETTABLE_FIELDS
+from campaigns.models import Campaign
 from contacts.models import CustomField, MailingList, Segment
 
 # The journey's own list of steps and three levels of yes/no branches inside it.
@@ -37,8 +38,14 @@ HELP = {
     "button_url": "A full URL; with a label, the email shows a button.",
     "question": "Blank: no question. A click records the answer on the contact (history and a field).",
     "hour": "Blank: no hour (the weekday then does not count).",
-    "email": "The key of an email step before this one.",
+    "email": "The key of an email step before this one (they are offered as you type).",
+    "content": (
+        "A draft composed under Campaigns (its subject, layout, sender and blocks are sent; "
+        "the fields below are then not needed). Blank: the fields below."
+    ),
 }
+# The ids of the <datalist> elements the editor page fills (automations/edit.html).
+EMAIL_KEYS, TAGS = "journey-email-keys", "journey-tags"
 
 Choices = list[tuple[str, str]]
 Source = Callable[[], Iterable[tuple[object, str]]]
@@ -46,6 +53,13 @@ Source = Callable[[], Iterable[tuple[object, str]]]
 
 def char(label: str, **options) -> blocks.CharBlock:
     return blocks.CharBlock(label=label, **options)
+
+
+def listed(label: str, datalist: str, **options) -> blocks.CharBlock:
+    """A text input offering the values of the page's ``datalist`` as one types."""
+    block = char(label, **options)
+    block.field.widget.attrs["list"] = datalist
+    return block
 
 
 def number(label: str, **options) -> blocks.IntegerBlock:
@@ -89,6 +103,13 @@ class Selects:
     def mailing_list(self, **options) -> blocks.ChoiceBlock:
         return self.select("lists", lambda: MailingList.objects.values_list("slug", "name"), "List", **options)
 
+    def content(self) -> blocks.ChoiceBlock:
+        drafts = Campaign.objects.filter(status=Campaign.Status.DRAFT, journey_step=None).order_by("name")
+        source = lambda: drafts.values_list("pk", "name")  # noqa: E731
+        return self.select(
+            "content", source, "Content from the campaign builder", required=False, help_text=HELP["content"]
+        )
+
     def segment(self, help_text: str) -> blocks.ChoiceBlock:
         source = lambda: Segment.objects.order_by("name").values_list("pk", "name")  # noqa: E731
         return self.select("segments", source, "Segment", required=False, help_text=help_text)
@@ -96,7 +117,7 @@ class Selects:
 
 def steps_block(selects: Selects, depth: int = 1) -> blocks.StreamBlock:
     """The stream of steps at ``depth``; conditions and splits only above MAX_DEPTH."""
-    children = [("email", _email()), ("wait", _wait())]
+    children = [("email", _email(selects)), ("wait", _wait())]
     if depth < MAX_DEPTH:
         inner = steps_block(selects, depth + 1)
         # A branch is a stream of its own (the JS needs one name per block); its children are shared.
@@ -109,7 +130,7 @@ def steps_block(selects: Selects, depth: int = 1) -> blocks.StreamBlock:
             test=blocks.ChoiceBlock(choices=TESTS, default="opened", label="Yes when"),
             segment=selects.segment("Its rules as they are when you save."),
             rules=rules(),
-            email=char("Email step key", required=False, max_length=32, help_text=HELP["email"]),
+            email=listed("Email step key", EMAIL_KEYS, required=False, max_length=32, help_text=HELP["email"]),
             yes=yes,
             no=no,
         )
@@ -125,8 +146,8 @@ def _actions(selects: Selects) -> list[tuple[str, blocks.Block]]:
     fields = selects.select("fields", _settable_fields, "Field")
     goal = selects.segment("A contact matching it at any step leaves, having reached the goal.")
     return [
-        ("tag", _step("Add a tag", "tag", tag=char("Tag"))),
-        ("untag", _step("Remove a tag", "tag", tag=char("Tag"))),
+        ("tag", _step("Add a tag", "tag", tag=listed("Tag", TAGS))),
+        ("untag", _step("Remove a tag", "tag", tag=listed("Tag", TAGS))),
         ("add_to_list", _step("Add to a list", "list-ul", list=selects.mailing_list())),
         ("remove_from_list", _step("Remove from a list", "list-ul", list=selects.mailing_list())),
         ("set_field", _step("Set a field", "edit", field=fields, value=char("Value", required=False))),
@@ -146,7 +167,7 @@ def _group(heading: str, names: list[str], summary: str = "") -> BlockGroup:
     return BlockGroup(names, heading=heading, classname="collapsed", label_format=summary)
 
 
-def _email() -> blocks.StructBlock:
+def _email(selects: Selects) -> blocks.StructBlock:
     scale = blocks.ChoiceBlock(choices=[("5", "1 to 5"), ("10", "0 to 10 (NPS)")], default="5", label="Answer scale")
     button, question = (
         _group("Button", ["button_label", "button_url"], "{button_label}"),
@@ -155,10 +176,11 @@ def _email() -> blocks.StructBlock:
     return _step(
         "Send an email",
         "mail",
-        ["subject", "heading", "text", button, question],
-        subject=char("Subject", max_length=300, help_text=HELP["subject"]),
+        ["content", "subject", "heading", "text", button, question],
+        content=selects.content(),
+        subject=char("Subject", max_length=300, required=False, help_text=HELP["subject"]),
         heading=char("Heading", required=False),
-        text=blocks.TextBlock(label="Text", help_text=HELP["text"]),
+        text=blocks.TextBlock(label="Text", required=False, help_text=HELP["text"]),
         button_label=char("Button label", required=False),
         button_url=char("Button link", required=False, help_text=HELP["button_url"]),
         question=char("Question", required=False, help_text=HELP["question"]),

@@ -27,9 +27,15 @@ class TooDeepError(ValueError):
 
 def used_values(definition: dict[str, Any]) -> dict[str, set[str]]:
     """Values the journey's selects must offer even when nothing defines them any more."""
-    used: dict[str, set[str]] = {"lists": set(), "segments": set(), "fields": set(), "campaigns": set()}
+    used: dict[str, set[str]] = {
+        "lists": set(),
+        "segments": set(),
+        "fields": set(),
+        "campaigns": set(),
+        "content": set(),
+    }
     for item in [*definition.get("triggers", []), *_all_steps(definition.get("steps", []))]:
-        for name, kind in (("list", "lists"), ("field", "fields"), ("campaign", "campaigns")):
+        for name, kind in (("list", "lists"), ("field", "fields"), ("campaign", "campaigns"), ("content", "content")):
             if item.get(name) not in (None, ""):
                 used[kind].add(str(item[name]))
         if item.get("type") == "segment" and item.get("segment") is not None:
@@ -90,6 +96,7 @@ def _step_value(step: dict[str, Any], depth: int) -> dict[str, Any]:
     if kind == "email":
         button, question = step.get("button") or {}, step.get("question") or {}
         return {
+            "content": str(step.get("content") or ""),
             **{name: step.get(name, "") for name in ("subject", "heading", "text")},
             "button_label": button.get("label", ""),
             "button_url": button.get("url", ""),
@@ -207,8 +214,15 @@ def _step(kind: str, value: dict[str, Any], taken: set[str]) -> dict[str, Any]:
     key = value.pop("key", "") or _new_key(kind, taken)
     step: dict[str, Any] = {"key": key, "type": kind}
     if kind == "email":
+        if value.get("content"):
+            step["content"] = int(value["content"])
+        elif not (value.get("subject") and value.get("text")):
+            raise DefinitionError(
+                f"step {key}: an email needs a subject and text, or content from the campaign builder"
+            )
         # Browsers post a textarea's lines with CRLF; paragraphs are blank-line separated with LF.
-        step |= {"subject": value["subject"], "text": value["text"].replace("\r\n", "\n")}
+        text = (value.get("text") or "").replace("\r\n", "\n")
+        step |= {name: field for name, field in (("subject", value.get("subject")), ("text", text)) if field}
         if value.get("heading"):
             step["heading"] = value["heading"]
         if bool(value.get("button_label")) != bool(value.get("button_url")):

@@ -12,7 +12,7 @@ from wagtail.admin.forms import WagtailAdminModelForm
 from wagtail.blocks import BlockField, StreamBlock
 from wagtail.blocks.base import BlockWidget
 
-from automations import services
+from automations import content, services
 from automations.blocks import Selects, steps_block, using
 from automations.editor import TooDeepError, block_error, from_blocks, to_blocks, used_values
 from automations.models import Journey
@@ -70,7 +70,7 @@ class JourneyForm(WagtailAdminModelForm):
         required=False,
         label="Definition (JSON)",
         widget=forms.Textarea(attrs={"rows": 20, "style": "font-family: monospace"}),
-        help_text="Triggers and the step tree; see the step reference on the flow page.",
+        help_text="Triggers and the step tree; the format is under the step reference on the flow page.",
     )
 
     def __init__(self, *args, **kwargs) -> None:
@@ -107,6 +107,7 @@ class JourneyForm(WagtailAdminModelForm):
                 triggers = self.fields["triggers"].block.get_prep_value(cleaned["triggers"])
                 definition = from_blocks(triggers, self.fields["steps"].block.get_prep_value(cleaned["steps"]))
             plan(definition)
+            content.check(definition)
         except DefinitionError as error:
             if as_json:
                 self.add_error("definition_json", str(error))

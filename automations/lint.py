@@ -7,6 +7,7 @@ from typing import Any
 
 from django.conf import settings
 
+from automations import content
 from automations.steps import Plan
 
 
@@ -15,6 +16,7 @@ def lint(steps: Plan, definition: dict[str, Any]) -> list[str]:
     sooner after their email than the tracking drain can record an open."""
     problems = _unreachable(definition.get("steps", []))
     problems += _unsubscribe(steps)
+    problems += content.lint(definition)
     problems += _too_soon(steps)
     if not definition.get("triggers"):
         problems.append("no trigger: contacts enter only by hand (enrol) or through emit()")
@@ -41,7 +43,8 @@ def _unsubscribe(steps: Plan) -> list[str]:
     from templates_mail.lint import missing_placeholders
     from templates_mail.models import Layout
 
-    if not any(node.kind == "email" for node in steps.nodes.values()):
+    # An email with content from the campaign builder is linted as that campaign (content.lint).
+    if not any(node.kind == "email" and content.content_id(node.step) is None for node in steps.nodes.values()):
         return []
     layout = Layout.objects.order_by("-is_default", "name").first()
     if layout is None:

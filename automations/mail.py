@@ -14,6 +14,7 @@ from django.db import connection, transaction
 from django.db.models import Count, Max, Q
 from django.utils import timezone
 
+from automations.content import campaign_fields
 from automations.models import JourneyVersion, StepCampaign
 from campaigns import dispatch
 from campaigns.models import Campaign, Message
@@ -52,8 +53,7 @@ def campaign_for(version: JourneyVersion, key: str, step: dict[str, Any]) -> Cam
     with transaction.atomic():
         campaign = Campaign.objects.create(
             name=f"{version.journey.name} · {key} (journey v{version.number})"[:200],
-            subject=str(step["subject"])[:300],
-            body=body_blocks(step),
+            **campaign_fields(step, body_blocks),
             status=Campaign.Status.SENDING,
             started_at=timezone.now(),
         )
@@ -107,6 +107,7 @@ def queue(campaign: Campaign, contact_ids: list[int]) -> set[int]:
 
 def preview(version: JourneyVersion, key: str, step: dict[str, Any], contact: Contact) -> tuple[str, str]:
     """Subject and rendered HTML of an email step for one contact, without sending or saving."""
-    campaign = Campaign(name=version.journey.name, subject=str(step["subject"]), body=body_blocks(step))
+    fields = campaign_fields(step, body_blocks)
+    campaign = Campaign(name=version.journey.name, **fields)
     rendered = prepare(campaign, freeze=False).render(recipient_for(contact), tracked=False)
     return rendered.subject, rendered.html

@@ -10,7 +10,9 @@ Every step has a unique ``key`` (up to 32 characters) and a ``type``:
 
 - ``email``: ``subject`` and ``text`` (paragraphs, blank-line separated; merge tags allowed),
   optional ``heading``, ``button`` ``{"label", "url"}`` and a satisfaction ``question``
-  ``{"text", "scale"}`` (scale 5 or 10);
+  ``{"text", "scale"}`` (scale 5 or 10); or ``content``, the id of a campaign composed in the
+  campaign builder, whose subject, preheader, layout, sender and body it sends instead
+  (automations/content.py);
 - ``wait``: ``minutes`` / ``hours`` / ``days`` (added together), or ``weekday`` (0 = Monday,
   optional) with ``hour`` (0-23): the next such moment in the contact's own time zone;
 - ``condition``: one of ``segment`` (segment rules, see contacts/segments.py), ``opened`` or
@@ -162,6 +164,10 @@ def _check(step: dict[str, Any]) -> None:
         "task": ["title"],
         "goal": ["segment"],
     }.get(kind, [])
+    if kind == "email" and step.get("content") not in (None, ""):
+        if not str(step["content"]).isdigit():
+            raise DefinitionError(f"step {key}: content must be the id of a campaign")
+        required = []
     missing = [name for name in required if not step.get(name)]
     if missing:
         raise DefinitionError(f"step {key}: {kind} needs {', '.join(missing)}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from wagtail import blocks
 
-from automations.blocks import Choices, Selects, char, number, rules, struct
+from automations.blocks import TAGS, Choices, Selects, char, listed, number, rules, struct
 from campaigns.models import Campaign
 from contacts.models import Contact, CustomField
 
@@ -37,7 +37,7 @@ def trigger_blocks() -> blocks.StreamBlock:
             "segment",
             struct("Entered a segment", "group", [("segment", selects.segment(_SEGMENT_HELP)), ("rules", rules())]),
         ),
-        ("tag", struct("Tag added", "tag", [("tag", char("Tag"))])),
+        ("tag", struct("Tag added", "tag", [("tag", listed("Tag", TAGS))])),
         ("field", struct("Field changed", "edit", [("field", selects.select("fields", _changes, "Field"))])),
         ("date", struct("Days before or after a date", "date", on_a_date)),
         ("opened", struct("Opened a campaign", "mail", [("campaign", campaign("opens"))])),

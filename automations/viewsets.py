@@ -12,24 +12,52 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
 from django.views.generic import TemplateView
+from taggit.models import Tag
 from wagtail.admin.panels import FieldPanel, MultiFieldPanel, ObjectList
+from wagtail.admin.ui.tables import Column
 from wagtail.admin.views import generic
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from wagtail.admin.views.generic.permissions import PermissionCheckedMixin
 from wagtail.admin.viewsets.model import ModelViewSet
 from wagtail.admin.widgets.button import HeaderButton
 
-from automations import services
+from automations import content, services
 from automations import steps as steps_module
 from automations.forms import JourneyForm
 from automations.journey_templates import TEMPLATES
 from automations.lint import lint
 from automations.models import Journey
 from automations.steps import plan
+from campaigns.models import Campaign
 from contacts.models import Contact, MailingList, Segment
 
 
-class JourneyEditView(generic.EditView):
+class EditorDataMixin:
+    """What the block editor's inputs offer: the journey's email step keys, the tags in use,
+    and where a content campaign opens (automations/_editor_data.html)."""
+
+    def get_context_data(self, **kwargs) -> dict:
+        journey = getattr(self, "object", None)
+        definition = journey.definition if journey is not None else {}
+        return super().get_context_data(
+            email_keys=sorted(step["key"] for step in content.email_steps(definition)),
+            tags=Tag.objects.filter(contacts_taggedcontact_items__isnull=False)
+            .distinct()
+            .order_by("name")
+            .values_list("name", flat=True)[:500],
+            campaign_edit_url=reverse("campaigns:edit", args=[0]),
+            campaign_preview_url=reverse("campaigns:preview", args=[0]),
+            **kwargs,
+        )
+
+
+class JourneyCreateView(EditorDataMixin, generic.CreateView):
+    template_name = "automations/create.html"
+
+
+class JourneyEditView(EditorDataMixin, generic.EditView):
+    template_name = "automations/edit.html"
+
     def get_header_buttons(self) -> list:
         return [HeaderButton("Flow and counts", url=reverse("journeys:flow", args=[self.object.pk]), icon_name="view")]
 
@@ -68,7 +96,9 @@ class FlowView(PermissionCheckedMixin, WagtailAdminTemplateMixin, TemplateView):
         return super().get_context_data(
             journey=self.journey,
             version=None if draft else version,
-            tree=_tree(definition.get("steps", []), counts, {step["key"] for step in path or []}),
+            tree=_tree(
+                definition.get("steps", []), counts, {step["key"] for step in path or []}, _contents(definition)
+            ),
             triggers=[json.dumps(trigger) for trigger in definition.get("triggers", [])],
             problems=lint(steps, definition),
             report=services.status(self.journey),
@@ -77,7 +107,7 @@ class FlowView(PermissionCheckedMixin, WagtailAdminTemplateMixin, TemplateView):
             test_missing=bool(email) and contact is None,
             segments=Segment.objects.all(),
             definition_json=json.dumps(definition, indent=2),
-            reference=steps_module.__doc__,
+            json_reference=steps_module.__doc__,
             **kwargs,
         )
 
@@ -117,19 +147,28 @@ class FlowView(PermissionCheckedMixin, WagtailAdminTemplateMixin, TemplateView):
             )
 
 
-def _tree(steps: list[dict], counts: dict[str, dict[str, int]], on_path: set[str]) -> list[dict]:
+def _contents(definition: dict) -> dict[int, str]:
+    """Names of the campaigns the email steps take their content from."""
+    ids = [pk for step in content.email_steps(definition) if (pk := content.content_id(step)) is not None]
+    return dict(Campaign.objects.filter(pk__in=ids).values_list("pk", "name"))
+
+
+def _tree(
+    steps: list[dict], counts: dict[str, dict[str, int]], on_path: set[str], contents: dict[int, str]
+) -> list[dict]:
     """The step tree with each step's counts and a short description, for the diagram."""
     empty = {"waiting": 0, "done": 0, "failed": 0, "exited": 0}
     return [
         {
             "key": step["key"],
             "kind": step["type"],
-            "summary": _summary(step),
+            "summary": _summary(step, contents),
             "counts": counts.get(step["key"], empty),
             "on_path": step["key"] in on_path,
-            "yes": _tree(step.get("yes") or [], counts, on_path),
-            "no": _tree(step.get("no") or [], counts, on_path),
+            "yes": _tree(step.get("yes") or [], counts, on_path, contents),
+            "no": _tree(step.get("no") or [], counts, on_path, contents),
             "branching": step["type"] in ("condition", "split"),
+            "content": content.content_id(step) if step["type"] == "email" else None,
         }
         for step in steps
     ]
@@ -138,8 +177,10 @@ def _tree(steps: list[dict], counts: dict[str, dict[str, int]], on_path: set[str
 WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 
 
-def _summary(step: dict) -> str:
+def _summary(step: dict, contents: dict[int, str]) -> str:
     kind = step["type"]
+    if kind == "email" and "content" in step:
+        return f"“{contents.get(content.content_id(step), 'a campaign no longer there')}” from the campaign builder"
     if kind == "email":
         return f"“{step.get('subject', '')}”"
     if kind == "wait":
@@ -209,6 +250,7 @@ class JourneyViewSet(ModelViewSet):
     menu_order = 250
     add_to_admin_menu = True
     index_view_class = JourneyIndexView
+    add_view_class = JourneyCreateView
     edit_view_class = JourneyEditView
     list_display = ["name", "status", "reentry", "current_version", "updated_at"]
     list_filter = ["status"]
@@ -236,3 +278,17 @@ class JourneyViewSet(ModelViewSet):
             path("flow/<int:pk>/", FlowView.as_view(), name="flow"),
             path("install/", InstallView.as_view(), name="install"),
         ]
+
+
+class JourneyContentColumn(Column):
+    """The campaign list's "Journey content" column: the journeys whose email steps send the
+    campaign as their content (read once per page, on the first cell)."""
+
+    def get_cell_context_data(self, instance, parent_context) -> dict:
+        table = parent_context["table"]
+        names = getattr(table, "journey_content", None)
+        if names is None:
+            names = table.journey_content = content.journeys_by_content()
+        context = super().get_cell_context_data(instance, parent_context)
+        context["value"] = ", ".join(sorted(names.get(instance.pk, {}).values()))
+        return context

@@ -17,6 +17,7 @@ from django.utils import timezone
 from campaigns import dispatch, freeze, queue
 from campaigns.lint import lint
 from campaigns.models import Campaign, Message
+from campaigns.signals import sending_checks
 from contacts.models import Activity
 from templates_mail.lint import blocking
 
@@ -58,8 +59,11 @@ def _transition(campaign: Campaign, action: str, sources: list[str], target: str
 
 
 def blocking_problems(campaign: Campaign) -> list[str]:
-    """What stops this campaign from being scheduled: the composer's blocking lint issues, A/B setup."""
+    """What stops this campaign from being scheduled: the composer's blocking lint issues, A/B
+    setup, and what the apps above refuse (sending_checks)."""
     problems = [issue.message for issue in blocking(lint(campaign))]
+    for _, refusals in sending_checks.send(sender=Campaign, campaign=campaign):
+        problems += refusals
     if campaign.ab_test_share:
         if ab_variant_count(campaign) < 2:
             problems.append("an A/B test needs at least two variants")

@@ -9,15 +9,17 @@ import pytest
 from django.urls import reverse
 from wagtail import blocks
 
-from automations import services
+from automations import content, services
 from automations.editor import from_blocks, to_blocks
 from automations.forms import journey_blocks
 from automations.journey_templates import TEMPLATES
 from automations.models import Journey
+from automations.steps import DefinitionError
+from campaigns import services as campaign_services
 from campaigns.models import Message
 from contacts.roles import MARKETERS, ensure_groups
-from tests.automations.conftest import run
-from tests.factories import ContactFactory, MailingListFactory, UserFactory
+from tests.automations.conftest import live_journey, run
+from tests.factories import CampaignFactory, ContactFactory, LayoutFactory, MailingListFactory, UserFactory
 
 
 def through_the_blocks(definition: dict[str, Any]) -> dict[str, Any]:
@@ -93,3 +95,38 @@ def test_the_welcome_series_saved_through_the_editor_runs_in_the_engine(client):
     services.enrol_one(journey, ContactFactory())
     run()
     assert Message.objects.filter(campaign__journey_step__key="welcome").count() == 1
+
+
+@pytest.mark.django_db
+def test_an_email_step_with_content_from_the_builder_sends_that_campaigns_subject_and_body(
+    smtp, django_capture_on_commit_callbacks
+):
+    body = [{"type": "heading", "value": {"text": "Composed in the builder", "level": "h1"}}]
+    content = CampaignFactory(subject="Welcome aboard", body=body)
+    journey = live_journey([{"key": "welcome", "type": "email", "content": content.pk}])
+    contact = ContactFactory()
+    services.enrol_one(journey, contact)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        run()
+
+    [message] = smtp.parsed()
+    assert (message["To"], message["Subject"]) == (contact.email, "Welcome aboard")
+    assert "Composed in the builder" in message.get_body(("html",)).get_content()
+    assert "content of the journey Test journey" in " ".join(campaign_services.blocking_problems(content))
+
+
+@pytest.mark.django_db
+def test_a_content_campaign_that_does_not_exist_is_refused():
+    with pytest.raises(DefinitionError, match="step w: the content campaign 404 does not exist"):
+        content.check({"steps": [{"key": "w", "type": "email", "content": 404}]})
+
+
+@pytest.mark.django_db
+def test_the_flow_lint_names_a_content_campaign_without_an_unsubscribe_link():
+    layout = LayoutFactory(html="<html><body>{{ content }} {{ postal_address }}</body></html>")
+    campaign = CampaignFactory(name="Bare", layout=layout, body=[{"type": "text", "value": {"text": "<p>Hi</p>"}}])
+
+    problems = content.lint({"steps": [{"key": "w", "type": "email", "content": campaign.pk}]})
+
+    assert any(problem.startswith("email w (Bare): No unsubscribe link") for problem in problems)
