@@ -73,14 +73,18 @@ class MyDayView(WagtailAdminTemplateMixin, TemplateView):
     def get_context_data(self, **kwargs):
         owner, chosen = self._scope()
         tasks = Task.objects.open() if chosen == "all" else Task.objects.open().filter(owner=owner)
-        edges = my_day.bounds(my_day.owner_zone(owner or self.request.user))
+        zone = my_day.owner_zone(owner or self.request.user)
+        edges = my_day.bounds(zone)
         counts = my_day.counts(tasks, edges)
-        rows = my_day.buckets(tasks, edges)
+        rows = my_day.buckets(tasks, edges, names=my_day.LISTED, with_owner=chosen == "all")
+        for task in (task for listed in rows.values() for task in listed):
+            task.label = str(task)
         team = self.request.user.has_perm(TEAM)
         people = list(colleagues()) if team else []
+        later = reverse("sales_tasks:index") + "?open=true" + (f"&owner={owner.pk}" if owner else "")
         return super().get_context_data(
-            sections=[(name, label, counts[name], rows[name]) for name, label in LABELS],
-            zone=my_day.owner_zone(owner or self.request.user),
+            sections=[(name, label, counts[name], rows.get(name)) for name, label in LABELS],
+            zone=zone,
             shown_owner=person(owner) if chosen != "all" else "the whole team",
             chosen=chosen,
             is_manager=team,
@@ -89,10 +93,20 @@ class MyDayView(WagtailAdminTemplateMixin, TemplateView):
             colleague_options=format_html_join(
                 "", '<option value="{}">{}</option>', ((u.pk, person(u)) for u in people)
             ),
+            # Every row's URLs are these prefixes and its ids: reversed once, not once per row.
+            task_url=_url_prefix("sales_task_action", "x"),
+            contact_url=_url_prefix(Contact.snippet_viewset.get_url_name("inspect")),
+            later_url=later,
             next_url=self.request.get_full_path(),
             tomorrow=(timezone.localdate() + timedelta(days=1)).isoformat(),
             **kwargs,
         )
+
+
+def _url_prefix(name: str, *tail: str) -> str:
+    """The URL of ``name`` up to its leading id argument, e.g. "/admin/my-day/tasks/"; a row
+    appends "<id>/" (and for a task action "<action>/")."""
+    return reverse(name, args=[0, *tail]).removesuffix("/".join(["0", *tail]) + "/")
 
 
 LABELS = [("overdue", "Overdue"), ("today", "Today"), ("week", "This week"), ("later", "Later")]
