@@ -103,6 +103,7 @@ def run(rule_id: int) -> int:
             rule.task_title,
             rule.task_kind,
             window.now + timedelta(days=rule.due_in_days),
+            made_by=f"rule '{rule.name}'",
         )
         TaskRule.objects.filter(pk=rule.pk).update(
             watermark=window.upper, watermark_date=window.today, last_run_at=window.now, last_created=created

@@ -54,6 +54,21 @@ def test_pricing_clicks_dry_run_count_is_what_the_run_makes():
     assert Task.objects.filter(rule_key=rule.rule_key, owner=owner).count() == 3
 
 
+def test_each_task_a_rule_makes_is_in_the_contacts_history_once():
+    contacts = [ContactFactory() for _ in range(2)]
+    for contact in contacts:
+        _click(contact)
+    rule = _rule(name="Hot lead", trigger=TaskRule.Trigger.LINK_CLICKED, url_pattern="pricing")
+    rules.run(rule.pk)
+    rule.refresh_from_db()
+    rules.run(rule.pk)
+
+    entries = Activity.objects.filter(kind=Activity.Kind.TASK).order_by("contact_id")
+    assert [(entry.contact_id, entry.details["summary"]) for entry in entries] == [
+        (contact.pk, "Task created by rule 'Hot lead': Call them") for contact in contacts
+    ]
+
+
 def test_a_contact_gets_at_most_one_open_task_per_rule_across_runs():
     contact = ContactFactory()
     _click(contact)
