@@ -10,6 +10,8 @@ from contacts.models import Activity, CustomField
 from sales import rules
 from sales.models import Task, TaskRule
 from tests.factories import ActivityFactory, ContactFactory, UserFactory
+from tests.tracking.test_replies import reply
+from tracking import bounces
 
 pytestmark = pytest.mark.django_db
 
@@ -146,6 +148,17 @@ def test_date_rule_fires_n_days_ahead_once_per_date():
     Task.objects.update(done_at=timezone.now())
     rule.refresh_from_db()
     assert rules.run(rule.pk) == 0
+
+
+def test_replied_rule_gives_the_owner_a_task_for_a_reply_read_from_the_inbound_mailbox():
+    owner = UserFactory()
+    contact = ContactFactory(owner=owner, email="ana@example.org")
+    bounces.process_bytes(reply(contact.email), source="imap")
+    rule = _rule(trigger=TaskRule.Trigger.REPLIED)
+
+    assert rules.dry_run(rule) == 1
+    assert rules.run(rule.pk) == 1
+    assert Task.objects.get(rule_key=rule.rule_key).owner == owner
 
 
 def test_only_enabled_rules_run():
