@@ -356,6 +356,8 @@ class Activity(models.Model):
         JOURNEY = "journey"
         ANSWERED = "answered", "survey answered"
         EXPORTED = "exported", "data exported"
+        # Written by tracking: the contact's own answer reached the inbound mailbox.
+        REPLIED = "replied", "replied by mail"
 
     # Indexes are few on purpose: every tracked event inserts a row. activity_contact_latest
     # serves lookups by contact, so the foreign key needs no index of its own.

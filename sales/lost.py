@@ -27,6 +27,7 @@ from django.utils import timezone
 from contacts import history
 from contacts.models import Activity, Contact
 from sales.models import CustomerHealth, Deal, Task
+from sales.services import record_rule_tasks
 
 DRIFT_FACTOR, LOST_FACTOR = 1.5, 3.0
 MIN_ORDERS = 3
@@ -195,6 +196,8 @@ def detect_lost_customers(now: datetime | None = None) -> Outcome:
                 cursor.execute(statement, parameters)
         cursor.execute(_task_sql(), parameters)
         tasks_created = max(cursor.rowcount, 0)
+        if tasks_created:
+            record_rule_tasks(RULE_KEY, now, "the lost-customer alert")
         flagged = CustomerHealth.objects.filter(flagged_at=now).exclude(state=State.OK)
         counts = dict(flagged.values_list("state").annotate(n=Count("pk")).values_list("state", "n"))
     return Outcome(

@@ -103,6 +103,7 @@ class TaskRule(models.Model):
         SCORE = "score", "engagement score at or above a threshold"
         CLICKS_IN_WEEK = "clicks_in_week", "clicked tracked links N times in 7 days"
         DATE_COMING = "date_coming", "a date field comes up in N days"
+        REPLIED = "replied", "replied by mail"
 
     name = models.CharField(max_length=200)
     trigger = models.CharField(max_length=16, choices=Trigger.choices)

@@ -18,8 +18,17 @@ from django.utils import timezone
 from sales.models import Task
 
 BUCKETS = ("overdue", "today", "week", "later")
-# Rows shown per bucket on the page; the counts are always complete.
+# The page lists the rows of these buckets and only counts "later" (the All tasks list pages
+# through those): an owner's "later" is most of their tasks and none of today's work.
+LISTED = ("overdue", "today", "week")
+# Rows shown per listed bucket; the counts are always complete.
 SHOWN = 50
+# What a My day row shows: the contact's name and address, nothing of its heavy columns.
+ROW_FIELDS = (
+    "due_at", "kind", "title", "note", "priority", "contact_id", "owner_id",
+    "contact__email", "contact__first_name", "contact__last_name",
+)  # fmt: skip
+OWNER_FIELDS = ("owner__username", "owner__first_name", "owner__last_name")
 
 
 def owner_zone(user: AbstractBaseUser) -> ZoneInfo:
@@ -72,13 +81,16 @@ def counts(tasks, edges: Bounds) -> dict[str, int]:
     return tasks.aggregate(**{bucket: Count("pk", filter=edges.q(bucket)) for bucket in BUCKETS})
 
 
-def buckets(tasks, edges: Bounds, limit: int | None = SHOWN) -> dict[str, list[Task]]:
-    """The tasks of each bucket, soonest first, at most ``limit`` each."""
-    result = {}
-    for bucket in BUCKETS:
-        rows = tasks.filter(edges.q(bucket)).select_related("contact", "owner").order_by("due_at", "-priority", "pk")
-        result[bucket] = list(rows[:limit] if limit else rows)
-    return result
+def buckets(
+    tasks, edges: Bounds, limit: int | None = SHOWN, names: tuple[str, ...] = BUCKETS, with_owner: bool = True
+) -> dict[str, list[Task]]:
+    """The tasks of the ``names`` buckets, soonest first, at most ``limit`` each, with only the
+    columns a row shows (and the owner's name when ``with_owner``)."""
+    related, fields = ("contact", "owner"), ROW_FIELDS + OWNER_FIELDS
+    if not with_owner:
+        related, fields = ("contact",), ROW_FIELDS
+    rows = tasks.select_related(*related).only(*fields).order_by("due_at", "-priority", "pk")
+    return {name: list(rows.filter(edges.q(name))[:limit] if limit else rows.filter(edges.q(name))) for name in names}
 
 
 def badge_count(user: AbstractBaseUser) -> int:

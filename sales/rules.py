@@ -4,8 +4,8 @@ Activity triggers read ``contacts.Activity`` rows after the rule's watermark (an
 up to the newest id seen when the run started, which becomes the new watermark; a rule that
 has never run looks back seven days. The date trigger reads the custom date field: dates in
 (last day done + N, today + N]. The dry run and the run share one query, so the count shown
-before switching a rule on is what the run then makes. No reply ingestion exists yet, so
-there is no "replied" trigger.
+before switching a rule on is what the run then makes. "Replied" reads the replies
+tracking/replies.py records from the inbound mailbox.
 """
 
 from dataclasses import dataclass
@@ -56,6 +56,8 @@ def _matching(rule: TaskRule, window: Window) -> QuerySet:
     if rule.trigger == Trigger.LINK_CLICKED:
         clicks = _new_activity(rule, window).filter(_human_clicks(), link_url__icontains=rule.url_pattern)
         return clicks.values("contact_id")
+    if rule.trigger == Trigger.REPLIED:
+        return _new_activity(rule, window).filter(kind=Activity.Kind.REPLIED).values("contact_id")
     if rule.trigger == Trigger.SCORE:
         engaged = _new_activity(rule, window).filter(
             Q(kind=Activity.Kind.OPENED) | Q(kind=Activity.Kind.CLICKED), is_machine=False
@@ -103,6 +105,7 @@ def run(rule_id: int) -> int:
             rule.task_title,
             rule.task_kind,
             window.now + timedelta(days=rule.due_in_days),
+            made_by=f"rule '{rule.name}'",
         )
         TaskRule.objects.filter(pk=rule.pk).update(
             watermark=window.upper, watermark_date=window.today, last_run_at=window.now, last_created=created

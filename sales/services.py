@@ -7,15 +7,19 @@ from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from contacts import history
 from contacts.models import Activity, Contact
 from sales.models import Task
 
 
-def create_rule_tasks(contact_ids: QuerySet, rule_key: str, title: str, kind: str, due_at: datetime) -> int:
+def create_rule_tasks(
+    contact_ids: QuerySet, rule_key: str, title: str, kind: str, due_at: datetime, made_by: str = ""
+) -> int:
     """One open task per contact for ``rule_key``, owned by the contact's owner, in one
     ``INSERT ... SELECT``; contacts that already have an open task for the rule are left out
-    (by the query, and by the partial unique constraint should two runs race). Returns how
-    many tasks were made.
+    (by the query, and by the partial unique constraint should two runs race). Each task made
+    gets its history entry ("Task created by <made_by>: <title>", see :func:`record_rule_tasks`).
+    Returns how many tasks were made.
 
     ``contact_ids`` is any queryset of contact ids, e.g. ``Contact.objects.filter(...).values("pk")``.
     """
@@ -32,6 +36,7 @@ def create_rule_tasks(contact_ids: QuerySet, rule_key: str, title: str, kind: st
         f"SELECT 1 FROM {table} t WHERE t.contact_id = c.id AND t.rule_key = %s AND t.done_at IS NULL) "
         "ON CONFLICT DO NOTHING"
     )
+    now = timezone.now()
     params = [
         kind,
         title[:200],
@@ -40,13 +45,33 @@ def create_rule_tasks(contact_ids: QuerySet, rule_key: str, title: str, kind: st
         Task.Origin.RULE,
         rule_key,
         Task.Reminder.PENDING,
-        connection.ops.adapt_datetimefield_value(timezone.now()),
+        connection.ops.adapt_datetimefield_value(now),
         *sub_params,
         rule_key,
     ]
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return max(cursor.rowcount, 0)
+        created = max(cursor.rowcount, 0)
+        if created:
+            record_rule_tasks(rule_key, now, made_by or rule_key)
+    return created
+
+
+def record_rule_tasks(rule_key: str, created_at: datetime, made_by: str) -> int:
+    """The history entry of every open ``rule_key`` task created at ``created_at`` (one
+    ``INSERT ... SELECT``): the tasks one run made, which all carry the run's own timestamp."""
+    source = (
+        f"SELECT id, contact_id, kind, title FROM {Task._meta.db_table} "  # noqa: S608
+        "WHERE rule_key = %s AND created_at = %s AND done_at IS NULL"
+    )
+    return history.insert_select(
+        Activity.Kind.TASK,
+        source,
+        [f"Task created by {made_by}: ", rule_key, connection.ops.adapt_datetimefield_value(created_at)],
+        {"summary": "%s || m.title", "task": "m.id", "task_kind": "m.kind"},
+        created_at,
+        contact_column="contact_id",
+    )
 
 
 def _history(task: Task, summary: str, user: AbstractBaseUser | None) -> None:

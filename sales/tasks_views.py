@@ -12,6 +12,7 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
@@ -22,7 +23,7 @@ from django.views.generic import TemplateView
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 
 from contacts.models import Contact
-from sales import my_day, services
+from sales import day_rows, my_day, services
 from sales.models import Task
 
 VIEW, ADD, CHANGE, TEAM = "sales.view_task", "sales.add_task", "sales.change_task", "sales.view_team_tasks"
@@ -73,26 +74,46 @@ class MyDayView(WagtailAdminTemplateMixin, TemplateView):
     def get_context_data(self, **kwargs):
         owner, chosen = self._scope()
         tasks = Task.objects.open() if chosen == "all" else Task.objects.open().filter(owner=owner)
-        edges = my_day.bounds(my_day.owner_zone(owner or self.request.user))
+        zone = my_day.owner_zone(owner or self.request.user)
+        edges = my_day.bounds(zone)
         counts = my_day.counts(tasks, edges)
-        rows = my_day.buckets(tasks, edges)
+        rows = my_day.buckets(tasks, edges, names=my_day.LISTED, with_owner=chosen == "all")
         team = self.request.user.has_perm(TEAM)
         people = list(colleagues()) if team else []
+        shared = day_rows.RowContext(
+            # Every row's URLs are these prefixes and its ids: reversed once, not once per row.
+            task_url=_url_prefix("sales_task_action", "x"),
+            contact_url=_url_prefix(Contact.snippet_viewset.get_url_name("inspect")),
+            csrf=get_token(self.request),
+            next_url=self.request.get_full_path(),
+            tomorrow=(timezone.localdate() + timedelta(days=1)).isoformat(),
+            with_owner=chosen == "all",
+            can_reassign=bool(people),
+        )
+        later = reverse("sales_tasks:index") + "?open=true" + (f"&owner={owner.pk}" if owner else "")
         return super().get_context_data(
-            sections=[(name, label, counts[name], rows[name]) for name, label in LABELS],
-            zone=my_day.owner_zone(owner or self.request.user),
+            sections=[
+                (name, label, counts[name], rows.get(name), day_rows.rows(rows.get(name) or [], shared))
+                for name, label in LABELS
+            ],
+            zone=zone,
             shown_owner=person(owner) if chosen != "all" else "the whole team",
             chosen=chosen,
             is_manager=team,
             colleagues=people,
-            # The same options on every row: rendered once, not once per task.
+            # Every row's "Hand to…" options: in the page once, copied into a row's list when used.
             colleague_options=format_html_join(
                 "", '<option value="{}">{}</option>', ((u.pk, person(u)) for u in people)
             ),
-            next_url=self.request.get_full_path(),
-            tomorrow=(timezone.localdate() + timedelta(days=1)).isoformat(),
+            later_url=later,
             **kwargs,
         )
+
+
+def _url_prefix(name: str, *tail: str) -> str:
+    """The URL of ``name`` up to its leading id argument, e.g. "/admin/my-day/tasks/"; a row
+    appends "<id>/" (and for a task action "<action>/")."""
+    return reverse(name, args=[0, *tail]).removesuffix("/".join(["0", *tail]) + "/")
 
 
 LABELS = [("overdue", "Overdue"), ("today", "Today"), ("week", "This week"), ("later", "Later")]

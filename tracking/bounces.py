@@ -1,4 +1,4 @@
-"""Bounces, complaints, auto-replies and mailto unsubscribes coming back by mail: the policy.
+"""Bounces, complaints, auto-replies, mailto unsubscribes and replies coming back by mail: the policy.
 
 tracking/bounce_classify.py says what a returned message is and which of our messages it is
 about. Here the policy: only a bounce about the address itself suppresses at once, and every
@@ -25,6 +25,7 @@ from contacts.models import Activity, Contact
 from tracking.bounce_classify import Classification, classify, read_messages
 from tracking.bounce_reasons import RECIPIENT_REASONS, BounceKind
 from tracking.models import ReturnedMail
+from tracking.replies import record_reply
 
 __all__ = ["Classification", "classify", "read_messages"]
 
@@ -147,9 +148,12 @@ def reason_breakdown(campaign_id: int | None = None) -> dict[str, dict[str, int]
 
 
 def process_bytes(raw: bytes, *, source: str) -> Classification:
-    """Classify one raw message and apply the policy (the IMAP poller and inbound webhooks)."""
-    result = classify(message_from_bytes(raw))
+    """Classify one raw message and apply the policy (the IMAP poller and inbound webhooks);
+    a contact's own reply goes to their history."""
+    message = message_from_bytes(raw)
+    result = classify(message)
     apply(result, source=source)
+    record_reply(message, result, source=source)
     return result
 
 
@@ -162,6 +166,7 @@ def process_path(path: Path, *, dry_run: bool) -> list[dict]:
         result = classify(message)
         if not dry_run:
             apply(result, source="process_bounces")
+            record_reply(message, result, source="process_bounces")
         summary = result.as_json(str(path))
         if len(messages) > 1:
             summary["message"] = index

@@ -116,6 +116,21 @@ def test_a_flagged_customer_gets_one_alert_and_one_task_for_the_owner_however_of
     assert alert.details["summary"] == "Drifting customer: no order for 46 days, usually every 30"
 
 
+def test_the_alerts_task_is_in_the_history_once():
+    contact = customer()
+
+    detect_lost_customers(on(LAST_ORDER + timedelta(days=46)))
+    detect_lost_customers(on(LAST_ORDER + timedelta(days=47)))
+
+    entry = Activity.objects.get(contact=contact, kind=Activity.Kind.TASK)
+    task = Task.objects.get(contact=contact)
+    assert entry.details == {
+        "summary": "Task created by the lost-customer alert: Check on a drifting customer",
+        "task": task.pk,
+        "task_kind": "follow_up",
+    }
+
+
 def test_drifting_then_lost_updates_the_state_without_a_second_alert():
     contact = customer()
     detect_lost_customers(on(LAST_ORDER + timedelta(days=46)))

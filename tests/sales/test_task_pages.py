@@ -169,3 +169,15 @@ def test_task_rules_show_their_dry_run_count_to_managers(client, manager):
 
     assert response.status_code == 200
     assert b"would make, once switched on, 1 task now" in response.content
+
+
+def test_my_day_rows_post_each_action_to_its_url_and_later_tasks_are_only_counted(client, seller):
+    soon = TaskFactory(owner=seller, due_at=timezone.now() + timedelta(days=2))
+    TaskFactory(owner=seller, title="Far away", due_at=timezone.now() + timedelta(days=30))
+    client.force_login(seller)
+
+    page = client.get(reverse("sales_my_day")).content.decode()
+
+    for action in ("done", "day", "week", "date"):
+        assert f'"{_action(soon, action)}"' in page
+    assert "Far away" not in page and "See the 1 task due later" in page

@@ -10,6 +10,8 @@ from contacts.models import Activity, CustomField
 from sales import rules
 from sales.models import Task, TaskRule
 from tests.factories import ActivityFactory, ContactFactory, UserFactory
+from tests.tracking.test_replies import reply
+from tracking import bounces
 
 pytestmark = pytest.mark.django_db
 
@@ -52,6 +54,21 @@ def test_pricing_clicks_dry_run_count_is_what_the_run_makes():
         contact.pk for contact in hot
     }
     assert Task.objects.filter(rule_key=rule.rule_key, owner=owner).count() == 3
+
+
+def test_each_task_a_rule_makes_is_in_the_contacts_history_once():
+    contacts = [ContactFactory() for _ in range(2)]
+    for contact in contacts:
+        _click(contact)
+    rule = _rule(name="Hot lead", trigger=TaskRule.Trigger.LINK_CLICKED, url_pattern="pricing")
+    rules.run(rule.pk)
+    rule.refresh_from_db()
+    rules.run(rule.pk)
+
+    entries = Activity.objects.filter(kind=Activity.Kind.TASK).order_by("contact_id")
+    assert [(entry.contact_id, entry.details["summary"]) for entry in entries] == [
+        (contact.pk, "Task created by rule 'Hot lead': Call them") for contact in contacts
+    ]
 
 
 def test_a_contact_gets_at_most_one_open_task_per_rule_across_runs():
@@ -131,6 +148,17 @@ def test_date_rule_fires_n_days_ahead_once_per_date():
     Task.objects.update(done_at=timezone.now())
     rule.refresh_from_db()
     assert rules.run(rule.pk) == 0
+
+
+def test_replied_rule_gives_the_owner_a_task_for_a_reply_read_from_the_inbound_mailbox():
+    owner = UserFactory()
+    contact = ContactFactory(owner=owner, email="ana@example.org")
+    bounces.process_bytes(reply(contact.email), source="imap")
+    rule = _rule(trigger=TaskRule.Trigger.REPLIED)
+
+    assert rules.dry_run(rule) == 1
+    assert rules.run(rule.pk) == 1
+    assert Task.objects.get(rule_key=rule.rule_key).owner == owner
 
 
 def test_only_enabled_rules_run():
