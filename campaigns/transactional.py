@@ -3,7 +3,8 @@
 It goes out at once through the configured transport, DKIM-signed like a campaign, but never
 through the campaign throttle's queue, and without list headers: it is not marketing. Celery
 tasks that send it run on ``TRANSACTIONAL_QUEUE``, which a worker of its own consumes, so a
-confirmation never waits behind a campaign's batches. Each such task claims its row (a pending
+confirmation never waits behind a campaign's batches (CELERY_TASK_ROUTES in config/app_settings.py
+routes each such task there). Each such task claims its row (a pending
 signup, a due reminder) by a state change before calling :func:`send_transactional`.
 """
 

@@ -14,6 +14,17 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("RAPPORT_VAR_DIR", str(BASE_DIR / "var")))
 APP_BEAT_SCHEDULE: dict[str, dict] = {}
 
+# One person's own mail (campaigns/transactional.py) goes to the "transactional" queue, whose
+# worker no campaign batch occupies. Routed here: Celery 6 drops the task decorator's queue option.
+TRANSACTIONAL_TASKS = (
+    "signups.tasks.send_confirmation",
+    "signups.tasks.send_welcome",
+    "sales.tasks.send_reminders",
+    "sales.tasks.send_digest",
+    "privacy.tasks.send_data_export",
+)
+CELERY_TASK_ROUTES = {name: {"queue": "transactional"} for name in TRANSACTIONAL_TASKS}
+
 # --- Signup forms and double opt-in (signups) -------------------------------------------------
 # SIGNUP_CHALLENGE=0 turns the proof-of-work challenge off (local testing only).
 SIGNUP_CHALLENGE = env_bool("SIGNUP_CHALLENGE", True)

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from campaigns.transactional import TRANSACTIONAL_QUEUE, send_transactional
+from campaigns.transactional import send_transactional
 from contacts.models import Contact
 from privacy import retention, services
 
@@ -14,7 +14,7 @@ EXPORT_TEXT = """You asked for a copy of the data we hold about you. Download it
 The link works until {expires:%-d %B %Y, %H:%M} UTC. If you did not ask for this, you can ignore this email."""
 
 
-@shared_task(queue=TRANSACTIONAL_QUEUE)
+@shared_task
 def send_data_export(contact_id: int) -> None:
     """Build the person's archive and email them the link to it, at once (not behind campaigns)."""
     contact = Contact.objects.filter(pk=contact_id).first()

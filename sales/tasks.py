@@ -4,7 +4,6 @@ lost.py and grades.py."""
 from celery import shared_task
 from django.conf import settings
 
-from campaigns.transactional import TRANSACTIONAL_QUEUE
 from sales import grades, lost, reminders, rules
 
 
@@ -20,12 +19,12 @@ def tick() -> None:
         send_digest.delay(owner_id, local_date)
 
 
-@shared_task(queue=TRANSACTIONAL_QUEUE)
+@shared_task
 def send_reminders() -> int:
     return reminders.send_due(settings.REMINDER_SEND_BUDGET_SECONDS)
 
 
-@shared_task(queue=TRANSACTIONAL_QUEUE)
+@shared_task
 def send_digest(owner_id: int, local_date: str) -> bool:
     return reminders.send_digest(owner_id, local_date)
 

@@ -3,16 +3,15 @@ batch ever occupies."""
 
 from celery import shared_task
 
-from campaigns.transactional import TRANSACTIONAL_QUEUE
 from signups import mail
 
 
-@shared_task(queue=TRANSACTIONAL_QUEUE)
+@shared_task
 def send_confirmation(pending_id: int) -> str:
     return mail.send_confirmation(pending_id)
 
 
-@shared_task(queue=TRANSACTIONAL_QUEUE)
+@shared_task
 def send_welcome(contact_id: int, welcome_id: int) -> None:
     mail.send_welcome(contact_id, welcome_id)
 
