@@ -70,6 +70,14 @@ def round_key(key: str, round_no: int) -> str:
     return f"~{round_no}~{_digest(key)}" if round_no else key
 
 
+def step_key(key: str, step_keys: list[str]) -> str:
+    """The step a StepCampaign key belongs to, among the keys of its version."""
+    if not key.startswith("~"):
+        return key
+    digest = key.rsplit("~", 1)[1]
+    return next((step for step in step_keys if _digest(step) == digest), key)
+
+
 def _digest(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:20]
 

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from automations import engine
 from automations.models import Enrolment, Journey, StepCampaign, StepRun
-from automations.services import enrol_one
+from automations.services import enrol_one, status
 from campaigns.models import Message
 from contacts import services as contact_services
 from contacts.models import Activity, Subscription
@@ -64,6 +64,7 @@ def test_a_contact_entering_again_gets_the_email_step_again_once_per_pass():
 
     assert messages_to(contact) == 2
     assert StepRun.objects.filter(step="hello").count() == 2
+    assert [email["step"] for email in status(journey)["emails"]] == ["hello", "hello"]
 
 
 def test_a_step_due_at_once_runs_in_the_same_batch_under_the_same_claim():
