@@ -16,7 +16,7 @@ from contacts.profile_changes import tags_details
 def tag(contact_ids: list[int], name: str) -> list[int]:
     """Give the tag ``name`` to the contacts among ``contact_ids`` without it, each with the same
     "tags" history row a person's tagging writes; returns the contacts that newly got it."""
-    found = Tag.objects.filter(name=name).first() or Tag.objects.create(name=name)
+    found, _ = Tag.objects.get_or_create(name=name)  # two workers may meet a new tag at once
     untagged = (
         Contact.objects.filter(pk__in=contact_ids)
         .exclude(Exists(TaggedContact.objects.filter(content_object=OuterRef("pk"), tag=found)))

@@ -5,13 +5,13 @@ non-email path, measure step-run storage, then how late waits fire.
 
 Starts a throwaway PostgreSQL cluster and Redis unless DATABASE_URL / REDIS_URL are set.
 Prints seconds and rates for: enrolling every contact of a list segment (one INSERT ... SELECT),
-advancing all of them through tag -> wait 0 -> condition -> add to list in one process
-(claims, step runs, effects and moves, batch by batch), and bytes per StepRun row
-(table plus primary-key index). ``--advance-seconds`` bounds the second phase.
+advancing all of them through tag -> wait 0 -> condition -> add to list with ``--workers``
+Celery workers claiming batches side by side as beat's tick has them (0: in this process),
+and bytes per StepRun row (table plus primary-key index). ``--advance-seconds`` bounds the second phase.
 
 The lateness phase puts ``--lateness`` contacts of another journey in a wait that ends, for each,
 at a moment spread evenly over one minute, then ticks as beat does (every JOURNEY_TICK_SECONDS)
-with JOURNEY_WORKERS real Celery workers, and prints p50 / p99 / max of (step after the wait
+with the same real Celery workers, and prints p50 / p99 / max of (step after the wait
 ran) - (wait's due time) over every enrolment.
 """
 
@@ -28,22 +28,26 @@ def main() -> None:
     parser.add_argument("--contacts", type=int, default=1_000_000)
     parser.add_argument("--batch", type=int, default=10000)
     parser.add_argument("--advance-seconds", type=float, default=0, help="Stop advancing after this long (0: all).")
+    parser.add_argument("--workers", type=int, default=2, help="Celery workers advancing (0: in this process).")
     parser.add_argument("--lateness", type=int, default=100_000, help="Waits due in one minute (0: skip).")
     args = parser.parse_args()
     os.environ["JOURNEY_BATCH_SIZE"] = str(args.batch)
     start_services()
+    # Started first: they are ready by the time the enrolment phase is over.
+    workers = Workers(max(args.workers, 1), {})
     try:
-        list_id = run(args.contacts, args.advance_seconds)
+        list_id = run(args.contacts, args.advance_seconds, args.workers)
         if args.lateness:
-            lateness(list_id, min(args.lateness, args.contacts))
+            lateness(list_id, min(args.lateness, args.contacts), max(args.workers, 1))
     finally:
+        workers.stop()
         stop_services()
 
 
-def run(count: int, advance_seconds: float) -> int:
+def run(count: int, advance_seconds: float, workers: int) -> int:
     from django.db import connection
 
-    from automations import engine, services, triggers
+    from automations import engine, services, tasks, triggers
     from automations.models import Enrolment, Journey, StepRun
     from contacts.models import MailingList
 
@@ -79,11 +83,18 @@ def run(count: int, advance_seconds: float) -> int:
     started = time.monotonic()
     done = 0
     budget = advance_seconds or 3600 * 24
-    while time.monotonic() - started < budget and Enrolment.objects.filter(state=Enrolment.State.WAITING).exists():
-        done += engine.advance(max_seconds=budget - (time.monotonic() - started))
+    inside = Enrolment.objects.filter(state__in=[Enrolment.State.WAITING, Enrolment.State.RUNNING])
+    while time.monotonic() - started < budget and inside.exists():
+        if workers:
+            # What beat's tick enqueues (its triggers left out: they would enter the million again).
+            done += sum(result.get(timeout=600) for result in [tasks.advance.delay() for _ in range(workers)])
+        else:
+            done += engine.advance(max_seconds=budget - (time.monotonic() - started))
     elapsed = time.monotonic() - started
     print(
         f"advanced {done:,} contact-steps (of {4 * count:,}) in {elapsed:.1f} s ({done / elapsed:,.0f} contact-steps/s)"
+        f" with {workers or 'no'} Celery workers{'' if workers else ' (in this process)'}",
+        flush=True,
     )
 
     with connection.cursor() as cursor:
@@ -95,7 +106,7 @@ def run(count: int, advance_seconds: float) -> int:
     return list_id
 
 
-def lateness(list_id: int, count: int) -> None:
+def lateness(list_id: int, count: int, workers: int) -> None:
     """``count`` enrolments waiting at the step after a wait, due over one minute from 20 s on."""
     from django.conf import settings
     from django.db import connection
@@ -125,16 +136,12 @@ def lateness(list_id: int, count: int) -> None:
         )
         cursor.execute("ANALYZE")
     tick = settings.JOURNEY_TICK_SECONDS
-    print(f"{count:,} waits due between +20 s and +80 s; beat tick {tick} s, {settings.JOURNEY_WORKERS} workers")
-    workers = Workers(settings.JOURNEY_WORKERS, {})
-    try:
-        waiting = Enrolment.objects.filter(journey=journey, state__in=["waiting", "running"])
-        deadline = time.monotonic() + 600
-        while waiting.exists() and time.monotonic() < deadline:
-            tasks.tick.delay()
-            time.sleep(tick)
-    finally:
-        workers.stop()
+    print(f"{count:,} waits due between +20 s and +80 s; beat tick {tick} s, {workers} workers", flush=True)
+    waiting = Enrolment.objects.filter(journey=journey, state__in=["waiting", "running"])
+    deadline = time.monotonic() + 600
+    while waiting.exists() and time.monotonic() < deadline:
+        tasks.tick.delay()
+        time.sleep(tick)
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT percentile_cont(ARRAY[0.5, 0.99]) WITHIN GROUP (ORDER BY extract(epoch FROM r.at - d.due_at)), "
