@@ -163,7 +163,7 @@ def deliverability_warnings(now: datetime | None = None) -> list[Alert]:
 
 def next_steps() -> list[NextStep]:
     """The way from an empty installation to a first campaign sent; each step done or not."""
-    sent = Campaign.objects.filter(status=Campaign.Status.SENT).exists()
+    sent = Campaign.objects.listed().filter(status=Campaign.Status.SENT).exists()
     campaign = Campaign.objects.listed().order_by("-created_at").only("pk").first()
     return [
         NextStep(
