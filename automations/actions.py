@@ -13,10 +13,9 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from automations import history, mail, subscriptions
+from automations import history, mail, subscriptions, tagging
 from automations.models import JourneyVersion, StepRun
 from automations.steps import Node, Plan
-from contacts import services as contact_services
 from contacts.models import Activity, Contact, MailingList, Subscription, TaggedContact
 from contacts.segments import compile_rules
 from sales.models import Task
@@ -108,11 +107,7 @@ def condition_holds(group: Group, contact_ids: list[int], *, wait_for_drain: boo
     kind = Activity.Kind.OPENED if "opened" in step else Activity.Kind.CLICKED
     if wait_for_drain and not drain_caught_up(group.due_at):
         raise NotYetError(timezone.now() + timedelta(seconds=settings.TRACKING_DRAIN_SECONDS))
-    campaign_id = mail.campaign_id_for(group.version.pk, step.get("opened") or step.get("clicked"))
-    if campaign_id is None:
-        return set()
-    engaged = Activity.objects.filter(contact_id__in=contact_ids, kind=kind, is_machine=False, campaign_id=campaign_id)
-    return set(engaged.values_list("contact_id", flat=True))
+    return mail.engaged(group.version.pk, step.get("opened") or step.get("clicked"), contact_ids, kind)
 
 
 def drain_caught_up(moment: datetime) -> bool:
@@ -137,10 +132,9 @@ def apply(group: Group, outcome: int, owned: set[int]) -> None:
     if not contact_ids or outcome not in (Outcome.DONE, Outcome.YES, Outcome.NO):
         return
     if kind == "email" and outcome == Outcome.DONE:
-        mail.queue(mail.campaign_for(group.version, group.key, step), contact_ids)
+        mail.send(group.version, group.key, step, contact_ids)
     elif kind == "tag":
-        # tag_contacts writes the "tags" history of the contacts that newly got the tag.
-        contact_services.tag_contacts(contact_ids, step["tag"])
+        tagging.tag(contact_ids, step["tag"])
     elif kind == "untag":
         TaggedContact.objects.filter(content_object_id__in=contact_ids, tag__name=step["tag"]).delete()
         _history(contact_ids, Activity.Kind.TAGS, f"Tag {step['tag']} removed by a journey", removed=[step["tag"]])

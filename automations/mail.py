@@ -5,13 +5,14 @@ pipeline then delivers them with its throttle, DKIM and exactly-once claims."""
 
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
 from html import escape
 from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count, Max, Q
+from django.db.models import Count, Max, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from automations.content import campaign_fields
@@ -19,7 +20,7 @@ from automations.models import JourneyVersion, StepCampaign
 from campaigns import dispatch
 from campaigns.models import Campaign, Message
 from campaigns.version import prepare
-from contacts.models import Contact
+from contacts.models import Activity, Contact
 from templates_mail.recipient import recipient_for
 
 # Messages that count towards the global cap: sent in the window, or still on their way.
@@ -45,24 +46,76 @@ def body_blocks(step: dict[str, Any]) -> list[dict[str, Any]]:
     return blocks
 
 
-def campaign_for(version: JourneyVersion, key: str, step: dict[str, Any]) -> Campaign:
-    """The campaign of this email step of this version, created on first use."""
-    found = StepCampaign.objects.filter(version=version, key=key).select_related("campaign").first()
-    if found:
+def campaign_for(version: JourneyVersion, key: str, step: dict[str, Any], round_no: int = 0) -> Campaign:
+    """The campaign of this email step of this version for a contact's ``round_no``-th pass
+    (counted from 0), created on first use."""
+    found = StepCampaign.objects.filter(version=version, key=round_key(key, round_no)).select_related("campaign")
+    if found := found.first():
         return found.campaign
+    again = f" again ({round_no + 1})" if round_no else ""
     with transaction.atomic():
         campaign = Campaign.objects.create(
-            name=f"{version.journey.name} · {key} (journey v{version.number})"[:200],
+            name=f"{version.journey.name} · {key}{again} (journey v{version.number})"[:200],
             **campaign_fields(step, body_blocks),
             status=Campaign.Status.SENDING,
             started_at=timezone.now(),
         )
-        StepCampaign.objects.create(version=version, key=key, campaign=campaign)
+        StepCampaign.objects.create(version=version, key=round_key(key, round_no), campaign=campaign)
     return campaign
+
+
+def round_key(key: str, round_no: int) -> str:
+    """StepCampaign key of a step's campaign for later passes: within 32 characters whatever the
+    step key's length, and never a step key the editor makes (those never start with "~")."""
+    return f"~{round_no}~{_digest(key)}" if round_no else key
+
+
+def step_key(key: str, step_keys: list[str]) -> str:
+    """The step a StepCampaign key belongs to, among the keys of its version."""
+    if not key.startswith("~"):
+        return key
+    digest = key.rsplit("~", 1)[1]
+    return next((step for step in step_keys if _digest(step) == digest), key)
+
+
+def _digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()[:20]
+
+
+def step_campaign_ids(version_id: int, key: str) -> list[int]:
+    """Every campaign of an email step, first pass first (for its reports and behaviour conditions)."""
+    rounds = Q(key=key) | Q(key__startswith="~", key__endswith=f"~{_digest(key)}")
+    return list(
+        StepCampaign.objects.filter(rounds, version_id=version_id)
+        .order_by("campaign_id")
+        .values_list("campaign_id", flat=True)
+    )
 
 
 def campaign_id_for(version_id: int, key: str) -> int | None:
     return StepCampaign.objects.filter(version_id=version_id, key=key).values_list("campaign_id", flat=True).first()
+
+
+def send(version: JourneyVersion, key: str, step: dict[str, Any], contact_ids: list[int]) -> None:
+    """Queue an email step's mail to each contact. A campaign mails a contact once, so a contact
+    that had this step's mail on an earlier pass (re-entry, a yearly date) gets it through the
+    step's next campaign that has not mailed it yet; the step run keeps it to once per pass."""
+    pending, round_no = contact_ids, 0
+    while pending:
+        campaign = campaign_for(version, key, step, round_no)
+        queued = queue(campaign, pending)
+        already = Message.objects.filter(campaign=campaign, contact_id__in=pending).exclude(contact_id__in=queued)
+        pending, round_no = list(already.values_list("contact_id", flat=True)), round_no + 1
+
+
+def engaged(version_id: int, key: str, contact_ids: list[int], kind: str) -> set[int]:
+    """Contacts with a human ``kind`` (opened, clicked) event on the last mail of step ``key`` they were sent."""
+    campaigns = step_campaign_ids(version_id, key)
+    if not campaigns:
+        return set()
+    last = Message.objects.filter(contact_id=OuterRef("contact_id"), campaign_id__in=campaigns).order_by("-campaign_id")
+    events = Activity.objects.filter(contact_id__in=contact_ids, kind=kind, is_machine=False, campaign_id__in=campaigns)
+    return set(events.filter(campaign_id=Subquery(last.values("campaign_id")[:1])).values_list("contact_id", flat=True))
 
 
 def capped(contact_ids: list[int]) -> set[int]:

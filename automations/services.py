@@ -9,9 +9,9 @@ from django.db import transaction
 from django.db.models import Count, Q, Value
 from django.utils import timezone
 
-from automations import actions
+from automations import actions, mail
 from automations.enrolment import enrol, enrol_contacts, occurrence
-from automations.models import Enrolment, Journey, JourneyVersion, StepRun
+from automations.models import Enrolment, Journey, JourneyVersion, StepCampaign, StepRun
 from automations.steps import plan
 from contacts import services as contact_services
 from contacts.models import Activity, Contact
@@ -150,7 +150,22 @@ def status(journey: Journey) -> dict[str, Any]:
         "steps": steps,
         "enrolled": enrolments.count(),
         "completed": enrolments.filter(state=State.DONE).count(),
+        "emails": email_campaigns(journey),
     }
+
+
+def email_campaigns(journey: Journey) -> list[dict[str, Any]]:
+    """The campaigns of the journey's email steps, every version and pass, oldest first: the way to
+    their reports, as the campaign list leaves them out. [{"step", "version", "campaign", "name"}]"""
+    rows = (
+        StepCampaign.objects.filter(version__journey=journey)
+        .order_by("version__number", "campaign_id")
+        .values_list("version__number", "version__definition", "key", "campaign_id", "campaign__name")
+    )
+    return [
+        {"step": mail.step_key(key, plan(definition).keys()), "version": number, "campaign": pk, "name": name}
+        for number, definition, key, pk, name in rows
+    ]
 
 
 def test_run(journey: Journey, contact: Contact) -> list[dict[str, Any]]:

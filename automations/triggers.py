@@ -4,7 +4,8 @@ segment, date and inactivity triggers are evaluated on the schedule (every tick)
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import calendar
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db import transaction
@@ -93,7 +94,8 @@ def _scheduled(journey: Journey, trigger: dict[str, Any], now: datetime) -> int:
 def _dates(journey: Journey, trigger: dict[str, Any], now: datetime) -> int:
     """A date field N days before (``days`` < 0) or after it, on the contact's own calendar day
     (from ``hour`` local time); yearly dates key each occurrence by the year of the date itself,
-    so a reminder a week before 2 January fires once in late December for that January."""
+    so a reminder a week before 2 January fires once in late December for that January. A yearly
+    29 February falls on 28 February in the years without one."""
     field = trigger["field"].removeprefix("custom.")
     offset, yearly = int(trigger.get("days", 0)), trigger.get("yearly", True)
     entered = 0
@@ -104,9 +106,17 @@ def _dates(journey: Journey, trigger: dict[str, Any], now: datetime) -> int:
         day = local.date() - timedelta(days=offset)
         contacts = Contact.objects.filter(time_zone=zone)
         if yearly:
-            contacts = contacts.filter(**{f"custom_fields__{field}__endswith": f"-{day:%m-%d}"})
+            contacts = contacts.filter(_yearly(field, day))
             entered += enrol(journey, contacts, Value(str(day.year)))
         else:
             contacts = contacts.filter(**{f"custom_fields__{field}": day.isoformat()})
             entered += enrol(journey, contacts, occurrence(journey, Value(day.isoformat())))
     return entered
+
+
+def _yearly(field: str, day: date) -> Q:
+    """Dates whose month and day are ``day``'s, and 29 February on the 28th of a common year."""
+    matches = Q(**{f"custom_fields__{field}__endswith": f"-{day:%m-%d}"})
+    if (day.month, day.day) == (2, 28) and not calendar.isleap(day.year):
+        matches |= Q(**{f"custom_fields__{field}__endswith": "-02-29"})
+    return matches

@@ -1,3 +1,4 @@
+from django.db.models import Q
 from django.urls import reverse
 from wagtail import hooks
 from wagtail.admin.widgets.button import HeaderButton
@@ -28,3 +29,9 @@ def journey_content_buttons(campaign, user) -> list:
 @hooks.register("rapport_sending_warnings")
 def journey_content_warning(campaign) -> list:
     return [{"message": f"Not sendable: {reason}."} for reason in content.refusals(campaign)]
+
+
+@hooks.register("rapport_unlisted_campaigns")
+def journey_campaigns() -> Q:
+    """A journey's step campaigns send on their own; their reports are linked from its flow page."""
+    return Q(journey_step__isnull=False)

@@ -23,7 +23,7 @@ class CampaignDirectory:
         return {pk: CampaignLabel(name, dict(link_texts(list(body.raw_data)))) for pk, name, body in rows}
 
     def choices(self) -> list[tuple[int, str]]:
-        return list(Campaign.objects.order_by("-pk").values_list("pk", "name")[:CHOICES_LIMIT])
+        return list(Campaign.objects.listed().order_by("-pk").values_list("pk", "name")[:CHOICES_LIMIT])
 
 
 def link_texts(data: Any) -> Iterator[tuple[str, str]]:

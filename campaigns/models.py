@@ -1,9 +1,13 @@
 """Campaigns, their frozen link tables and one Message row per recipient."""
 
+import operator
+from functools import reduce
+
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
+from wagtail import hooks
 from wagtail.fields import StreamField
 
 from contacts.models import Contact, MailingList, Segment
@@ -42,6 +46,13 @@ class CampaignQuerySet(models.QuerySet):
     def move(self, pk: int, sources: list[str], target: str, **fields) -> bool:
         """``sources`` -> ``target`` (with ``fields``); True when this call made the change."""
         return bool(self.filter(pk=pk, status__in=sources).update(status=target, **fields))
+
+    def listed(self) -> "CampaignQuerySet":
+        """Campaigns people make and send: without those an app above sends on its own and shows on
+        its own pages (a journey's step campaigns), which it names as a ``Q`` through the
+        ``rapport_unlisted_campaigns`` hook, since campaigns may not import it."""
+        hidden = [hook() for hook in hooks.get_hooks("rapport_unlisted_campaigns")]
+        return self.exclude(reduce(operator.or_, hidden)) if hidden else self
 
     def is_sending(self, pk: int) -> bool:
         return self.filter(pk=pk, status=Campaign.Status.SENDING).exists()

@@ -82,6 +82,9 @@ class CampaignIndexView(generic.IndexView):
     """Apps above campaigns add columns (reports: sent, delivered, rates) through the
     ``rapport_campaign_list_columns`` hook, since campaigns may not import them."""
 
+    def get_base_queryset(self):
+        return super().get_base_queryset().listed()
+
     @cached_property
     def columns(self) -> list:
         added = [column for hook in hooks.get_hooks("rapport_campaign_list_columns") for column in hook(self)]

@@ -102,9 +102,11 @@ class ActiveSendsPanel(Panel):
     permission = "campaigns.send_campaign"
 
     def render_html(self, parent_context: dict | None = None) -> str:
-        active = Campaign.objects.filter(
-            status__in=[Campaign.Status.SCHEDULED, Campaign.Status.SENDING, Campaign.Status.PAUSED]
-        ).only("pk", "name", "status")[:20]
+        active = (
+            Campaign.objects.listed()
+            .filter(status__in=[Campaign.Status.SCHEDULED, Campaign.Status.SENDING, Campaign.Status.PAUSED])
+            .only("pk", "name", "status")[:20]
+        )
         if not active:
             return ""
         rows = format_html_join(

@@ -87,7 +87,8 @@ def audience_figures(now: datetime | None = None) -> AudienceFigures:
 def recent_campaigns(limit: int = RECENT_CAMPAIGNS) -> list[CampaignFigures]:
     """The last campaigns that started sending, with sent messages and unique human opens and clicks."""
     campaigns = list(
-        Campaign.objects.filter(started_at__isnull=False)
+        Campaign.objects.listed()
+        .filter(started_at__isnull=False)
         .annotate(sent=Count("messages", filter=Q(messages__status=Message.Status.SENT)))
         .order_by("-started_at")[:limit]
     )
@@ -162,8 +163,8 @@ def deliverability_warnings(now: datetime | None = None) -> list[Alert]:
 
 def next_steps() -> list[NextStep]:
     """The way from an empty installation to a first campaign sent; each step done or not."""
-    sent = Campaign.objects.filter(status=Campaign.Status.SENT).exists()
-    campaign = Campaign.objects.order_by("-created_at").only("pk").first()
+    sent = Campaign.objects.listed().filter(status=Campaign.Status.SENT).exists()
+    campaign = Campaign.objects.listed().order_by("-created_at").only("pk").first()
     return [
         NextStep(
             "Import your contacts",

@@ -16,7 +16,8 @@ def _pct(value: float | None, digits: int = 1) -> str:
 
 def compare(n: int) -> list[Table]:
     """The last ``n`` campaigns that started sending, oldest first, side by side."""
-    campaigns = list(Campaign.objects.filter(started_at__isnull=False).order_by("-started_at", "-pk")[:n])[::-1]
+    started = Campaign.objects.listed().filter(started_at__isnull=False).order_by("-started_at", "-pk")
+    campaigns = list(started[:n])[::-1]
     figures = services.comparison([campaign.pk for campaign in campaigns])
     headers = ["Campaign", "Open rate", "Click rate", "Sent", "Delivered", "Hard bounces", "Complaints", "Unsubscribes"]
     table = Table("compare", f"The last {n} campaigns", headers, chart="line", series=(1, 2))

@@ -139,7 +139,7 @@ class CampaignListView(ReportView):
     page_title = "Campaign reports"
 
     def get_context_data(self, **kwargs) -> dict:
-        started = Campaign.objects.filter(started_at__isnull=False).order_by("-started_at", "-pk")
+        started = Campaign.objects.listed().filter(started_at__isnull=False).order_by("-started_at", "-pk")
         page = Paginator(started.only("pk", "name", "status", "started_at"), 50).get_page(self.request.GET.get("p"))
         figures = services.summaries([campaign.pk for campaign in page])
         rows = [(campaign, figures.get(campaign.pk, {})) for campaign in page]

@@ -8,8 +8,8 @@ import pytest
 from django.utils import timezone
 
 from automations import engine
-from automations.models import Enrolment, StepCampaign, StepRun
-from automations.services import enrol_one
+from automations.models import Enrolment, Journey, StepCampaign, StepRun
+from automations.services import enrol_one, status
 from campaigns.models import Message
 from contacts import services as contact_services
 from contacts.models import Activity, Subscription
@@ -53,6 +53,18 @@ def test_a_claim_whose_lease_lapsed_runs_no_step_twice():
     assert StepRun.objects.filter(step="hello").count() == 3
     assert StepRun.objects.filter(step="tagged").count() == 3
     assert set(Enrolment.objects.values_list("step", "state")) == {("tagged", State.DONE)}
+
+
+def test_a_contact_entering_again_gets_the_email_step_again_once_per_pass():
+    journey = live_journey([email("hello")], reentry=Journey.Reentry.EVERY)
+    contact = ContactFactory()
+    for _ in range(2):
+        enrol_one(journey, contact)
+        run(times=2)
+
+    assert messages_to(contact) == 2
+    assert StepRun.objects.filter(step="hello").count() == 2
+    assert [email["step"] for email in status(journey)["emails"]] == ["hello", "hello"]
 
 
 def test_a_step_due_at_once_runs_in_the_same_batch_under_the_same_claim():

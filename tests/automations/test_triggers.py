@@ -132,6 +132,15 @@ def test_a_yearly_date_follows_the_contacts_own_calendar_and_hour():
     assert set(journey.enrolments.values_list("contact", flat=True)) == {tokyo.pk, new_york.pk}
 
 
+def test_a_29_february_birthday_fires_on_28_february_in_a_common_year():
+    journey = live_journey(TAG, [{"type": "date", "field": "custom.birthday", "yearly": True}])
+    contact = ContactFactory(time_zone="UTC", custom_fields={"birthday": "2000-02-29"})
+
+    triggers.evaluate_all(now=datetime(2027, 2, 28, 12, 0, tzinfo=UTC))
+
+    assert list(journey.enrolments.filter(contact=contact).values_list("occurrence", flat=True)) == ["2027"]
+
+
 def test_a_quiet_contact_enters_the_inactivity_journey_once_per_lapse():
     journey = live_journey(TAG, [{"type": "inactive", "days": 30}], reentry=Journey.Reentry.EVERY)
     contact = ContactFactory(last_engaged_at=timezone.now() - timedelta(days=40))
