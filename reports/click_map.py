@@ -3,6 +3,8 @@ human clicks and their share, for a sandboxed frame on the report page."""
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import re
 
 from django.db.models import Sum
@@ -41,9 +43,11 @@ def overlay(campaign: Campaign) -> str:
         prepared = prepare(campaign, 0, freeze=False)
     except (MergeError, RenderError):
         return ""
-    markers = [f"{MARKER}{index}" for index in range(prepared.link_count)]
-    recipient = Recipient(contact_id=0, email=PREVIEW_EMAIL)
-    html = prepared.render(recipient, show_all_blocks=True, tracked=False, link_targets=markers).html
+    # An untracked render writes each link's target from the compiled link list: a copy whose
+    # list holds markers puts the link's index where its target would be.
+    marked = copy.copy(prepared)
+    marked.compiled = dataclasses.replace(prepared.compiled, links=[f"{MARKER}{n}" for n in range(prepared.link_count)])
+    html = marked.render(Recipient(contact_id=0, email=PREVIEW_EMAIL), show_all_blocks=True, tracked=False).html
     clicks = human_clicks(campaign.pk)
     everyone = sum(clicks.values())
 

@@ -334,20 +334,12 @@ class PreparedMessage:
         data = TokenData(purpose, recipient.contact_id, recipient.message_id, self.campaign_id)
         return f"{self.site_url}/{path}/{make_token(data)}"
 
-    def render(
-        self,
-        recipient: Recipient,
-        *,
-        show_all_blocks: bool = False,
-        tracked: bool = True,
-        link_targets: list[str] | None = None,
-    ) -> RenderedMessage:
+    def render(self, recipient: Recipient, *, show_all_blocks: bool = False, tracked: bool = True) -> RenderedMessage:
         """The message for one recipient; ``show_all_blocks`` (linter, previews) ignores audiences.
 
         ``tracked=False`` (previews, test sends, the web version) puts an inert pixel and the
         links' real targets in place of the tracking URLs, so looking at or clicking in such a
-        copy never counts as the contact's engagement; ``link_targets`` (one per link, in link
-        order) then replaces the real targets, e.g. with markers a click map finds again.
+        copy never counts as the contact's engagement.
         """
         values = recipient.values()
         values["postal_address"] = self.postal_address
@@ -364,7 +356,7 @@ class PreparedMessage:
             ]
         else:
             values["open_pixel_url"] = INERT_PIXEL
-            links = list(self.compiled.links if link_targets is None else link_targets)
+            links = list(self.compiled.links)
         signed = TokenData(Purpose.ANSWER, recipient.contact_id, recipient.message_id, self.campaign_id)
         for scale, score in self.compiled.answers:
             values[field_name(scale, score)] = answer_url(self.site_url, signed, scale, score) if tracked else "#"
