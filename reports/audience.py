@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import BooleanField, Count, ExpressionWrapper, Q
+from django.db.models import Case, Count, DateTimeField, F, Q, When
 from django.db.models.functions import Trunc
 from django.utils import timezone
 
@@ -55,17 +55,17 @@ SUBSCRIPTION_DATES = {"new": "created_at", "confirmed": "confirmed_at", "unsubsc
 def _subscription_counts(period: str, since: datetime) -> Iterator[tuple[str, datetime, int]]:
     """(new|confirmed|unsubscribed, period, subscriptions) in one pass over the subscriptions
     (their dates have no index: one scan instead of three). Rows are grouped by the period of
-    each date and by whether that date is inside the window."""
+    each date, null for a date outside the window."""
     recent = Q()
     dates: dict[str, Any] = {}
     for name, field in SUBSCRIPTION_DATES.items():
         recent |= Q(**{f"{field}__gte": since})
-        dates[name] = Trunc(field, period)
-        dates[f"{name}_in"] = ExpressionWrapper(Q(**{f"{field}__gte": since}), output_field=BooleanField())
+        inside = Case(When(**{f"{field}__gte": since}, then=F(field)), output_field=DateTimeField())
+        dates[name] = Trunc(inside, period, output_field=DateTimeField())
     grouped = Subscription.objects.filter(recent).annotate(**dates).values(*dates).annotate(n=Count("pk")).order_by()
     for row in grouped:
         for name in SUBSCRIPTION_DATES:
-            if row[f"{name}_in"] and row[name] is not None:
+            if row[name] is not None:
                 yield name, row[name], row["n"]
 
 
