@@ -25,7 +25,7 @@ from campaigns.dispatch import beat, finish_if_done, waiting_batches
 from campaigns.models import Campaign, Message
 from campaigns.throttle import Decision, Limit, Throttle
 from contacts import services as contact_services
-from contacts.models import Contact
+from contacts.models import Activity, Contact
 from templates_mail.merge import MergeError
 from templates_mail.recipient import recipient_for
 from templates_mail.rendering import RenderError
@@ -66,6 +66,9 @@ class BatchSender:
     sent: list[int] = field(default_factory=list)
     changed: list[Message] = field(default_factory=list)
     bounced: list[Message] = field(default_factory=list)
+    # Failures and deferrals by the receiving side, written into the recipients' history: what
+    # the campaign report counts, so its totals outlive the contacts (and their messages).
+    outcomes: list[tuple[Message, str]] = field(default_factory=list)
     attempted: int = 0
     failed: int = 0
     last_error: str = ""
@@ -182,6 +185,7 @@ class BatchSender:
         self.last_error = detail
         message.status, message.error, message.lease_until = Status.FAILED, detail, None
         self.changed.append(message)
+        self.outcomes.append((message, Activity.Kind.FAILED))
         if bounce:
             self.bounced.append(message)
 
@@ -191,7 +195,9 @@ class BatchSender:
             self._fail(message, f"gave up retrying: {detail}", bounce=False)
             return
         message.status, message.not_before, message.error, message.lease_until = Status.DEFERRED, until, detail, None
-        if not retry:
+        if retry:
+            self.outcomes.append((message, Activity.Kind.DEFERRED))
+        else:
             message.attempts -= 1  # waiting for a rate limit is not a delivery attempt
         self.changed.append(message)
 
@@ -205,6 +211,18 @@ class BatchSender:
             Message.objects.bulk_update(
                 [m for m in self.changed if m.pk in ours], ["status", "error", "not_before", "lease_until", "attempts"]
             )
+            contact_services.record_many(
+                Activity(
+                    contact_id=message.contact_id,
+                    kind=kind,
+                    campaign_id=self.campaign.pk,
+                    message_id=message.pk,
+                    occurred_at=now,
+                    details={"reason": message.error[:200]},
+                )
+                for message, kind in self.outcomes
+                if message.pk in ours
+            )
             for message in (m for m in self.bounced if m.pk in ours):
                 contact_services.mark_bounced(
                     message.contact,
@@ -215,7 +233,8 @@ class BatchSender:
                 )
             self._claimed().update(lease_until=now + timedelta(seconds=settings.SEND_LEASE_SECONDS))
             status = Campaign.objects.filter(pk=self.campaign.pk).values_list("status", flat=True).get()
-        self.sent, self.changed, self.bounced, self.last_flush = [], [], [], time.monotonic()
+        self.sent, self.changed, self.bounced, self.outcomes = [], [], [], []
+        self.last_flush = time.monotonic()
         return status
 
     def flush(self) -> bool:

@@ -3,9 +3,11 @@ industry and owner. Grouped queries on indexed columns; nothing here is rolled u
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime, timedelta
+from typing import Any
 
-from django.db.models import Count
+from django.db.models import Case, Count, DateTimeField, F, Q, When
 from django.db.models.functions import Trunc
 from django.utils import timezone
 
@@ -34,9 +36,9 @@ def growth(period: str, now: datetime | None = None) -> list[dict]:
         for row in grouped:
             rows.setdefault(row["period"], {})[name] = row["n"]
 
-    add(Subscription.objects.all(), "created_at", "new")
-    add(Subscription.objects.filter(confirmed_at__isnull=False), "confirmed_at", "confirmed")
-    add(Subscription.objects.filter(unsubscribed_at__isnull=False), "unsubscribed_at", "unsubscribed")
+    for name, moment, count in _subscription_counts(period, since):
+        bucket = rows.setdefault(moment, {})
+        bucket[name] = bucket.get(name, 0) + count
     add(Activity.objects.filter(kind=Kind.BOUNCED_HARD), "occurred_at", "bounced")
     add(Activity.objects.filter(kind=Kind.COMPLAINED), "occurred_at", "complained")
     result = []
@@ -45,6 +47,26 @@ def growth(period: str, now: datetime | None = None) -> list[dict]:
         net = values["new"] - values["unsubscribed"] - values["bounced"] - values["complained"]
         result.append({"period": moment, **values, "net": net})
     return result
+
+
+SUBSCRIPTION_DATES = {"new": "created_at", "confirmed": "confirmed_at", "unsubscribed": "unsubscribed_at"}
+
+
+def _subscription_counts(period: str, since: datetime) -> Iterator[tuple[str, datetime, int]]:
+    """(new|confirmed|unsubscribed, period, subscriptions) in one pass over the subscriptions
+    (their dates have no index: one scan instead of three). Rows are grouped by the period of
+    each date, null for a date outside the window."""
+    recent = Q()
+    dates: dict[str, Any] = {}
+    for name, field in SUBSCRIPTION_DATES.items():
+        recent |= Q(**{f"{field}__gte": since})
+        inside = Case(When(**{f"{field}__gte": since}, then=F(field)), output_field=DateTimeField())
+        dates[name] = Trunc(inside, period, output_field=DateTimeField())
+    grouped = Subscription.objects.filter(recent).annotate(**dates).values(*dates).annotate(n=Count("pk")).order_by()
+    for row in grouped:
+        for name in SUBSCRIPTION_DATES:
+            if row[name] is not None:
+                yield name, row[name], row["n"]
 
 
 def classification(rows: str, columns: str) -> tuple[list[str], list[tuple[str, list[int], int]]]:

@@ -120,7 +120,7 @@ def lists_table(campaign: Campaign) -> Table:
 
 def campaign_tables(campaign: Campaign) -> list[Table]:
     report = services.campaign_report(campaign.pk)
-    deferred = services.never_left(campaign.pk)["deferred"]
+    deferred = services.deferred(campaign.pk)
     result = [
         tables.delivery(campaign, report, deferred),
         tables.engagement(campaign, report),

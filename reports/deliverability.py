@@ -7,11 +7,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db.models import Count, Sum
+from django.db.models import Sum
 from django.urls import reverse
 from django.utils import timezone
 
-from campaigns.models import Campaign, Message
+from campaigns.models import Campaign
 from contacts.models import Activity
 from reports.models import CampaignDomainCount
 
@@ -74,20 +74,13 @@ def _campaign_ids(days: int) -> list[int]:
 
 
 def per_domain(days: int) -> list[Rates]:
-    """Rates per receiving domain for campaigns started in the last ``days`` days, most mail first."""
+    """Rates per receiving domain for campaigns started in the last ``days`` days, most mail first.
+    Deferrals are messages the receiving side deferred at least once (the sender records each)."""
     ids = _campaign_ids(days)
     counts: dict[str, dict[str, int]] = {}
     rows = CampaignDomainCount.objects.filter(campaign_id__in=ids).values("domain", "kind").annotate(n=Sum("first_any"))
     for row in rows:
         counts.setdefault(row["domain"], {})[row["kind"]] = row["n"] or 0
-    waiting = (
-        Message.objects.filter(campaign_id__in=ids, status=Message.Status.DEFERRED)
-        .values("domain")
-        .annotate(n=Count("pk"))
-    )
-    for row in waiting:
-        by_kind = counts.setdefault(row["domain"], {})
-        by_kind[Kind.DEFERRED] = by_kind.get(Kind.DEFERRED, 0) + row["n"]
     result = [_rates(domain or "(recipient deleted)", by_kind) for domain, by_kind in counts.items()]
     return sorted(result, key=lambda rates: (-rates.sent, rates.label))
 

@@ -1,3 +1,4 @@
+# ruff: noqa: S608 - table and column names are this module's constants; every value is bound
 """Folding campaign events into the roll-up tables (reports.models), set by set.
 
 Two feeds call :func:`roll_up`: the tracking drain's ``events_recorded`` signal for opens and
@@ -16,12 +17,13 @@ themselves read the same on both.
 from __future__ import annotations
 
 import json
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from django.db import connection
+from django.db import connection, transaction
 
 from campaigns.models import Message
 from contacts.models import Activity
@@ -53,7 +55,7 @@ BOUNCED = "bounced"
 # MessageSeen's bit for each kind; the bit HUMAN places higher says "by a person".
 BITS = {kind: 1 << position for position, kind in enumerate([*ENGAGEMENT, *HISTORY, BOUNCED])}
 HUMAN = 20
-_CHUNK = 400
+BOUNCES = (Kind.BOUNCED_HARD, Kind.BOUNCED_SOFT)
 
 
 @lru_cache(maxsize=4096)
@@ -65,221 +67,262 @@ def device_family(user_agent: str) -> str:
 
 def roll_up(events: Sequence[dict[str, Any]]) -> None:
     """Add these newly recorded events (the shape of ``tracking.signals.recorded``) to the
-    roll-ups; call it in the transaction that recorded them, once per event."""
+    roll-ups; call it in the transaction that recorded them, once per event.
+
+    Python only works out, per event, which of its unique counts are new (from the claims the
+    database returns); the counting itself is one ``INSERT ... SELECT ... GROUP BY ... ON
+    CONFLICT DO UPDATE`` per roll-up table over the batch, staged once in a temporary table
+    joined to the messages' receiving domain and A/B arm (one statement in all on PostgreSQL)."""
     events = sorted((e for e in events if e["campaign_id"] is not None), key=lambda e: e["occurred_at"])
     if not events:
         return
-    messages = _messages({e["message_id"] for e in events if e["message_id"] is not None})
-    # Each event's claim keys, worked out once: the claims and the counting both read them.
-    claims = [[(e["campaign_id"], _subject(e), key) for key in _keys(e)] for e in events]
-    wanted = {claim: None for keys in claims for claim in keys}
-    fresh = _claim_bits(wanted) | _claim([key for key in wanted if _is_link(key[2])])
-    counts = _Counts()
-    for event, keys in zip(events, claims, strict=True):
-        seen = {claim[2] for claim in keys if fresh.pop(claim, False)}
-        counts.add(event, *messages.get(event["message_id"], ("", None)), seen)
-    counts.write()
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+        prepared = [_prepare(event) for event in events]
+        new_bits = _claim_bits(cursor, prepared)
+        fresh_links = _claim(cursor, [key for row in prepared for key in row.link_keys])
+        _count(cursor, [row.staged(new_bits, fresh_links) for row in prepared])
 
 
-def _subject(event: dict[str, Any]) -> int:
-    return event["message_id"] if event["message_id"] is not None else -event["contact_id"]
+@dataclass(slots=True)
+class _Event:
+    """What the claims and the stage read of one event, worked out once."""
+
+    campaign: int
+    subject: int
+    message: int | None
+    kind: str
+    is_machine: bool
+    hour: str
+    link: int | None
+    url: str
+    family: str | None
+    bits: int
+    link_keys: tuple[tuple[int, int, str], ...]
+
+    def staged(self, new_bits: dict[tuple[int, int], int], fresh_links: set[tuple[int, int, str]]) -> list[Any]:
+        """The stage row: this event's columns and which unique counts it is the first of.
+        The first event of a batch to carry a new bit takes it; later ones find it taken."""
+        taken = 0
+        subject = (self.campaign, self.subject)
+        available = new_bits.get(subject, 0)
+        if available & self.bits:
+            taken = available & self.bits
+            new_bits[subject] = available & ~taken
+        kind_bit = BITS[self.kind]
+        first_link = [int(key in fresh_links) for key in self.link_keys]
+        fresh_links.difference_update(self.link_keys)
+        first_link += [0] * (2 - len(first_link))
+        return [
+            self.campaign,
+            self.message,
+            self.kind,
+            self.is_machine,
+            self.hour,
+            self.link,
+            self.url,
+            self.family,
+            int(bool(taken & kind_bit)),
+            int(bool(taken & (kind_bit << HUMAN))),
+            int(bool(taken & BITS[BOUNCED])),
+            *first_link,
+        ]
 
 
-def _keys(event: dict[str, Any]) -> list[str]:
-    kind = event["kind"]
-    keys = [kind]
-    if not event["is_machine"]:
-        keys.append(f"{kind}:h")
+@lru_cache(maxsize=4096)
+def _hour_text(hour: datetime) -> str:
+    """An hour as the database stores it; cached, a batch spans few hours."""
+    return str(connection.ops.adapt_datetimefield_value(hour))
+
+
+def _prepare(event: dict[str, Any]) -> _Event:
+    kind, human = event["kind"], not event["is_machine"]
+    campaign = event["campaign_id"]
+    subject = event["message_id"] if event["message_id"] is not None else -event["contact_id"]
+    bits = BITS[kind] | (BITS[kind] << HUMAN if human else 0)
+    if kind in BOUNCES:
+        bits |= BITS[BOUNCED]
+    link, keys = None, ()
     if kind == Kind.CLICKED:
-        link = _link(event)
-        keys.append(f"l{link}")
-        if not event["is_machine"]:
-            keys.append(f"lh{link}")
-    if kind in (Kind.BOUNCED_HARD, Kind.BOUNCED_SOFT):
-        keys.append(BOUNCED)
-    return keys
-
-
-def _link(event: dict[str, Any]) -> int:
-    return -1 if event["link_index"] is None else int(event["link_index"])
-
-
-class _Counts:
-    """Increments per roll-up key, gathered in memory and written in a few statements."""
-
-    def __init__(self) -> None:
-        self.hours: dict[tuple, list[int]] = defaultdict(lambda: [0, 0, 0])
-        self.links: dict[tuple, list[Any]] = defaultdict(lambda: ["", 0, 0, 0, 0])
-        self.domains: dict[tuple, list[int]] = defaultdict(lambda: [0, 0, 0])
-        self.variants: dict[tuple, list[int]] = defaultdict(lambda: [0, 0, 0])
-        self.devices: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
-
-    def add(self, event: dict[str, Any], domain: str, variant: int | None, seen: set[str]) -> None:
-        campaign, kind, human = event["campaign_id"], event["kind"], not event["is_machine"]
-        hour = event["occurred_at"].replace(minute=0, second=0, microsecond=0)
-        first, first_human = int(kind in seen), int(f"{kind}:h" in seen)
-        _bump(self.hours[(campaign, hour, kind, event["is_machine"])], 1, first, first_human)
-        _bump(self.domains[(campaign, domain, kind)], 1, first, first_human)
-        if variant is not None:
-            _bump(self.variants[(campaign, variant, kind)], 1, first, first_human)
-        if BOUNCED in seen or kind in (Kind.BOUNCED_HARD, Kind.BOUNCED_SOFT):
-            flag = int(BOUNCED in seen)
-            _bump(self.hours[(campaign, hour, BOUNCED, False)], 1, flag, 0)
-            _bump(self.domains[(campaign, domain, BOUNCED)], 1, flag, 0)
-        if kind == Kind.CLICKED:
-            link = _link(event)
-            row = self.links[(campaign, link)]
-            row[0] = row[0] or event["link_url"]
-            _bump(row, 1, int(human), int(f"l{link}" in seen), int(f"lh{link}" in seen), offset=1)
-        if human and kind in ENGAGEMENT:
-            _bump(self.devices[(campaign, device_family(event["user_agent"] or ""), kind)], 1, first_human)
-
-    def write(self) -> None:
-        adapt = connection.ops.adapt_datetimefield_value
-        _increment(
-            CampaignHour,
-            ["campaign_id", "hour", "kind", "is_machine"],
-            ["total", "first_any", "first_human"],
-            [(c, adapt(h), k, m, *v) for (c, h, k, m), v in self.hours.items()],
+        link = -1 if event["link_index"] is None else int(event["link_index"])
+        keys = (
+            ((campaign, subject, f"l{link}"), (campaign, subject, f"lh{link}"))
+            if human
+            else ((campaign, subject, f"l{link}"),)
         )
-        _increment(
-            CampaignDomainCount,
-            ["campaign_id", "domain", "kind"],
-            ["total", "first_any", "first_human"],
-            [(*key, *v) for key, v in self.domains.items()],
-        )
-        _increment(
-            CampaignVariantCount,
-            ["campaign_id", "variant", "kind"],
-            ["total", "first_any", "first_human"],
-            [(*key, *v) for key, v in self.variants.items()],
-        )
-        _increment(
-            CampaignLinkCount,
-            ["campaign_id", "link_index", "url"],
-            ["total", "total_human", "first_any", "first_human"],
-            [(c, link, *v) for (c, link), v in self.links.items()],
-            key_size=2,
-        )
-        _increment(
-            CampaignDeviceCount,
-            ["campaign_id", "family", "kind"],
-            ["total", "first_human"],
-            [(*key, *v) for key, v in self.devices.items()],
-        )
+    family = device_family(event["user_agent"] or "") if human and kind in ENGAGEMENT else None
+    return _Event(
+        campaign,
+        subject,
+        event["message_id"],
+        kind,
+        not human,
+        _hour_text(event["occurred_at"].replace(minute=0, second=0, microsecond=0)),
+        link,
+        event["link_url"] or "",
+        family,
+        bits,
+        keys,
+    )
 
 
-def _bump(row: list, *values: int, offset: int = 0) -> None:
-    for position, value in enumerate(values, start=offset):
-        row[position] += value
-
-
-def _increment(model, keys: list[str], counters: list[str], rows: list[tuple], key_size: int | None = None) -> None:
-    """Upsert rows, adding the counters to those already stored. ``keys`` are the conflict
-    target (the first ``key_size`` of them; later ones are only written on insert)."""
-    if not rows:
-        return
-    table = model._meta.db_table
-    target = ", ".join(keys[: key_size or len(keys)])
-    updates = ", ".join(f"{name} = {table}.{name} + excluded.{name}" for name in counters)
-    width = len(keys) + len(counters)
-    with connection.cursor() as cursor:
-        for start in range(0, len(rows), _CHUNK):
-            chunk = rows[start : start + _CHUNK]
-            values = ", ".join(["(" + ", ".join(["%s"] * width) + ")"] * len(chunk))
-            cursor.execute(
-                f"INSERT INTO {table} ({', '.join(keys + counters)}) VALUES {values} "  # noqa: S608 - names only
-                f"ON CONFLICT ({target}) DO UPDATE SET {updates}",
-                [value for row in chunk for value in row],
-            )
-
-
-def _is_link(key: str) -> bool:
-    return key.partition(":")[0] not in BITS
-
-
-def _bit(key: str) -> int:
-    kind, _, human = key.partition(":")
-    return BITS[kind] << HUMAN if human else BITS[kind]
-
-
-def _claim_bits(wanted: dict[tuple[int, int, str], None]) -> dict[tuple[int, int, str], bool]:
-    """Set the kind bits these events carry; returns the (campaign, subject, key) that were new.
+def _claim_bits(cursor, prepared: list[_Event]) -> dict[tuple[int, int], int]:
+    """Set the kind bits these events carry; returns, per (campaign, subject) that changed, the
+    bits that were new.
 
     One set-based upsert for the whole batch: it ORs the bits in and returns what each changed
     row held before (``previous`` is set from the old row in the same UPDATE), so concurrent
     writers serialise on the row. A row whose bits are all known already is left alone and not
     returned: nothing of it is new (replays and repeated opens cost no row version)."""
     bits: dict[tuple[int, int], int] = {}
-    for campaign, subject, key in wanted:
-        if not _is_link(key):
-            bits[(campaign, subject)] = bits.get((campaign, subject), 0) | _bit(key)
-    if not bits:
-        return {}
+    for row in prepared:
+        key = (row.campaign, row.subject)
+        bits[key] = bits.get(key, 0) | row.bits
     table = MessageSeen._meta.db_table
     source, params = _batch(
         [("campaign_id", "bigint"), ("subject", "bigint"), ("flags", "bigint")],
-        [(campaign, subject, flags) for (campaign, subject), flags in bits.items()],
+        [[campaign, subject, flags] for (campaign, subject), flags in bits.items()],
     )
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (campaign_id, subject, flags, previous) "  # noqa: S608 - names only
-            f"SELECT campaign_id, subject, flags, 0 FROM {source} WHERE true "
-            f"ON CONFLICT (campaign_id, subject) DO UPDATE SET previous = {table}.flags, "
-            f"flags = {table}.flags | excluded.flags WHERE ({table}.flags | excluded.flags) <> {table}.flags "
-            "RETURNING campaign_id, subject, previous",
-            params,
-        )
-        changed = {(campaign, subject): previous for campaign, subject, previous in cursor.fetchall()}
-    return {
-        (campaign, subject, key): True
-        for campaign, subject, key in wanted
-        if not _is_link(key) and (campaign, subject) in changed and not changed[(campaign, subject)] & _bit(key)
-    }
+    cursor.execute(
+        f"INSERT INTO {table} (campaign_id, subject, flags, previous) "
+        f"SELECT campaign_id, subject, flags, 0 FROM {source} WHERE true "
+        f"ON CONFLICT (campaign_id, subject) DO UPDATE SET previous = {table}.flags, "
+        f"flags = {table}.flags | excluded.flags WHERE ({table}.flags | excluded.flags) <> {table}.flags "
+        "RETURNING campaign_id, subject, previous",
+        params,
+    )
+    return {(campaign, subject): bits[(campaign, subject)] & ~previous for campaign, subject, previous in cursor}
 
 
-def _claim(keys: list[tuple[int, int, str]]) -> dict[tuple[int, int, str], bool]:
-    """Record each (campaign, subject, key) as seen, in one statement; returns those that were
-    not seen before."""
+def _claim(cursor, keys: list[tuple[int, int, str]]) -> set[tuple[int, int, str]]:
+    """Record each (campaign, subject, link key) as seen, in one statement; returns those that
+    were not seen before."""
     if not keys:
-        return {}
+        return set()
     table = FirstSeen._meta.db_table
-    source, params = _batch([("campaign_id", "bigint"), ("subject", "bigint"), ("key", "text")], keys)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (campaign_id, subject, key) "  # noqa: S608 - names only
-            f"SELECT campaign_id, subject, key FROM {source} WHERE true "
-            "ON CONFLICT (campaign_id, subject, key) DO NOTHING RETURNING campaign_id, subject, key",
-            params,
-        )
-        return {tuple(row): True for row in cursor.fetchall()}
+    source, params = _batch(
+        [("campaign_id", "bigint"), ("subject", "bigint"), ("key", "text")], [list(key) for key in dict.fromkeys(keys)]
+    )
+    cursor.execute(
+        f"INSERT INTO {table} (campaign_id, subject, key) "
+        f"SELECT campaign_id, subject, key FROM {source} WHERE true "
+        "ON CONFLICT (campaign_id, subject, key) DO NOTHING RETURNING campaign_id, subject, key",
+        params,
+    )
+    return {tuple(row) for row in cursor}
 
 
-def _batch(columns: list[tuple[str, str]], rows: list[tuple]) -> tuple[str, list[Any]]:
+def _batch(columns: list[tuple[str, str]], rows: list[list[Any]]) -> tuple[str, list[Any]]:
     """A FROM item holding ``rows`` as a relation with these (name, type) columns, bound as one
-    parameter per column (PostgreSQL arrays) or one in all (a JSON array on SQLite): a batch of
-    any size is one statement, clear of SQLite's limit on bound variables."""
-    names = ", ".join(name for name, _ in columns)
+    JSON parameter (an array of arrays): a batch of any size is one statement, clear of SQLite's
+    limit on bound variables, and encoding it is one C call rather than an adapter per value.
+    PostgreSQL parses it once (jsonb), then picks items by position at no further cost."""
+    data = [json.dumps(rows, separators=(",", ":"))]
     if connection.vendor == "postgresql":
-        arrays = ", ".join(f"%s::{kind}[]" for _, kind in columns)
-        return f"unnest({arrays}) AS batch ({names})", [list(column) for column in zip(*rows, strict=True)]
-    picks = ", ".join(f"json_extract(value, '$[{position}]') AS {name}" for position, (name, _) in enumerate(columns))
-    return f"(SELECT {picks} FROM json_each(%s)) AS batch", [json.dumps(rows)]  # noqa: S608 - names only
+        picks = ", ".join(f"(value->>{at})::{kind} AS {name}" for at, (name, kind) in enumerate(columns))
+        return f"(SELECT {picks} FROM jsonb_array_elements(%s::jsonb)) AS batch", data
+    picks = ", ".join(f"json_extract(value, '$[{at}]') AS {name}" for at, (name, _) in enumerate(columns))
+    return f"(SELECT {picks} FROM json_each(%s)) AS batch", data
 
 
-def _messages(message_ids: Iterable[int]) -> dict[int, tuple[str, int]]:
-    """Receiving domain and A/B arm of each message still stored, in one statement."""
-    ids = [(pk,) for pk in message_ids]
-    if not ids:
-        return {}
-    source, params = _batch([("message_id", "bigint")], ids)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT m.id, m.domain, m.variant FROM {Message._meta.db_table} m "  # noqa: S608 - names only
-            f"JOIN {source} ON m.id = batch.message_id",
-            params,
-        )
-        return {pk: (domain, variant) for pk, domain, variant in cursor.fetchall()}
+STAGE = "reports_rollup_batch"
+_STAGED = [
+    ("campaign_id", "bigint"),
+    ("message_id", "bigint"),
+    ("kind", "text"),
+    ("is_machine", "boolean"),
+    ("hour", "timestamptz"),
+    ("link", "integer"),
+    ("url", "text"),
+    ("family", "text"),
+    ("first_any", "integer"),
+    ("first_human", "integer"),
+    ("first_bounced", "integer"),
+    ("first_link", "integer"),
+    ("first_link_human", "integer"),
+]
+
+
+def _count(cursor, rows: list[list[Any]]) -> None:
+    """Stage the batch with each message's receiving domain and A/B arm, then run the count
+    statements over it: on PostgreSQL all in one statement (the stage a materialised CTE, each
+    upsert a data-modifying one), on SQLite through a temporary table."""
+    postgresql = connection.vendor == "postgresql"
+    columns = [(name, "text" if kind == "timestamptz" and not postgresql else kind) for name, kind in _STAGED]
+    source, params = _batch(columns, rows)
+    stage = (
+        f"SELECT batch.*, COALESCE(m.domain, '') AS domain, m.variant FROM {source} "
+        f"LEFT JOIN {Message._meta.db_table} m ON m.id = batch.message_id"
+    )
+    if postgresql:
+        upserts = ", ".join(f"count{n} AS ({statement})" for n, statement in enumerate(_count_statements()))
+        cursor.execute(f"WITH {STAGE} AS MATERIALIZED ({stage}), {upserts} SELECT 1", params)
+        return
+    definition = ", ".join(f"{name} {kind}" for name, kind in columns)
+    cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {STAGE} ({definition}, domain text, variant integer)")
+    cursor.execute(f"INSERT INTO {STAGE} {stage}", params)
+    for statement in _count_statements():
+        cursor.execute(statement)
+    cursor.execute(f"DELETE FROM {STAGE}")
+
+
+@lru_cache(maxsize=1)
+def _count_statements() -> list[str]:
+    """One ``INSERT ... SELECT ... GROUP BY`` per roll-up table over the stage, adding to the
+    counters already stored (the other columns are only written with a new row)."""
+    bounces = f"kind IN ('{Kind.BOUNCED_HARD}', '{Kind.BOUNCED_SOFT}')"
+    firsts = "COUNT(*), SUM(first_any), SUM(first_human)"
+    return [
+        _upsert(
+            CampaignHour,
+            ["campaign_id", "hour", "kind", "is_machine"],
+            f"SELECT campaign_id, hour, kind, is_machine, {firsts} FROM {STAGE} GROUP BY campaign_id, hour, kind,"
+            f" is_machine UNION ALL SELECT campaign_id, hour, '{BOUNCED}', false, COUNT(*), SUM(first_bounced), 0"
+            f" FROM {STAGE} WHERE {bounces} GROUP BY campaign_id, hour",
+        ),
+        _upsert(
+            CampaignDomainCount,
+            ["campaign_id", "domain", "kind"],
+            f"SELECT campaign_id, domain, kind, {firsts} FROM {STAGE} GROUP BY campaign_id, domain, kind"
+            f" UNION ALL SELECT campaign_id, domain, '{BOUNCED}', COUNT(*), SUM(first_bounced), 0"
+            f" FROM {STAGE} WHERE {bounces} GROUP BY campaign_id, domain",
+        ),
+        _upsert(
+            CampaignVariantCount,
+            ["campaign_id", "variant", "kind"],
+            f"SELECT campaign_id, variant, kind, {firsts} FROM {STAGE} WHERE variant IS NOT NULL"
+            " GROUP BY campaign_id, variant, kind",
+        ),
+        _upsert(
+            CampaignLinkCount,
+            ["campaign_id", "link_index", "url"],
+            "SELECT campaign_id, link, COALESCE(MIN(NULLIF(url, '')), ''), COUNT(*),"
+            " SUM(CASE WHEN is_machine THEN 0 ELSE 1 END), SUM(first_link), SUM(first_link_human)"
+            f" FROM {STAGE} WHERE kind = '{Kind.CLICKED}' GROUP BY campaign_id, link",
+            counters=["total", "total_human", "first_any", "first_human"],
+            key_size=2,
+        ),
+        _upsert(
+            CampaignDeviceCount,
+            ["campaign_id", "family", "kind"],
+            f"SELECT campaign_id, family, kind, COUNT(*), SUM(first_human) FROM {STAGE} WHERE family IS NOT NULL"
+            " GROUP BY campaign_id, family, kind",
+            counters=["total", "first_human"],
+        ),
+    ]
+
+
+def _upsert(model, keys: list[str], select: str, counters: list[str] | None = None, key_size: int | None = None) -> str:
+    """``keys`` are the conflict target (the first ``key_size`` of them; later ones are only
+    written with a new row); the counters are added to those already stored."""
+    table = model._meta.db_table
+    counters = counters or ["total", "first_any", "first_human"]
+    target = ", ".join(keys[: key_size or len(keys)])
+    updates = ", ".join(f"{name} = {table}.{name} + excluded.{name}" for name in counters)
+    # WHERE true: SQLite's parser needs it between an INSERT's SELECT and ON CONFLICT.
+    return (
+        f"INSERT INTO {table} ({', '.join(keys + counters)}) SELECT * FROM ({select}) AS counts WHERE true "
+        f"ON CONFLICT ({target}) DO UPDATE SET {updates}"
+    )
 
 
 def from_activity(row: dict[str, Any]) -> dict[str, Any]:

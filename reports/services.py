@@ -11,7 +11,7 @@ from django.db.models import Count, F, Q, Sum
 from django.db.models.fields.json import KT
 from django.db.models.functions import TruncDay
 
-from campaigns.models import Campaign, CampaignLink, Message
+from campaigns.models import Campaign, CampaignLink
 from contacts.models import Activity
 from reports.models import (
     CampaignDeviceCount,
@@ -55,26 +55,22 @@ def _engagement(kinds: dict[str, dict[str, int]], kind: str) -> dict[str, int]:
     }
 
 
-def never_left(campaign_id: int) -> dict[str, int]:
-    """Messages that failed or wait deferred in the queue (they have no history row: they never left)."""
-    rows = (
-        Message.objects.filter(campaign_id=campaign_id, status__in=[Message.Status.FAILED, Message.Status.DEFERRED])
-        .values("status")
-        .annotate(n=Count("pk"))
+def deferred(campaign_id: int) -> int:
+    """Messages the receiving side deferred at least once (from the history, so a deleted
+    contact's deferral still counts)."""
+    return (
+        CampaignHour.objects.filter(campaign_id=campaign_id, kind=Kind.DEFERRED).aggregate(n=Sum("first_any"))["n"] or 0
     )
-    counts = {row["status"]: row["n"] for row in rows}
-    return {"failed": counts.get(Message.Status.FAILED, 0), "deferred": counts.get(Message.Status.DEFERRED, 0)}
 
 
 def campaign_report(campaign_id: int) -> dict[str, Any]:
     """The report in the shape of DESIGN.md (``manage.py campaign_report ID --json``)."""
     kinds = _kind_totals(campaign_id)
     first = {kind: row.get("unique", 0) for kind, row in kinds.items()}
-    queue = never_left(campaign_id)
     return {
         "sent": first.get(Kind.SENT, 0),
         "delivered": first.get(Kind.SENT, 0) - first.get(BOUNCED, 0),
-        "failed": queue["failed"] + first.get(Kind.FAILED, 0),
+        "failed": first.get(Kind.FAILED, 0),
         "bounced": {"hard": first.get(Kind.BOUNCED_HARD, 0), "soft": first.get(Kind.BOUNCED_SOFT, 0)},
         "complaints": first.get(Kind.COMPLAINED, 0),
         "unsubscribes": first.get(Kind.UNSUBSCRIBED, 0),

@@ -54,7 +54,7 @@ def delivery(campaign: Campaign, report: dict[str, Any], deferred: int) -> Table
     rows = [
         ("Sent", sent, "sent"),
         ("Delivered", report["delivered"], ""),
-        ("Deferred, waiting to retry", deferred, ""),
+        ("Deferred, retried later", deferred, ""),
         ("Failed", report["failed"], ""),
         ("Hard bounces", report["bounced"]["hard"], "bounced"),
         ("Soft bounces", report["bounced"]["soft"], ""),

@@ -16,7 +16,17 @@ from campaigns.models import Campaign
 from contacts.exporter import csv_chunks
 from contacts.models import Contact, Segment
 from contacts.segments import compile_rules
-from reports import audience, campaign_sections, deliverability, exports, feeds, overview_tables, services, tables
+from reports import (
+    audience,
+    campaign_sections,
+    click_map,
+    deliverability,
+    exports,
+    feeds,
+    overview_tables,
+    services,
+    tables,
+)
 from reports.models import CampaignLinkCount
 
 PERMISSION = "reports.view_reports"
@@ -179,6 +189,7 @@ class CampaignReportView(TablesView):
         feeds.catch_up(max_steps=1)
         return super().get_context_data(
             campaign=self.campaign,
+            click_map=click_map.overlay(self.campaign),
             edit_url=reverse("campaigns:edit", args=[self.campaign.pk])
             if self.request.user.has_perm("campaigns.change_campaign")
             else "",

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from campaigns import services as campaign_services
 from contacts import services as contact_services
 from contacts.models import Contact
 from reports import feeds, services
+from tests.campaigns.conftest import campaign_for
+from tests.factories import CampaignFactory
 from tests.reports.conftest import catch_up, play
 from tracking import services as tracking
 
@@ -70,6 +73,24 @@ def test_deleting_contacts_changes_no_total(story):
     before = services.campaign_report(story.campaign.pk)
     Contact.objects.filter(pk__in=[story.ann.contact_id, story.cat.contact_id]).delete()
     assert services.campaign_report(story.campaign.pk) == before
+
+
+def test_deleting_a_contact_keeps_their_failed_and_deferred_messages_counted(smtp, django_capture_on_commit_callbacks):
+    later = campaign_for(["pat@example.com"])
+    refused = CampaignFactory()
+    refused.include_lists.set(later.include_lists.all())
+    for campaign, reply in ((later, "451 4.3.0 try later"), (refused, "550 5.1.1 no such user")):
+        smtp.handler.reply = reply
+        with django_capture_on_commit_callbacks(execute=True):
+            campaign_services.send_now(campaign)
+    catch_up()
+    figures = services.deferred(later.pk), services.campaign_report(refused.pk)["failed"]
+    assert figures == (1, 1)
+
+    Contact.objects.filter(email="pat@example.com").delete()
+    catch_up()
+
+    assert (services.deferred(later.pk), services.campaign_report(refused.pk)["failed"]) == figures
 
 
 def test_history_rows_wait_until_no_earlier_id_can_still_commit(story):

@@ -9,10 +9,13 @@ import pytest
 from django.urls import reverse
 from openpyxl import load_workbook
 
-from contacts.models import Segment
+from campaigns.models import Campaign
+from contacts.models import Activity, Segment
 from contacts.roles import MARKETERS, SALES, ensure_groups
-from tests.factories import UserFactory
+from reports.models import CampaignLinkCount
+from tests.factories import CampaignFactory, UserFactory
 from tests.reports.conftest import play
+from tracking import buffer
 
 pytestmark = pytest.mark.django_db
 
@@ -117,3 +120,16 @@ def test_a_table_exports_as_xlsx(marketer, story):
     sheet = load_workbook(io.BytesIO(response.content)).active
     assert [cell.value for cell in next(sheet.iter_rows())] == ["Outcome", "Messages", "Share of sent"]
     assert [cell.value for cell in list(sheet.iter_rows())[1]][:2] == ["Sent", 3]
+
+
+def test_the_click_map_marks_each_link_with_its_human_clicks_and_records_no_open(marketer):
+    body = [("button", {"label": "Shop now", "url": "https://shop.example.com/spring"})]
+    campaign = CampaignFactory(body=body, status=Campaign.Status.SENT)
+    CampaignLinkCount.objects.create(campaign_id=campaign.pk, link_index=0, total=5, total_human=3)
+    CampaignLinkCount.objects.create(campaign_id=campaign.pk, link_index=1, total=1, total_human=1)
+
+    overlay = marketer.get(reverse("reports:campaign", args=[campaign.pk])).context["click_map"]
+
+    assert "3 · 75.0%</span>Shop now" in overlay
+    assert ("href=" in overlay, "/t/o/" in overlay, buffer.backlog()) == (False, False, 0)
+    assert not Activity.objects.filter(kind=Activity.Kind.OPENED).exists()
