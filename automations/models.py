@@ -36,6 +36,8 @@ class Journey(models.Model):
     )
     # Last contacts.Activity id the event triggers have read.
     watermark = models.BigIntegerField(default=0, editable=False)
+    # When the segment, date and inactivity triggers last scanned the contacts (claimed by an UPDATE).
+    scheduled_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -1,6 +1,7 @@
 """Triggers: each live journey reads contacts.Activity after its stored watermark (events
 travel upward as data) and enrols the contacts it names with one INSERT ... SELECT per trigger;
-segment, date and inactivity triggers are evaluated on the schedule (every tick)."""
+segment, date and inactivity triggers scan the contacts on the schedule, at most every
+JOURNEY_SCHEDULED_TRIGGER_SECONDS per journey."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import calendar
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import CharField, Max, Min, Q, Value
 from django.db.models.functions import Cast, Coalesce, TruncDate
@@ -22,6 +24,7 @@ from contacts.segments import compile_rules
 Kind = Activity.Kind
 # "field changed" triggers: which history kind records a change of which field.
 FIELD_KINDS = {"grade": Kind.GRADE, "standing": Kind.STANDING, "owner": Kind.OWNER, "tags": Kind.TAGS}
+SCHEDULED = {"segment", "inactive", "date"}
 
 
 def evaluate_all(now: datetime | None = None) -> int:
@@ -42,9 +45,17 @@ def evaluate(journey: Journey, top: int, now: datetime) -> int:
             for trigger in triggers:
                 entered += _from_events(journey, trigger, events)
         journey.watermark = top if claimed else journey.watermark
-    for trigger in triggers:
-        entered += _scheduled(journey, trigger, now)
+    if any(trigger.get("type") in SCHEDULED for trigger in triggers) and _claim_scan(journey, now):
+        for trigger in triggers:
+            entered += _scheduled(journey, trigger, now)
     return entered
+
+
+def _claim_scan(journey: Journey, now: datetime) -> bool:
+    """True for the one tick (of any number running at once) that may scan the contacts now."""
+    since = now - timedelta(seconds=settings.JOURNEY_SCHEDULED_TRIGGER_SECONDS)
+    due = Q(scheduled_at__isnull=True) | Q(scheduled_at__lte=since) | Q(scheduled_at__gt=now)
+    return bool(Journey.objects.filter(due, pk=journey.pk).update(scheduled_at=now))
 
 
 def _from_events(journey: Journey, trigger: dict[str, Any], events) -> int:

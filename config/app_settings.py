@@ -72,6 +72,9 @@ APP_BEAT_SCHEDULE["sales-apply-grade-rules"] = {
 # checked when a journey's email step runs; 0 = no cap.
 MARKETING_EMAILS_PER_7_DAYS = env_int("MARKETING_EMAILS_PER_7_DAYS", 0, minimum=0)
 JOURNEY_TICK_SECONDS = env_float("JOURNEY_TICK_SECONDS", 5.0, minimum=0.5)
+# Segment, date and inactivity triggers scan every contact, so a journey runs them at most this
+# often (event triggers such as joined a list or clicked are read every tick).
+JOURNEY_SCHEDULED_TRIGGER_SECONDS = env_float("JOURNEY_SCHEDULED_TRIGGER_SECONDS", 60.0, minimum=0.0)
 # Enrolments one worker claims and moves at once, and how long its claim lasts if it dies.
 JOURNEY_BATCH_SIZE = env_int("JOURNEY_BATCH_SIZE", 2000, minimum=1)
 JOURNEY_LEASE_SECONDS = env_int("JOURNEY_LEASE_SECONDS", 120, minimum=1)

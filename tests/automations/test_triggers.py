@@ -100,6 +100,20 @@ def test_entering_a_segment_enrols_its_members_in_one_statement():
     assert journey.enrolments.count() == 1
 
 
+def test_a_segment_is_scanned_at_most_once_a_minute_however_often_the_tick_runs(settings):
+    settings.JOURNEY_SCHEDULED_TRIGGER_SECONDS = 60
+    journey = live_journey(TAG, [{"type": "segment", "rules": {"field": "grade", "op": "equals", "value": "A"}}])
+    start = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    triggers.evaluate_all(now=start)
+    ContactFactory(grade="A")
+
+    triggers.evaluate_all(now=start + timedelta(seconds=5))
+    assert journey.enrolments.count() == 0, "the second tick of the minute leaves the contacts unscanned"
+
+    triggers.evaluate_all(now=start + timedelta(seconds=60))
+    assert journey.enrolments.count() == 1
+
+
 def birthday_journey() -> Journey:
     trigger = {"type": "date", "field": "custom.birthday", "days": -7, "hour": 9, "yearly": True}
     return live_journey(TAG, [trigger], reentry=Journey.Reentry.EVERY)
