@@ -21,7 +21,7 @@ from wagtail.admin.views.generic.permissions import PermissionCheckedMixin
 from wagtail.admin.viewsets.model import ModelViewSet
 from wagtail.admin.widgets.button import HeaderButton
 
-from automations import content, services
+from automations import content, results, services
 from automations import steps as steps_module
 from automations.forms import JourneyForm
 from automations.journey_templates import TEMPLATES
@@ -93,6 +93,7 @@ class FlowView(PermissionCheckedMixin, WagtailAdminTemplateMixin, TemplateView):
         email = self.request.GET.get("contact", "").strip()
         contact = Contact.objects.filter(email__iexact=email).first() if email else None
         path = services.test_run(self.journey, contact) if contact else None
+        report = services.status(self.journey)
         return super().get_context_data(
             journey=self.journey,
             version=None if draft else version,
@@ -101,7 +102,8 @@ class FlowView(PermissionCheckedMixin, WagtailAdminTemplateMixin, TemplateView):
             ),
             triggers=[json.dumps(trigger) for trigger in definition.get("triggers", [])],
             problems=lint(steps, definition),
-            report=services.status(self.journey),
+            report=report,
+            email_results=results.email_results(report["emails"], self.request.user),
             test_email=email,
             test_path=path,
             test_missing=bool(email) and contact is None,

@@ -95,7 +95,7 @@ class SendingIndexView(WagtailAdminTemplateMixin, TemplateView):
         return super().dispatch(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs):
-        campaigns = Campaign.objects.only("pk", "name", "status", "scheduled_at", "started_at", "finished_at")
+        campaigns = Campaign.objects.listed().only("pk", "name", "status", "scheduled_at", "started_at", "finished_at")
         return super().get_context_data(campaigns=campaigns.order_by("-created_at")[:100], **kwargs)
 
 

@@ -173,7 +173,8 @@ def variants(campaign: Campaign) -> list[dict[str, Any]]:
 
 
 def summaries(campaign_ids: list[int]) -> dict[int, dict[str, Any]]:
-    """Sent, delivered and human open/click rates of many campaigns in one grouped query."""
+    """Sent, delivered, human openers and clickers, and their rates, of many campaigns in one
+    grouped query."""
     per: dict[int, dict[str, int]] = {}
     rows = (
         CampaignHour.objects.filter(campaign_id__in=campaign_ids, kind__in=[Kind.SENT, BOUNCED, *ENGAGEMENT])
@@ -190,6 +191,8 @@ def summaries(campaign_ids: list[int]) -> dict[int, dict[str, Any]]:
         result[campaign_id] = {
             "sent": sent,
             "delivered": delivered,
+            "opened": kinds.get(Kind.OPENED, 0),
+            "clicked": kinds.get(Kind.CLICKED, 0),
             "open_rate": rate(kinds.get(Kind.OPENED, 0), delivered),
             "click_rate": rate(kinds.get(Kind.CLICKED, 0), delivered),
         }

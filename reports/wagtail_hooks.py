@@ -6,7 +6,7 @@ from wagtail import hooks
 from wagtail.admin.menu import MenuItem
 from wagtail.admin.widgets.button import HeaderButton
 
-from reports import columns, deliverability, views
+from reports import columns, deliverability, services, views
 
 urlpatterns = [
     path("campaigns/", views.CampaignListView.as_view(), name="campaigns"),
@@ -64,3 +64,21 @@ def campaign_report_button(campaign, user) -> list:
     if campaign.started_at is None or not user.has_perm(views.PERMISSION):
         return []
     return [HeaderButton("Report", url=reverse("reports:campaign", args=[campaign.pk]), icon_name="table")]
+
+
+@hooks.register("rapport_campaign_results")
+def campaign_results(campaign_ids: list[int], user) -> dict[int, dict]:
+    """Sent, human openers and clickers and the report's address of each campaign, for the pages
+    of apps below (a journey's flow page) that may not import reports."""
+    if not user.has_perm(views.PERMISSION):
+        return {}
+    figures = services.summaries(campaign_ids)
+    return {
+        pk: {
+            "sent": figures.get(pk, {}).get("sent", 0),
+            "opened": figures.get(pk, {}).get("opened", 0),
+            "clicked": figures.get(pk, {}).get("clicked", 0),
+            "report_url": reverse("reports:campaign", args=[pk]),
+        }
+        for pk in campaign_ids
+    }
