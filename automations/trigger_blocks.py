@@ -6,12 +6,12 @@ from wagtail import blocks
 
 from automations.blocks import TAGS, Choices, Selects, char, listed, number, rules, struct
 from campaigns.models import Campaign
-from contacts.models import Contact, CustomField
+from contacts.models import Contact, CustomField, MailingList, Segment
 
 CHANGES = [("grade", "grade"), ("standing", "standing"), ("owner", "owner"), ("tags", "tags")]
 WHEN = [("after", "after the date"), ("before", "before the date")]
 _LIST_HELP = "After double opt-in when the list asks for it."
-_SEGMENT_HELP = "Checked on every tick, with the segment's rules as they are then."
+_SEGMENT_HELP = "Checked about once a minute, with the segment's rules as they are then."
 _DEAL_TEXT = "Starts when a deal or order is recorded for the contact."
 _EVENT_HELP = "The name the API gives automations.services.emit(contact, name, data)."
 _MANUAL_TEXT = "Contacts enter when someone enrols them from the flow page."
@@ -66,3 +66,31 @@ def _date_fields() -> Choices:
 
 def _changes() -> Choices:
     return CHANGES + [(name, name.replace("_", " ")) for name in Contact.PROFILE_FIELDS]
+
+
+def describe(trigger: dict) -> str:
+    """A trigger in words, for the flow page."""
+    kind = trigger.get("type")
+    if kind == "list":
+        name = MailingList.objects.filter(slug=trigger.get("list")).values_list("name", flat=True).first()
+        return f"Joined the list {name or trigger.get('list')}"
+    if kind == "segment":
+        name = Segment.objects.filter(pk=trigger.get("segment")).values_list("name", flat=True).first()
+        return f"Entered the segment {name}" if name else "Entered a segment (rules of its own)"
+    if kind in ("opened", "clicked"):
+        verb = "Opened" if kind == "opened" else "Clicked in"
+        name = Campaign.objects.filter(pk=trigger.get("campaign")).values_list("name", flat=True).first()
+        return f"{verb} {name or 'any campaign'} (people, not machines)"
+    if kind == "date":
+        days, field = int(trigger.get("days", 0)), str(trigger.get("field", "")).removeprefix("custom.")
+        when = f"{abs(days)} days {'before' if days < 0 else 'after'}" if days else "On the day of"
+        every = ", every year" if trigger.get("yearly", True) else ""
+        return f"{when} the date {field}, from {int(trigger.get('hour', 0)):02d}:00 contact's time{every}"
+    return {
+        "tag": f"Tag {trigger.get('tag')} added",
+        "field": f"{str(trigger.get('field', '')).replace('_', ' ').capitalize()} changed",
+        "inactive": f"No human activity for {trigger.get('days', 90)} days",
+        "deal": "A deal or order recorded",
+        "event": f"Event {trigger.get('name')} from the API",
+        "manual": "Manual enrolment only",
+    }.get(kind, str(kind))

@@ -28,6 +28,7 @@ from automations.journey_templates import TEMPLATES
 from automations.lint import lint
 from automations.models import Journey
 from automations.steps import plan
+from automations.trigger_blocks import describe
 from campaigns.models import Campaign
 from contacts.models import Contact, MailingList, Segment
 
@@ -100,7 +101,7 @@ class FlowView(PermissionCheckedMixin, WagtailAdminTemplateMixin, TemplateView):
             tree=_tree(
                 definition.get("steps", []), counts, {step["key"] for step in path or []}, _contents(definition)
             ),
-            triggers=[json.dumps(trigger) for trigger in definition.get("triggers", [])],
+            triggers=[describe(trigger) for trigger in definition.get("triggers", [])],
             problems=lint(steps, definition),
             report=report,
             email_results=results.email_results(report["emails"], self.request.user),

@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from contacts.roles import MARKETERS, ensure_groups
 from tests.automations.conftest import email, live_journey
-from tests.factories import ContactFactory, UserFactory
+from tests.factories import ContactFactory, MailingListFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -64,6 +64,16 @@ def test_the_flow_page_shows_the_test_run_path_and_lint(marketer):
     assert "unreachable after the exit bye: never" in page
     assert "less than the tracking drain" in page
     assert "<li><code>opened</code> condition: no</li>" in page
+
+
+def test_the_flow_page_names_the_triggers_in_words(marketer):
+    MailingListFactory(slug="news", name="Monthly news")
+    journey = live_journey([email("hello")], [{"type": "list", "list": "news"}, {"type": "inactive", "days": 60}])
+
+    page = marketer.get(reverse("journeys:flow", args=[journey.pk])).content.decode()
+
+    assert "<li>Joined the list Monthly news</li>" in page
+    assert "<li>No human activity for 60 days</li>" in page
 
 
 def test_a_branch_step_reusing_a_later_key_is_refused(marketer):
