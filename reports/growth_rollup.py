@@ -1,7 +1,9 @@
 """The list growth roll-up: subscriptions counted per UTC hour by the hour each was started,
 confirmed and ended, for the hours that are over. The catch-up tick adds the hours passed since
 the ``growth`` watermark (epoch seconds of the first hour not rolled up); ``rebuild_reports``
-recounts them all. Each step reads the subscriptions once per date, whatever the backlog."""
+and a nightly task recount them all, which is how a deleted contact or a resubscription (that
+clears an unsubscribe date) reaches hours already rolled up. Each step reads the subscriptions
+once per date, whatever the backlog."""
 
 from __future__ import annotations
 

@@ -11,3 +11,8 @@ CATCH_UP_MAX_STEPS = 50
 @shared_task(ignore_result=True)
 def catch_up() -> int:
     return feeds.catch_up(max_steps=CATCH_UP_MAX_STEPS) + growth_rollup.catch_up()
+
+
+@shared_task(ignore_result=True)
+def recount_growth() -> int:
+    return growth_rollup.rebuild()
