@@ -90,6 +90,12 @@ APP_BEAT_SCHEDULE["automations-purge-step-runs"] = {
 
 # reports: sends, bounces, complaints and unsubscribes into the roll-ups (opens/clicks come with the drain).
 APP_BEAT_SCHEDULE["reports-catch-up"] = {"task": "reports.tasks.catch_up", "schedule": 10.0}
+# List growth's hours are recounted nightly, so deleted contacts and resubscriptions (which clear
+# an unsubscribe date) leave past figures as the subscriptions have them by the next morning.
+APP_BEAT_SCHEDULE["reports-recount-growth"] = {
+    "task": "reports.tasks.recount_growth",
+    "schedule": crontab(hour=3, minute=20),
+}
 
 # --- Privacy: a person's data (privacy/) ---------------------------------------------------
 # Key of the hash that keeps an erased address in the suppression list (contacts/erased.py).

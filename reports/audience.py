@@ -1,17 +1,21 @@
 """Audience reports: list growth per day, week or month, and contacts by grade, region,
-industry and owner. Grouped queries on indexed columns; nothing here is rolled up."""
+industry and owner. Growth reads the hourly roll-up (reports.growth_rollup) for the hours it
+covers and the subscriptions themselves for the rest; the rest are grouped queries."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Case, Count, DateTimeField, F, Q, When
+from django.db.models import Case, Count, DateTimeField, F, Q, Sum, When
 from django.db.models.functions import Trunc
 from django.utils import timezone
 
 from contacts.models import Activity, Contact, Subscription
+from reports import growth_rollup
+from reports.growth_rollup import HOUR, SUBSCRIPTION_DATES
+from reports.models import GrowthHour
 
 Kind = Activity.Kind
 PERIODS = {"day": 60, "week": 52, "month": 24}  # how many periods each view goes back
@@ -36,7 +40,7 @@ def growth(period: str, now: datetime | None = None) -> list[dict]:
         for row in grouped:
             rows.setdefault(row["period"], {})[name] = row["n"]
 
-    for name, moment, count in _subscription_counts(period, since):
+    for name, moment, count in _subscription_growth(period, since, now):
         bucket = rows.setdefault(moment, {})
         bucket[name] = bucket.get(name, 0) + count
     add(Activity.objects.filter(kind=Kind.BOUNCED_HARD), "occurred_at", "bounced")
@@ -49,19 +53,44 @@ def growth(period: str, now: datetime | None = None) -> list[dict]:
     return result
 
 
-SUBSCRIPTION_DATES = {"new": "created_at", "confirmed": "confirmed_at", "unsubscribed": "unsubscribed_at"}
+def _subscription_growth(period: str, since: datetime, now: datetime) -> Iterator[tuple[str, datetime, int]]:
+    """(new|confirmed|unsubscribed, period, subscriptions) since ``since``: the whole hours the
+    roll-up covers from it, and the subscriptions for the part of the first hour before them and
+    for everything after. Without the roll-up, or in a time zone whose periods do not start on
+    a UTC hour, the subscriptions alone."""
+    until = growth_rollup.rolled_up_until()
+    first = growth_rollup.hour_floor(since)
+    first = first if first == since else first + HOUR
+    whole_hours = timezone.localtime(now).utcoffset() % HOUR == timedelta(0)
+    if until is None or until <= first or not whole_hours:
+        yield from _subscription_counts(period, lambda field: Q(**{f"{field}__gte": since}))
+        return
+    rolled = (
+        GrowthHour.objects.filter(hour__gte=first, hour__lt=until)
+        .annotate(period=Trunc("hour", period))
+        .values("period")
+        .annotate(**{name: Sum(name) for name in SUBSCRIPTION_DATES})
+        .order_by()
+    )
+    for row in rolled:
+        for name in SUBSCRIPTION_DATES:
+            yield name, row["period"], row[name]
+    yield from _subscription_counts(
+        period,
+        lambda field: Q(**{f"{field}__gte": since, f"{field}__lt": first}) | Q(**{f"{field}__gte": until}),
+    )
 
 
-def _subscription_counts(period: str, since: datetime) -> Iterator[tuple[str, datetime, int]]:
+def _subscription_counts(period: str, inside: Callable[[str], Q]) -> Iterator[tuple[str, datetime, int]]:
     """(new|confirmed|unsubscribed, period, subscriptions) in one pass over the subscriptions
-    (their dates have no index: one scan instead of three). Rows are grouped by the period of
-    each date, null for a date outside the window."""
+    (their dates have no index: one scan instead of three) for the dates ``inside`` selects.
+    Rows are grouped by the period of each date, null for a date not selected."""
     recent = Q()
     dates: dict[str, Any] = {}
     for name, field in SUBSCRIPTION_DATES.items():
-        recent |= Q(**{f"{field}__gte": since})
-        inside = Case(When(**{f"{field}__gte": since}, then=F(field)), output_field=DateTimeField())
-        dates[name] = Trunc(inside, period, output_field=DateTimeField())
+        recent |= inside(field)
+        inside_date = Case(When(inside(field), then=F(field)), output_field=DateTimeField())
+        dates[name] = Trunc(inside_date, period, output_field=DateTimeField())
     grouped = Subscription.objects.filter(recent).annotate(**dates).values(*dates).annotate(n=Count("pk")).order_by()
     for row in grouped:
         for name in SUBSCRIPTION_DATES:

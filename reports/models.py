@@ -144,3 +144,18 @@ class Watermark(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} at {self.last_id}"
+
+
+class GrowthHour(models.Model):
+    """Subscriptions started, confirmed and ended in one UTC hour, over every list: what the list
+    growth view reads for the hours before the ``growth`` watermark (reports.growth_rollup)
+    instead of scanning every subscription. Whole hours add up to the days, weeks and months of
+    any time zone a whole number of hours from UTC."""
+
+    hour = models.DateTimeField(unique=True)
+    new = models.BigIntegerField(default=0)
+    confirmed = models.BigIntegerField(default=0)
+    unsubscribed = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.hour:%Y-%m-%d %H}h: +{self.new} -{self.unsubscribed}"

@@ -1,11 +1,11 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from campaigns.models import Campaign
-from reports import feeds
+from reports import feeds, growth_rollup
 
 
 class Command(BaseCommand):
-    help = "Recompute the report roll-ups from history (Activity and Message), for one campaign or all."
+    help = "Recompute the report roll-ups from history (Activity and Message) for one campaign or all, and list growth."
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--campaign", type=int, help="only this campaign")
@@ -16,3 +16,6 @@ class Command(BaseCommand):
         feeds.catch_up()
         read = feeds.rebuild(campaign)
         self.stdout.write(f"rebuilt from {read} events")
+        if campaign is None:
+            hours = growth_rollup.rebuild()
+            self.stdout.write(f"list growth rebuilt over {hours} hours")
