@@ -70,6 +70,17 @@ class ImportSummary:
             "error_count": self.error_count,
         }
 
+    def as_lines(self, where_the_rest_are: str = "") -> list[str]:
+        """The summary as a command prints it: the counts, then each kept error by row number."""
+        lines = [
+            f"{self.rows} rows: {self.created} created, {self.updated} updated, {self.skipped} skipped "
+            f"({self.unchanged} unchanged, {self.duplicates} repeated in the file), {self.error_count} errors"
+        ]
+        lines += [f"  row {error['row']}: {error['email'] or '-'}: {error['reason']}" for error in self.errors]
+        if self.error_count > len(self.errors):
+            lines.append(f"  ... and {self.error_count - len(self.errors)} more{where_the_rest_are}")
+        return lines
+
 
 class Item(Protocol):
     key: str

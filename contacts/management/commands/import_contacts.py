@@ -50,12 +50,4 @@ class Command(BaseCommand):
         if options["json"]:
             self.stdout.write(json.dumps(summary.as_json(), ensure_ascii=False))
             return
-        self.stdout.write(
-            f"{summary.rows} rows: {summary.created} created, {summary.updated} updated, "
-            f"{summary.skipped} skipped ({summary.unchanged} unchanged, {summary.duplicates} repeated in the file), "
-            f"{summary.error_count} errors"
-        )
-        for error in summary.errors:
-            self.stdout.write(f"  row {error['row']}: {error['email'] or '-'}: {error['reason']}")
-        if summary.error_count > len(summary.errors):
-            self.stdout.write(f"  ... and {summary.error_count - len(summary.errors)} more (see --errors-csv)")
+        self.stdout.write("\n".join(summary.as_lines(" (see --errors-csv)")))
