@@ -32,6 +32,10 @@ AXE_SCRIPT = ROOT / "tests" / "e2e" / "node_modules" / "axe-core" / "axe.min.js"
 WCAG_LEVELS = ["wcag2a", "wcag2aa"]
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+# expect() has a 5 s timeout of its own, apart from the page's: a test send over SMTP answered
+# in more than that while the PostgreSQL pass ran beside this one. Waiting costs a passing test
+# nothing.
+sync_api.expect.set_options(timeout=PAGE_TIMEOUT_MS)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
