@@ -5,7 +5,8 @@ skips the lint step while iterating.
 
 With DATABASE_URL set, the suite runs once, on that database. Otherwise it runs on
 SQLite and, where PostgreSQL server binaries are on PATH, at the same time on a throwaway
-cluster without the browser suite (tests/e2e), which drives pages rather than queries.
+cluster without the browser suite (tests/e2e), which drives pages rather than queries and runs
+on its own afterwards.
 Most of the suite's time is spent waiting on real workers, SMTP sinks and leases rather
 than computing, so two passes side by side take little longer than one; each has its own
 Redis and its own var/ directory, and the PostgreSQL pass's output follows the SQLite one's.
@@ -82,9 +83,13 @@ def main() -> int:
 
 
 def side_by_side(extra: list[str]) -> int:
-    """The SQLite pass in this terminal, the PostgreSQL pass at the same time into a log
-    that is printed when both have finished."""
+    """The SQLite and PostgreSQL passes at the same time (the PostgreSQL one into a log printed
+    when both have finished), then the browser suite alone: it drives Chromium, a live server and
+    real workers against one SQLite file, and the pages' timing should not depend on whatever the
+    other pass is doing."""
     services: list[RedisServer | PostgresCluster] = []
+    whole_suite = not [arg for arg in extra if not arg.startswith("-")]
+    without_browser = [*extra, "--ignore=tests/e2e"]
     try:
         cluster = PostgresCluster().start()
         services.append(cluster)
@@ -95,21 +100,25 @@ def side_by_side(extra: list[str]) -> int:
         log_path = var_dir / "pytest.log"
         started = time.monotonic()
         with log_path.open("w") as log:
-            # The browser suite drives pages, not queries, and runs in the SQLite pass.
             postgres = subprocess.Popen(
-                pytest_command([*extra, "--ignore=tests/e2e"]),
+                pytest_command(without_browser),
                 env=pass_env(postgres_redis, cluster.url, var_dir),
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
             print("\n=== test suite on PostgreSQL: running alongside, its output follows ===", flush=True)
             print("\n=== test suite on SQLite ===", flush=True)
-            sqlite_status = subprocess.call(pytest_command(extra), env=pass_env(sqlite_redis))
+            sqlite_command = pytest_command(without_browser if whole_suite else extra)
+            sqlite_status = subprocess.call(sqlite_command, env=pass_env(sqlite_redis))
             postgres_status = postgres.wait()
         print("\n=== test suite on PostgreSQL ===", flush=True)
         sys.stdout.write(log_path.read_text())
-        print(f"\nboth passes finished in {time.monotonic() - started:.0f} s", flush=True)
-        return sqlite_status or postgres_status
+        browser_status = 0
+        if whole_suite:
+            print("\n=== browser suite (SQLite) ===", flush=True)
+            browser_status = subprocess.call(pytest_command([*extra, "tests/e2e"]), env=pass_env(sqlite_redis))
+        print(f"\nall passes finished in {time.monotonic() - started:.0f} s", flush=True)
+        return sqlite_status or postgres_status or browser_status
     finally:
         for service in reversed(services):
             service.stop()
