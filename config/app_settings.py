@@ -88,8 +88,10 @@ APP_BEAT_SCHEDULE["automations-purge-step-runs"] = {
     "schedule": crontab(hour=3, minute=45),
 }
 
-# reports: sends, bounces, complaints and unsubscribes into the roll-ups (opens/clicks come with the drain).
-APP_BEAT_SCHEDULE["reports-catch-up"] = {"task": "reports.tasks.catch_up", "schedule": 10.0}
+# reports: sends, bounces, complaints and unsubscribes into the roll-ups (opens/clicks come with the
+# drain), as often as the drain runs by default so every figure lags its events alike.
+REPORTS_CATCH_UP_SECONDS = env_float("REPORTS_CATCH_UP_SECONDS", 5.0, minimum=1.0)
+APP_BEAT_SCHEDULE["reports-catch-up"] = {"task": "reports.tasks.catch_up", "schedule": REPORTS_CATCH_UP_SECONDS}
 # List growth's hours are recounted nightly, so deleted contacts and resubscriptions (which clear
 # an unsubscribe date) leave past figures as the subscriptions have them by the next morning.
 APP_BEAT_SCHEDULE["reports-recount-growth"] = {

@@ -137,10 +137,15 @@ class FirstSeen(models.Model):
 
 
 class Watermark(models.Model):
-    """The last Activity id rolled up from history (sends, bounces, complaints, unsubscribes)."""
+    """How far the history feed (sends, bounces, complaints, unsubscribes) has rolled up: every
+    Activity id up to ``last_id``, and beyond it up to ``read_to`` every id but the ``holes``:
+    [first, last, xid] ranges no committed row held when read, which a transaction older than
+    PostgreSQL transaction id ``xid`` may still fill (reports.feeds)."""
 
     name = models.CharField(max_length=40, unique=True)
     last_id = models.BigIntegerField(default=0)
+    read_to = models.BigIntegerField(default=0)
+    holes = models.JSONField(default=list, blank=True)
 
     def __str__(self) -> str:
         return f"{self.name} at {self.last_id}"

@@ -1,27 +1,25 @@
 # ruff: noqa: S608 - table and column names are this module's constants; every value is bound
-"""Folding campaign events into the roll-up tables (reports.models), set by set.
+"""Folding campaign events into the roll-up tables (reports.models), batch by batch.
 
-Two feeds call :func:`roll_up`: the tracking drain's ``events_recorded`` signal for opens and
-clicks (inside the transaction that inserted them), and :func:`catch_up` for the rest of a
-campaign's history (sends, deliveries, bounces, complaints, unsubscribes), read from Activity
-after a stored watermark. :func:`rebuild` replays Activity through the same function, so the
-rebuilt figures are the incremental ones by construction.
+Three feeds call :func:`roll_up` with ids of Activity rows: the tracking drain's
+``events_recorded`` signal for opens and clicks (inside the transaction that inserted them),
+:func:`reports.feeds.catch_up` for the rest of a campaign's history (sends, deliveries,
+bounces, complaints, unsubscribes) and :func:`reports.feeds.rebuild`. The database reads the
+rows back from Activity itself, so no event travels through Python: the only Python work per
+batch is naming the device family of the few user agents in it.
 
-Unique counts are exact because each (message, kind) pair is claimed once in ``FirstSeen``
-with ``INSERT ... ON CONFLICT DO NOTHING RETURNING``; counters grow with ``ON CONFLICT DO
-UPDATE SET total = total + excluded.total``. The claims read the whole batch in one
-statement (:func:`_batch`: arrays on PostgreSQL, a JSON array on SQLite); the statements
-themselves read the same on both.
+Unique counts are exact because each (message, kind) pair is claimed once: one bit per kind
+(and per kind by a person) in ``MessageSeen``, one row per clicked link in ``FirstSeen``.
+Within a batch and across batches the first event is the one with the lowest Activity id, so
+a rebuild, which replays the rows in id order, comes to the incremental figures whatever its
+batch size.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Collection, Sequence
 from functools import lru_cache
-from typing import Any
 
 from django.db import connection, transaction
 
@@ -52,10 +50,16 @@ HISTORY = (
 )
 # A message bounced at all (hard or soft, once): what "delivered" subtracts from "sent".
 BOUNCED = "bounced"
-# MessageSeen's bit for each kind; the bit HUMAN places higher says "by a person".
+# MessageSeen's bit for each kind; the bit HUMAN places higher says "by a person". Stored
+# flags depend on these positions: append kinds, never reorder them.
 BITS = {kind: 1 << position for position, kind in enumerate([*ENGAGEMENT, *HISTORY, BOUNCED])}
 HUMAN = 20
 BOUNCES = (Kind.BOUNCED_HARD, Kind.BOUNCED_SOFT)
+
+STAGE = "reports_rollup_stage"
+CLAIMED = "reports_rollup_claimed"
+FRESH = "reports_rollup_fresh"
+BATCH = "reports_rollup_batch"
 
 
 @lru_cache(maxsize=4096)
@@ -65,246 +69,251 @@ def device_family(user_agent: str) -> str:
     return words[:100] or "Unknown"
 
 
-def roll_up(events: Sequence[dict[str, Any]]) -> None:
-    """Add these newly recorded events (the shape of ``tracking.signals.recorded``) to the
-    roll-ups; call it in the transaction that recorded them, once per event.
+def roll_up(activity_ids: Sequence[int], user_agents: Collection[str] | None = None) -> None:
+    """Add these Activity rows (opens, clicks and the history kinds of campaigns; others are
+    skipped) to the roll-ups. Call it in the transaction that wrote them, once per row, in
+    ascending id order across calls. ``user_agents``, if known, holds at least those of the
+    rows' opens and clicks; otherwise they are read.
 
-    Python only works out, per event, which of its unique counts are new (from the claims the
-    database returns); the counting itself is one ``INSERT ... SELECT ... GROUP BY ... ON
-    CONFLICT DO UPDATE`` per roll-up table over the batch, staged once in a temporary table
-    joined to the messages' receiving domain and A/B arm (one statement in all on PostgreSQL)."""
-    events = sorted((e for e in events if e["campaign_id"] is not None), key=lambda e: e["occurred_at"])
-    if not events:
+    On PostgreSQL this is two statements: the batch's user agents, then one statement whose
+    data-modifying parts claim the unique counts (``ON CONFLICT ... RETURNING`` what was new, so
+    concurrent feeds serialise on the claimed rows) and add to every counter. SQLite, with one
+    writer at a time, runs the same parts one by one through temporary tables."""
+    if not activity_ids:
         return
-    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
-        prepared = [_prepare(event) for event in events]
-        new_bits = _claim_bits(cursor, prepared)
-        fresh_links = _claim(cursor, [key for row in prepared for key in row.link_keys])
-        _count(cursor, [row.staged(new_bits, fresh_links) for row in prepared])
-
-
-@dataclass(slots=True)
-class _Event:
-    """What the claims and the stage read of one event, worked out once."""
-
-    campaign: int
-    subject: int
-    message: int | None
-    kind: str
-    is_machine: bool
-    hour: str
-    link: int | None
-    url: str
-    family: str | None
-    bits: int
-    link_keys: tuple[tuple[int, int, str], ...]
-
-    def staged(self, new_bits: dict[tuple[int, int], int], fresh_links: set[tuple[int, int, str]]) -> list[Any]:
-        """The stage row: this event's columns and which unique counts it is the first of.
-        The first event of a batch to carry a new bit takes it; later ones find it taken."""
-        taken = 0
-        subject = (self.campaign, self.subject)
-        available = new_bits.get(subject, 0)
-        if available & self.bits:
-            taken = available & self.bits
-            new_bits[subject] = available & ~taken
-        kind_bit = BITS[self.kind]
-        first_link = [int(key in fresh_links) for key in self.link_keys]
-        fresh_links.difference_update(self.link_keys)
-        first_link += [0] * (2 - len(first_link))
-        return [
-            self.campaign,
-            self.message,
-            self.kind,
-            self.is_machine,
-            self.hour,
-            self.link,
-            self.url,
-            self.family,
-            int(bool(taken & kind_bit)),
-            int(bool(taken & (kind_bit << HUMAN))),
-            int(bool(taken & BITS[BOUNCED])),
-            *first_link,
-        ]
-
-
-@lru_cache(maxsize=4096)
-def _hour_text(hour: datetime) -> str:
-    """An hour as the database stores it; cached, a batch spans few hours."""
-    return str(connection.ops.adapt_datetimefield_value(hour))
-
-
-def _prepare(event: dict[str, Any]) -> _Event:
-    kind, human = event["kind"], not event["is_machine"]
-    campaign = event["campaign_id"]
-    subject = event["message_id"] if event["message_id"] is not None else -event["contact_id"]
-    bits = BITS[kind] | (BITS[kind] << HUMAN if human else 0)
-    if kind in BOUNCES:
-        bits |= BITS[BOUNCED]
-    link, keys = None, ()
-    if kind == Kind.CLICKED:
-        link = -1 if event["link_index"] is None else int(event["link_index"])
-        keys = (
-            ((campaign, subject, f"l{link}"), (campaign, subject, f"lh{link}"))
-            if human
-            else ((campaign, subject, f"l{link}"),)
-        )
-    family = device_family(event["user_agent"] or "") if human and kind in ENGAGEMENT else None
-    return _Event(
-        campaign,
-        subject,
-        event["message_id"],
-        kind,
-        not human,
-        _hour_text(event["occurred_at"].replace(minute=0, second=0, microsecond=0)),
-        link,
-        event["link_url"] or "",
-        family,
-        bits,
-        keys,
-    )
-
-
-def _claim_bits(cursor, prepared: list[_Event]) -> dict[tuple[int, int], int]:
-    """Set the kind bits these events carry; returns, per (campaign, subject) that changed, the
-    bits that were new.
-
-    One set-based upsert for the whole batch: it ORs the bits in and returns what each changed
-    row held before (``previous`` is set from the old row in the same UPDATE), so concurrent
-    writers serialise on the row. A row whose bits are all known already is left alone and not
-    returned: nothing of it is new (replays and repeated opens cost no row version)."""
-    bits: dict[tuple[int, int], int] = {}
-    for row in prepared:
-        key = (row.campaign, row.subject)
-        bits[key] = bits.get(key, 0) | row.bits
-    table = MessageSeen._meta.db_table
-    source, params = _batch(
-        [("campaign_id", "bigint"), ("subject", "bigint"), ("flags", "bigint")],
-        [[campaign, subject, flags] for (campaign, subject), flags in bits.items()],
-    )
-    cursor.execute(
-        f"INSERT INTO {table} (campaign_id, subject, flags, previous) "
-        f"SELECT campaign_id, subject, flags, 0 FROM {source} WHERE true "
-        f"ON CONFLICT (campaign_id, subject) DO UPDATE SET previous = {table}.flags, "
-        f"flags = {table}.flags | excluded.flags WHERE ({table}.flags | excluded.flags) <> {table}.flags "
-        "RETURNING campaign_id, subject, previous",
-        params,
-    )
-    return {(campaign, subject): bits[(campaign, subject)] & ~previous for campaign, subject, previous in cursor}
-
-
-def _claim(cursor, keys: list[tuple[int, int, str]]) -> set[tuple[int, int, str]]:
-    """Record each (campaign, subject, link key) as seen, in one statement; returns those that
-    were not seen before."""
-    if not keys:
-        return set()
-    table = FirstSeen._meta.db_table
-    source, params = _batch(
-        [("campaign_id", "bigint"), ("subject", "bigint"), ("key", "text")], [list(key) for key in dict.fromkeys(keys)]
-    )
-    cursor.execute(
-        f"INSERT INTO {table} (campaign_id, subject, key) "
-        f"SELECT campaign_id, subject, key FROM {source} WHERE true "
-        "ON CONFLICT (campaign_id, subject, key) DO NOTHING RETURNING campaign_id, subject, key",
-        params,
-    )
-    return {tuple(row) for row in cursor}
-
-
-def _batch(columns: list[tuple[str, str]], rows: list[list[Any]]) -> tuple[str, list[Any]]:
-    """A FROM item holding ``rows`` as a relation with these (name, type) columns, bound as one
-    JSON parameter (an array of arrays): a batch of any size is one statement, clear of SQLite's
-    limit on bound variables, and encoding it is one C call rather than an adapter per value.
-    PostgreSQL parses it once (jsonb), then picks items by position at no further cost."""
-    data = [json.dumps(rows, separators=(",", ":"))]
-    if connection.vendor == "postgresql":
-        picks = ", ".join(f"(value->>{at})::{kind} AS {name}" for at, (name, kind) in enumerate(columns))
-        return f"(SELECT {picks} FROM jsonb_array_elements(%s::jsonb)) AS batch", data
-    picks = ", ".join(f"json_extract(value, '$[{at}]') AS {name}" for at, (name, _) in enumerate(columns))
-    return f"(SELECT {picks} FROM json_each(%s)) AS batch", data
-
-
-STAGE = "reports_rollup_batch"
-_STAGED = [
-    ("campaign_id", "bigint"),
-    ("message_id", "bigint"),
-    ("kind", "text"),
-    ("is_machine", "boolean"),
-    ("hour", "timestamptz"),
-    ("link", "integer"),
-    ("url", "text"),
-    ("family", "text"),
-    ("first_any", "integer"),
-    ("first_human", "integer"),
-    ("first_bounced", "integer"),
-    ("first_link", "integer"),
-    ("first_link_human", "integer"),
-]
-
-
-def _count(cursor, rows: list[list[Any]]) -> None:
-    """Stage the batch with each message's receiving domain and A/B arm, then run the count
-    statements over it: on PostgreSQL all in one statement (the stage a materialised CTE, each
-    upsert a data-modifying one), on SQLite through a temporary table."""
     postgresql = connection.vendor == "postgresql"
-    columns = [(name, "text" if kind == "timestamptz" and not postgresql else kind) for name, kind in _STAGED]
-    source, params = _batch(columns, rows)
-    stage = (
-        f"SELECT batch.*, COALESCE(m.domain, '') AS domain, m.variant FROM {source} "
-        f"LEFT JOIN {Message._meta.db_table} m ON m.id = batch.message_id"
+    ids = sorted(activity_ids)
+    # As text: psycopg adapts a list value by value, the database parses the literal at once.
+    ids_param = "{" + ",".join(map(str, ids)) + "}" if postgresql else json.dumps(ids)
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+        agents = _user_agents(cursor, ids_param) if user_agents is None else user_agents
+        families = json.dumps({agent: device_family(agent) for agent in agents})
+        if postgresql:
+            cursor.execute(_postgresql_statement(), [ids_param, families])
+            return
+        for statement, bound in _sqlite_statements():
+            cursor.execute(statement, [ids_param, families] if bound else None)
+
+
+def _user_agents(cursor, ids: object) -> list[str]:
+    """The user agents a person's opens and clicks in the batch came with."""
+    cursor.execute(
+        f"SELECT DISTINCT {_sql().user_agent} FROM {Activity._meta.db_table} a WHERE a.id {_sql().in_ids}"
+        f" AND NOT a.is_machine AND a.kind IN ('{Kind.OPENED}', '{Kind.CLICKED}')",
+        [ids],
     )
-    if postgresql:
-        upserts = ", ".join(f"count{n} AS ({statement})" for n, statement in enumerate(_count_statements()))
-        cursor.execute(f"WITH {STAGE} AS MATERIALIZED ({stage}), {upserts} SELECT 1", params)
-        return
-    definition = ", ".join(f"{name} {kind}" for name, kind in columns)
-    cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {STAGE} ({definition}, domain text, variant integer)")
-    cursor.execute(f"INSERT INTO {STAGE} {stage}", params)
-    for statement in _count_statements():
-        cursor.execute(statement)
-    cursor.execute(f"DELETE FROM {STAGE}")
+    return [agent for (agent,) in cursor.fetchall()]
+
+
+class _Dialect:
+    """The few expressions PostgreSQL and SQLite spell differently."""
+
+    def __init__(self, postgresql: bool) -> None:
+        self.in_ids = "= ANY(%s::bigint[])" if postgresql else "IN (SELECT value FROM json_each(%s))"
+        self.user_agent = (
+            "COALESCE(a.details->>'ua', '')" if postgresql else "COALESCE(json_extract(a.details, '$.ua'), '')"
+        )
+        link = "(a.details->>'link')::integer" if postgresql else "json_extract(a.details, '$.link')"
+        self.link = f"COALESCE({link}, -1)"
+        self.hour = (
+            "date_trunc('hour', a.occurred_at)" if postgresql else "strftime('%%Y-%%m-%%d %%H:00:00', a.occurred_at)"
+        )
+        self.families = "jsonb_each_text(%s::jsonb)" if postgresql else "json_each(%s)"
+        # PostgreSQL: one index lookup per row (LIMIT keeps the planner from turning it into a
+        # join that walks all the campaign's messages).
+        message = Message._meta.db_table
+        self.message_join = (
+            f"LEFT JOIN LATERAL (SELECT domain, variant FROM {message} WHERE id = e.message_id LIMIT 1) AS m ON true"
+            if postgresql
+            else f"LEFT JOIN {message} m ON m.id = e.message_id"
+        )
+
+
+@lru_cache(maxsize=2)
+def _dialect(postgresql: bool) -> _Dialect:
+    return _Dialect(postgresql)
+
+
+def _sql() -> _Dialect:
+    return _dialect(connection.vendor == "postgresql")
+
+
+def _stage() -> str:
+    """The batch's rows with what the claims and counts read: subject (the message, or without
+    one the contact as a negative id), hour, link, device family, receiving domain, A/B arm, the
+    claim bits each row carries, and whether it is the first of its subject's rows of its kind
+    (by anyone, by a person), of its bounces, of its clicks on its link (by anyone, by a person).
+    The firsts are worked out on the Activity columns alone, before the wider joins."""
+    sql = _sql()
+    kind_bit = "CASE a.kind " + " ".join(f"WHEN '{kind}' THEN {bit}" for kind, bit in BITS.items() if kind != BOUNCED)
+    bounce = f"a.kind IN ('{Kind.BOUNCED_HARD}', '{Kind.BOUNCED_SOFT}')"
+    human_id = "CASE WHEN NOT a.is_machine THEN a.id END"
+    subject = "COALESCE(a.message_id, -a.contact_id)"
+    link = f"CASE WHEN a.kind = '{Kind.CLICKED}' THEN {sql.link} END"
+    kinds = ", ".join(f"'{kind}'" for kind in (*ENGAGEMENT, *HISTORY))
+    events = (
+        f"SELECT a.id, a.campaign_id, {subject} AS subject, a.message_id, a.kind, a.is_machine, {sql.hour} AS hour,"
+        f" {link} AS link, a.link_url AS url, {sql.user_agent} AS ua,"
+        f" CAST({kind_bit} END AS bigint) AS kind_bit,"
+        f" CAST(CASE WHEN a.is_machine THEN 0 ELSE ({kind_bit} END) * {1 << HUMAN} END AS bigint) AS human_bit,"
+        f" CAST(CASE WHEN {bounce} THEN {BITS[BOUNCED]} ELSE 0 END AS bigint) AS bounced_bit,"
+        f" a.id = MIN(a.id) OVER (PARTITION BY a.campaign_id, {subject}, a.kind) AS first_of_kind,"
+        f" a.id = MIN({human_id}) OVER (PARTITION BY a.campaign_id, {subject}, a.kind) AS first_human_of_kind,"
+        f" a.id = MIN(CASE WHEN {bounce} THEN a.id END) OVER (PARTITION BY a.campaign_id, {subject}) AS first_bounce,"
+        f" a.id = MIN(a.id) OVER (PARTITION BY a.campaign_id, {subject}, {link}) AS first_of_link,"
+        f" a.id = MIN({human_id}) OVER (PARTITION BY a.campaign_id, {subject}, {link}) AS first_human_of_link"
+        f" FROM {Activity._meta.db_table} a"
+        f" WHERE a.id {sql.in_ids} AND a.campaign_id IS NOT NULL AND a.kind IN ({kinds})"
+    )
+    return (
+        "SELECT e.id, e.campaign_id, e.subject, e.kind, e.is_machine, e.hour, e.link, e.url, e.kind_bit,"
+        " e.human_bit, e.bounced_bit, e.first_of_kind, e.first_human_of_kind, e.first_bounce, e.first_of_link,"
+        " e.first_human_of_link, COALESCE(m.domain, '') AS domain, m.variant,"
+        f" CASE WHEN e.kind IN ('{Kind.OPENED}', '{Kind.CLICKED}') AND NOT e.is_machine"
+        " THEN COALESCE(f.value, 'Unknown') END AS family"
+        f" FROM ({events}) AS e {sql.message_join} LEFT JOIN {sql.families} f ON f.key = e.ua"
+    )
+
+
+def _subject_bits(postgresql: bool) -> str:
+    """The bits each subject's rows carry, OR-ed. SQLite has no bit_or: there each part is a sum
+    of distinct powers of two (slower, as DISTINCT sorts every group)."""
+    bits = (
+        "bit_or(kind_bit | human_bit | bounced_bit)"
+        if postgresql
+        else "SUM(DISTINCT kind_bit) + SUM(DISTINCT human_bit) + MAX(bounced_bit)"
+    )
+    return f"SELECT campaign_id, subject, {bits} AS bits FROM {STAGE} GROUP BY campaign_id, subject"
+
+
+_LINK_KEYS = (
+    f"SELECT campaign_id, subject, 'l' || link AS key FROM {STAGE} WHERE link IS NOT NULL UNION"
+    f" SELECT campaign_id, subject, 'lh' || link FROM {STAGE} WHERE link IS NOT NULL AND NOT is_machine"
+)
+
+
+def _first(flag: str, new: str) -> str:
+    """1 on a row that is the first of its kind (``flag``) in the batch and carries a new claim."""
+    return f"CASE WHEN s.{flag} AND {new} THEN 1 ELSE 0 END"
+
+
+# The batch counted once at the finest grain the roll-ups need (a few hundred groups at most),
+# which each roll-up then sums to its own.
+_BATCH = (
+    "SELECT s.campaign_id, s.hour, s.kind, s.is_machine, s.domain, s.variant, s.link, s.family,"
+    " MIN(NULLIF(s.url, '')) AS url, COUNT(*) AS total,"
+    f" SUM({_first('first_of_kind', '(COALESCE(c.new_bits, 0) & s.kind_bit) <> 0')}) AS first_any,"
+    f" SUM({_first('first_human_of_kind', '(COALESCE(c.new_bits, 0) & s.human_bit) <> 0')}) AS first_human,"
+    f" SUM({_first('first_bounce', '(COALESCE(c.new_bits, 0) & s.bounced_bit) <> 0')}) AS first_bounced,"
+    f" SUM({_first('first_of_link', 'l.key IS NOT NULL')}) AS first_link,"
+    f" SUM({_first('first_human_of_link', 'lh.key IS NOT NULL')}) AS first_link_human"
+    f" FROM {STAGE} s LEFT JOIN {CLAIMED} c ON c.campaign_id = s.campaign_id AND c.subject = s.subject"
+    f" LEFT JOIN {FRESH} l ON l.campaign_id = s.campaign_id AND l.subject = s.subject AND l.key = 'l' || s.link"
+    f" LEFT JOIN {FRESH} lh ON lh.campaign_id = s.campaign_id AND lh.subject = s.subject"
+    " AND lh.key = 'lh' || s.link AND NOT s.is_machine"
+    " GROUP BY s.campaign_id, s.hour, s.kind, s.is_machine, s.domain, s.variant, s.link, s.family"
+)
+
+
+@lru_cache(maxsize=1)
+def _postgresql_statement() -> str:
+    """Everything in one statement: the stage and the batch are materialised CTEs, each claim
+    and each counter a data-modifying one."""
+    seen, first_seen = MessageSeen._meta.db_table, FirstSeen._meta.db_table
+    claims = (
+        # Subjects whose bits are all known already are left out by a plain read first: the
+        # upsert would lock (and so write) their rows only to change nothing.
+        f"INSERT INTO {seen} (campaign_id, subject, flags, previous) SELECT b.campaign_id, b.subject, b.bits, 0"
+        f" FROM ({_subject_bits(True)}) AS b LEFT JOIN {seen} known"
+        " ON known.campaign_id = b.campaign_id AND known.subject = b.subject"
+        " WHERE known.flags IS NULL OR (known.flags | b.bits) <> known.flags"
+        " ON CONFLICT (campaign_id, subject) DO UPDATE"
+        f" SET previous = {seen}.flags, flags = {seen}.flags | excluded.flags"
+        f" WHERE ({seen}.flags | excluded.flags) <> {seen}.flags"
+        " RETURNING campaign_id, subject, flags & ~previous AS new_bits"
+    )
+    fresh = (
+        f"INSERT INTO {first_seen} (campaign_id, subject, key) {_LINK_KEYS}"
+        " ON CONFLICT (campaign_id, subject, key) DO NOTHING RETURNING campaign_id, subject, key"
+    )
+    counts = ", ".join(f"count{n} AS ({statement})" for n, statement in enumerate(_count_statements()))
+    return (
+        f"WITH {STAGE} AS MATERIALIZED ({_stage()}), {CLAIMED} AS ({claims}), {FRESH} AS ({fresh}),"
+        f" {BATCH} AS MATERIALIZED ({_BATCH}), {counts} SELECT 1"
+    )
+
+
+@lru_cache(maxsize=1)
+def _sqlite_statements() -> list[tuple[str, bool]]:
+    """The same parts in order, each claim read before it is written (SQLite has one writer at a
+    time, and the drain's transaction holds it): (statement, whether it takes the batch)."""
+    seen, first_seen = MessageSeen._meta.db_table, FirstSeen._meta.db_table
+    claims = (
+        "SELECT b.campaign_id, b.subject, b.bits, b.bits & ~COALESCE(seen.flags, 0) AS new_bits"
+        f" FROM ({_subject_bits(False)}) AS b LEFT JOIN {seen} seen"
+        " ON seen.campaign_id = b.campaign_id AND seen.subject = b.subject"
+    )
+    fresh = (
+        f"SELECT * FROM ({_LINK_KEYS}) AS k WHERE NOT EXISTS (SELECT 1 FROM {first_seen} f"
+        " WHERE f.campaign_id = k.campaign_id AND f.subject = k.subject AND f.key = k.key)"
+    )
+    return [
+        *((f"DROP TABLE IF EXISTS temp.{name}", False) for name in (STAGE, CLAIMED, FRESH, BATCH)),
+        (f"CREATE TEMPORARY TABLE {STAGE} AS {_stage()}", True),
+        (f"CREATE TEMPORARY TABLE {CLAIMED} AS {claims}", False),
+        (
+            f"INSERT INTO {seen} (campaign_id, subject, flags, previous) SELECT campaign_id, subject, bits, 0"
+            f" FROM {CLAIMED} WHERE new_bits <> 0 ON CONFLICT (campaign_id, subject) DO UPDATE"
+            f" SET previous = {seen}.flags, flags = {seen}.flags | excluded.flags",
+            False,
+        ),
+        (f"CREATE TEMPORARY TABLE {FRESH} AS {fresh}", False),
+        (f"INSERT INTO {first_seen} (campaign_id, subject, key) SELECT campaign_id, subject, key FROM {FRESH}", False),
+        (f"CREATE TEMPORARY TABLE {BATCH} AS {_BATCH}", False),
+        *((statement, False) for statement in _count_statements()),
+    ]
 
 
 @lru_cache(maxsize=1)
 def _count_statements() -> list[str]:
-    """One ``INSERT ... SELECT ... GROUP BY`` per roll-up table over the stage, adding to the
+    """One ``INSERT ... SELECT ... GROUP BY`` per roll-up table over the batch, adding to the
     counters already stored (the other columns are only written with a new row)."""
     bounces = f"kind IN ('{Kind.BOUNCED_HARD}', '{Kind.BOUNCED_SOFT}')"
-    firsts = "COUNT(*), SUM(first_any), SUM(first_human)"
+    firsts = "SUM(total), SUM(first_any), SUM(first_human)"
     return [
         _upsert(
             CampaignHour,
             ["campaign_id", "hour", "kind", "is_machine"],
-            f"SELECT campaign_id, hour, kind, is_machine, {firsts} FROM {STAGE} GROUP BY campaign_id, hour, kind,"
-            f" is_machine UNION ALL SELECT campaign_id, hour, '{BOUNCED}', false, COUNT(*), SUM(first_bounced), 0"
-            f" FROM {STAGE} WHERE {bounces} GROUP BY campaign_id, hour",
+            f"SELECT campaign_id, hour, kind, is_machine, {firsts} FROM {BATCH} GROUP BY campaign_id, hour, kind,"
+            f" is_machine UNION ALL SELECT campaign_id, hour, '{BOUNCED}', false, SUM(total), SUM(first_bounced), 0"
+            f" FROM {BATCH} WHERE {bounces} GROUP BY campaign_id, hour",
         ),
         _upsert(
             CampaignDomainCount,
             ["campaign_id", "domain", "kind"],
-            f"SELECT campaign_id, domain, kind, {firsts} FROM {STAGE} GROUP BY campaign_id, domain, kind"
-            f" UNION ALL SELECT campaign_id, domain, '{BOUNCED}', COUNT(*), SUM(first_bounced), 0"
-            f" FROM {STAGE} WHERE {bounces} GROUP BY campaign_id, domain",
+            f"SELECT campaign_id, domain, kind, {firsts} FROM {BATCH} GROUP BY campaign_id, domain, kind"
+            f" UNION ALL SELECT campaign_id, domain, '{BOUNCED}', SUM(total), SUM(first_bounced), 0"
+            f" FROM {BATCH} WHERE {bounces} GROUP BY campaign_id, domain",
         ),
         _upsert(
             CampaignVariantCount,
             ["campaign_id", "variant", "kind"],
-            f"SELECT campaign_id, variant, kind, {firsts} FROM {STAGE} WHERE variant IS NOT NULL"
+            f"SELECT campaign_id, variant, kind, {firsts} FROM {BATCH} WHERE variant IS NOT NULL"
             " GROUP BY campaign_id, variant, kind",
         ),
         _upsert(
             CampaignLinkCount,
             ["campaign_id", "link_index", "url"],
-            "SELECT campaign_id, link, COALESCE(MIN(NULLIF(url, '')), ''), COUNT(*),"
-            " SUM(CASE WHEN is_machine THEN 0 ELSE 1 END), SUM(first_link), SUM(first_link_human)"
-            f" FROM {STAGE} WHERE kind = '{Kind.CLICKED}' GROUP BY campaign_id, link",
+            "SELECT campaign_id, link, COALESCE(MIN(url), ''), SUM(total),"
+            " SUM(CASE WHEN is_machine THEN 0 ELSE total END), SUM(first_link), SUM(first_link_human)"
+            f" FROM {BATCH} WHERE kind = '{Kind.CLICKED}' GROUP BY campaign_id, link",
             counters=["total", "total_human", "first_any", "first_human"],
             key_size=2,
         ),
         _upsert(
             CampaignDeviceCount,
             ["campaign_id", "family", "kind"],
-            f"SELECT campaign_id, family, kind, COUNT(*), SUM(first_human) FROM {STAGE} WHERE family IS NOT NULL"
+            f"SELECT campaign_id, family, kind, SUM(total), SUM(first_human) FROM {BATCH} WHERE family IS NOT NULL"
             " GROUP BY campaign_id, family, kind",
             counters=["total", "first_human"],
         ),
@@ -323,31 +332,3 @@ def _upsert(model, keys: list[str], select: str, counters: list[str] | None = No
         f"INSERT INTO {table} ({', '.join(keys + counters)}) SELECT * FROM ({select}) AS counts WHERE true "
         f"ON CONFLICT ({target}) DO UPDATE SET {updates}"
     )
-
-
-def from_activity(row: dict[str, Any]) -> dict[str, Any]:
-    """An Activity row (``values()`` of :data:`ACTIVITY_FIELDS`) in the shape roll_up reads."""
-    details = row["details"] or {}
-    return {
-        "contact_id": row["contact_id"],
-        "kind": row["kind"],
-        "occurred_at": row["occurred_at"],
-        "campaign_id": row["campaign_id"],
-        "message_id": row["message_id"],
-        "link_index": details.get("link"),
-        "link_url": row["link_url"],
-        "user_agent": details.get("ua", ""),
-        "is_machine": row["is_machine"],
-    }
-
-
-ACTIVITY_FIELDS = [
-    "contact_id",
-    "kind",
-    "occurred_at",
-    "campaign_id",
-    "message_id",
-    "link_url",
-    "details",
-    "is_machine",
-]

@@ -38,7 +38,7 @@ _POSTGRESQL = f"""
     JOIN {Contact._meta.db_table} c ON c.id = e.contact_id
     LEFT JOIN {Message._meta.db_table} m ON m.id = e.message_id
     ON CONFLICT (event_id) DO NOTHING
-    RETURNING event_id, is_machine
+    RETURNING id, event_id, is_machine
 """  # noqa: S608 - table names and constants only; the batch is a parameter
 
 # %% because the statement has parameters: the backend, and under DEBUG the debug cursor
@@ -64,14 +64,14 @@ _SQLITE = f"""
     LEFT JOIN {Message._meta.db_table} m ON m.id = e.message_id
     WHERE true
     ON CONFLICT (event_id) DO NOTHING
-    RETURNING event_id, is_machine
+    RETURNING id, event_id, is_machine
 """  # noqa: S608 - table names and constants only; the batch is a parameter
 
 
-def insert_events(rows: list[dict[str, Any]]) -> list[tuple[str, bool]]:
-    """Insert prepared rows (see tracking.services.ingest); returns (event_id, is_machine)
-    of the rows that were new."""
+def insert_events(rows: list[dict[str, Any]]) -> list[tuple[int, str, bool]]:
+    """Insert prepared rows (see tracking.services.ingest); returns (Activity id, event_id,
+    is_machine) of the rows that were new."""
     sql = _POSTGRESQL if connection.vendor == "postgresql" else _SQLITE
     with connection.cursor() as cursor:
         cursor.execute(sql, [json.dumps(rows, separators=(",", ":"))])
-        return [(event_id, bool(is_machine)) for event_id, is_machine in cursor.fetchall()]
+        return [(id_, event_id, bool(is_machine)) for id_, event_id, is_machine in cursor.fetchall()]

@@ -164,12 +164,14 @@ def _insert(entries: list[tuple[str, TrackedEvent]]) -> tuple[int, dict[int, eng
     suspects.update((e.message_id, "honeypot") for e in clicks if e.machine_reason == "honeypot")
     adapt = connection.ops.adapt_datetimefield_value  # looked up once: the proxy is slow per row
     inserted = ingest_sql.insert_events([_row(event_id, event, suspects, adapt) for event_id, event in entries])
+    signals.events_recorded.send(
+        sender=__name__,
+        activity_ids=[activity_id for activity_id, _, _ in inserted],
+        user_agents={event.user_agent for _, event in entries},
+    )
     events = dict(entries)
-    if signals.events_recorded.has_listeners():
-        recorded = [signals.recorded(events[id_], flag) for id_, flag in inserted]
-        signals.events_recorded.send(sender=__name__, events=recorded)
     deltas: dict[int, engagement.Delta] = {}
-    for event_id, is_machine in inserted:
+    for _, event_id, is_machine in inserted:
         if not is_machine:
             event = events[event_id]
             deltas.setdefault(event.contact_id, engagement.Delta()).add(event.activity_kind, event.occurred_at)
