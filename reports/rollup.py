@@ -59,6 +59,7 @@ BOUNCES = (Kind.BOUNCED_HARD, Kind.BOUNCED_SOFT)
 STAGE = "reports_rollup_stage"
 CLAIMED = "reports_rollup_claimed"
 FRESH = "reports_rollup_fresh"
+FIRSTS = "reports_rollup_firsts"
 BATCH = "reports_rollup_batch"
 
 
@@ -140,35 +141,24 @@ def _sql() -> _Dialect:
 
 def _stage() -> str:
     """The batch's rows with what the claims and counts read: subject (the message, or without
-    one the contact as a negative id), hour, link, device family, receiving domain, A/B arm, the
-    claim bits each row carries, and whether it is the first of its subject's rows of its kind
-    (by anyone, by a person), of its bounces, of its clicks on its link (by anyone, by a person).
-    The firsts are worked out on the Activity columns alone, before the wider joins."""
+    one the contact as a negative id), hour, link, device family, receiving domain, A/B arm, and
+    the claim bits each row carries."""
     sql = _sql()
     kind_bit = "CASE a.kind " + " ".join(f"WHEN '{kind}' THEN {bit}" for kind, bit in BITS.items() if kind != BOUNCED)
     bounce = f"a.kind IN ('{Kind.BOUNCED_HARD}', '{Kind.BOUNCED_SOFT}')"
-    human_id = "CASE WHEN NOT a.is_machine THEN a.id END"
-    subject = "COALESCE(a.message_id, -a.contact_id)"
-    link = f"CASE WHEN a.kind = '{Kind.CLICKED}' THEN {sql.link} END"
     kinds = ", ".join(f"'{kind}'" for kind in (*ENGAGEMENT, *HISTORY))
     events = (
-        f"SELECT a.id, a.campaign_id, {subject} AS subject, a.message_id, a.kind, a.is_machine, {sql.hour} AS hour,"
-        f" {link} AS link, a.link_url AS url, {sql.user_agent} AS ua,"
-        f" CAST({kind_bit} END AS bigint) AS kind_bit,"
+        "SELECT a.id, a.campaign_id, COALESCE(a.message_id, -a.contact_id) AS subject, a.message_id, a.kind,"
+        f" a.is_machine, {sql.hour} AS hour, CASE WHEN a.kind = '{Kind.CLICKED}' THEN {sql.link} END AS link,"
+        f" a.link_url AS url, {sql.user_agent} AS ua, CAST({kind_bit} END AS bigint) AS kind_bit,"
         f" CAST(CASE WHEN a.is_machine THEN 0 ELSE ({kind_bit} END) * {1 << HUMAN} END AS bigint) AS human_bit,"
-        f" CAST(CASE WHEN {bounce} THEN {BITS[BOUNCED]} ELSE 0 END AS bigint) AS bounced_bit,"
-        f" a.id = MIN(a.id) OVER (PARTITION BY a.campaign_id, {subject}, a.kind) AS first_of_kind,"
-        f" a.id = MIN({human_id}) OVER (PARTITION BY a.campaign_id, {subject}, a.kind) AS first_human_of_kind,"
-        f" a.id = MIN(CASE WHEN {bounce} THEN a.id END) OVER (PARTITION BY a.campaign_id, {subject}) AS first_bounce,"
-        f" a.id = MIN(a.id) OVER (PARTITION BY a.campaign_id, {subject}, {link}) AS first_of_link,"
-        f" a.id = MIN({human_id}) OVER (PARTITION BY a.campaign_id, {subject}, {link}) AS first_human_of_link"
+        f" CAST(CASE WHEN {bounce} THEN {BITS[BOUNCED]} ELSE 0 END AS bigint) AS bounced_bit"
         f" FROM {Activity._meta.db_table} a"
         f" WHERE a.id {sql.in_ids} AND a.campaign_id IS NOT NULL AND a.kind IN ({kinds})"
     )
     return (
         "SELECT e.id, e.campaign_id, e.subject, e.kind, e.is_machine, e.hour, e.link, e.url, e.kind_bit,"
-        " e.human_bit, e.bounced_bit, e.first_of_kind, e.first_human_of_kind, e.first_bounce, e.first_of_link,"
-        " e.first_human_of_link, COALESCE(m.domain, '') AS domain, m.variant,"
+        " e.human_bit, e.bounced_bit, COALESCE(m.domain, '') AS domain, m.variant,"
         f" CASE WHEN e.kind IN ('{Kind.OPENED}', '{Kind.CLICKED}') AND NOT e.is_machine"
         " THEN COALESCE(f.value, 'Unknown') END AS family"
         f" FROM ({events}) AS e {sql.message_join} LEFT JOIN {sql.families} f ON f.key = e.ua"
@@ -192,25 +182,49 @@ _LINK_KEYS = (
 )
 
 
-def _first(flag: str, new: str) -> str:
-    """1 on a row that is the first of its kind (``flag``) in the batch and carries a new claim."""
-    return f"CASE WHEN s.{flag} AND {new} THEN 1 ELSE 0 END"
+def _firsts(new_claims: str) -> str:
+    """The rows that are the first of a new claim: of their subject's rows of their kind (by
+    anyone, by a person), of its bounces, of its clicks on their link (by anyone, by a person).
+    Only subjects with a new claim are looked at: in a steady stream of repeat opens, few."""
+
+    def first(row_is_first: str, claim_is_new: str) -> str:
+        return f"CASE WHEN {row_is_first} AND {claim_is_new} THEN 1 ELSE 0 END"
+
+    by_kind = "OVER (PARTITION BY s.campaign_id, s.subject, s.kind)"
+    by_subject = "OVER (PARTITION BY s.campaign_id, s.subject)"
+    by_key = "OVER (PARTITION BY s.campaign_id, s.subject, l.key)"
+    any_ = first(f"s.id = MIN(s.id) {by_kind}", "(c.new_bits & s.kind_bit) <> 0")
+    human = first(f"s.id = MIN(CASE WHEN NOT s.is_machine THEN s.id END) {by_kind}", "(c.new_bits & s.human_bit) <> 0")
+    bounced = first(
+        f"s.id = MIN(CASE WHEN s.bounced_bit <> 0 THEN s.id END) {by_subject}", "(c.new_bits & s.bounced_bit) <> 0"
+    )
+    subjects = (
+        f"SELECT s.id, {any_} AS any_, {human} AS human, {bounced} AS bounced, 0 AS link, 0 AS link_human"
+        f" FROM {STAGE} s JOIN {CLAIMED} c ON c.campaign_id = s.campaign_id AND c.subject = s.subject"
+        f" WHERE {new_claims}"
+    )
+    link = first(f"s.id = MIN(s.id) {by_key}", "l.key = 'l' || s.link")
+    link_human = first(f"s.id = MIN(s.id) {by_key}", "l.key = 'lh' || s.link")
+    links = (
+        f"SELECT s.id, 0, 0, 0, {link}, {link_human}"
+        f" FROM {STAGE} s JOIN {FRESH} l ON l.campaign_id = s.campaign_id AND l.subject = s.subject"
+        " AND (l.key = 'l' || s.link OR (l.key = 'lh' || s.link AND NOT s.is_machine))"
+    )
+    return (
+        "SELECT id, MAX(any_) AS first_any, MAX(human) AS first_human, MAX(bounced) AS first_bounced,"
+        f" MAX(link) AS first_link, MAX(link_human) AS first_link_human FROM ({subjects} UNION ALL {links}) AS marks"
+        " GROUP BY id"
+    )
 
 
 # The batch counted once at the finest grain the roll-ups need (a few hundred groups at most),
 # which each roll-up then sums to its own.
 _BATCH = (
     "SELECT s.campaign_id, s.hour, s.kind, s.is_machine, s.domain, s.variant, s.link, s.family,"
-    " MIN(NULLIF(s.url, '')) AS url, COUNT(*) AS total,"
-    f" SUM({_first('first_of_kind', '(COALESCE(c.new_bits, 0) & s.kind_bit) <> 0')}) AS first_any,"
-    f" SUM({_first('first_human_of_kind', '(COALESCE(c.new_bits, 0) & s.human_bit) <> 0')}) AS first_human,"
-    f" SUM({_first('first_bounce', '(COALESCE(c.new_bits, 0) & s.bounced_bit) <> 0')}) AS first_bounced,"
-    f" SUM({_first('first_of_link', 'l.key IS NOT NULL')}) AS first_link,"
-    f" SUM({_first('first_human_of_link', 'lh.key IS NOT NULL')}) AS first_link_human"
-    f" FROM {STAGE} s LEFT JOIN {CLAIMED} c ON c.campaign_id = s.campaign_id AND c.subject = s.subject"
-    f" LEFT JOIN {FRESH} l ON l.campaign_id = s.campaign_id AND l.subject = s.subject AND l.key = 'l' || s.link"
-    f" LEFT JOIN {FRESH} lh ON lh.campaign_id = s.campaign_id AND lh.subject = s.subject"
-    " AND lh.key = 'lh' || s.link AND NOT s.is_machine"
+    " MIN(NULLIF(s.url, '')) AS url, COUNT(*) AS total, SUM(COALESCE(f.first_any, 0)) AS first_any,"
+    " SUM(COALESCE(f.first_human, 0)) AS first_human, SUM(COALESCE(f.first_bounced, 0)) AS first_bounced,"
+    " SUM(COALESCE(f.first_link, 0)) AS first_link, SUM(COALESCE(f.first_link_human, 0)) AS first_link_human"
+    f" FROM {STAGE} s LEFT JOIN {FIRSTS} f ON f.id = s.id"
     " GROUP BY s.campaign_id, s.hour, s.kind, s.is_machine, s.domain, s.variant, s.link, s.family"
 )
 
@@ -239,7 +253,7 @@ def _postgresql_statement() -> str:
     counts = ", ".join(f"count{n} AS ({statement})" for n, statement in enumerate(_count_statements()))
     return (
         f"WITH {STAGE} AS MATERIALIZED ({_stage()}), {CLAIMED} AS ({claims}), {FRESH} AS ({fresh}),"
-        f" {BATCH} AS MATERIALIZED ({_BATCH}), {counts} SELECT 1"
+        f" {FIRSTS} AS ({_firsts('true')}), {BATCH} AS MATERIALIZED ({_BATCH}), {counts} SELECT 1"
     )
 
 
@@ -258,7 +272,7 @@ def _sqlite_statements() -> list[tuple[str, bool]]:
         " WHERE f.campaign_id = k.campaign_id AND f.subject = k.subject AND f.key = k.key)"
     )
     return [
-        *((f"DROP TABLE IF EXISTS temp.{name}", False) for name in (STAGE, CLAIMED, FRESH, BATCH)),
+        *((f"DROP TABLE IF EXISTS temp.{name}", False) for name in (STAGE, CLAIMED, FRESH, FIRSTS, BATCH)),
         (f"CREATE TEMPORARY TABLE {STAGE} AS {_stage()}", True),
         (f"CREATE TEMPORARY TABLE {CLAIMED} AS {claims}", False),
         (
@@ -269,6 +283,7 @@ def _sqlite_statements() -> list[tuple[str, bool]]:
         ),
         (f"CREATE TEMPORARY TABLE {FRESH} AS {fresh}", False),
         (f"INSERT INTO {first_seen} (campaign_id, subject, key) SELECT campaign_id, subject, key FROM {FRESH}", False),
+        (f"CREATE TEMPORARY TABLE {FIRSTS} AS {_firsts('c.new_bits <> 0')}", False),
         (f"CREATE TEMPORARY TABLE {BATCH} AS {_BATCH}", False),
         *((statement, False) for statement in _count_statements()),
     ]
