@@ -95,8 +95,14 @@ class SendingIndexView(WagtailAdminTemplateMixin, TemplateView):
         return super().dispatch(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs):
-        campaigns = Campaign.objects.listed().only("pk", "name", "status", "scheduled_at", "started_at", "finished_at")
-        return super().get_context_data(campaigns=campaigns.order_by("-created_at")[:100], **kwargs)
+        listed = Campaign.objects.listed()
+        campaigns = listed.only("pk", "name", "status", "scheduled_at", "started_at", "finished_at")
+        return super().get_context_data(
+            campaigns=campaigns.order_by("-created_at")[:100],
+            # "No campaigns yet" alone would be wrong while journeys send their own emails.
+            others_send=not listed.exists() and Campaign.objects.exists(),
+            **kwargs,
+        )
 
 
 class SendingView(WagtailAdminTemplateMixin, TemplateView):

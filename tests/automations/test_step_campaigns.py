@@ -61,3 +61,13 @@ def test_the_sending_page_leaves_journey_emails_out_like_the_campaign_list(marke
 
     assert "Spring news" in page
     assert step["name"] not in page
+
+
+def test_the_sending_page_without_campaigns_says_where_journey_emails_are(marketer_client):
+    journey = live_journey([email("hello")], name="Welcome")
+    enrol_one(journey, ContactFactory())
+    run()
+
+    page = marketer_client.get(reverse("sending:index")).content.decode()
+
+    assert "The emails journeys send are listed on each journey's flow page." in page
