@@ -38,6 +38,7 @@ def run(args) -> None:
     from campaigns.models import Campaign, Message
     from config.redis import request_client
     from contacts.models import Activity, Contact
+    from reports import rollup
     from tests.factories import CampaignFactory
     from tracking import buffer, services
     from tracking.events import TrackedEvent
@@ -86,7 +87,7 @@ def run(args) -> None:
         file=sys.stderr,
     )
 
-    spent = {"insert": 0.0, "credit": 0.0}
+    spent = {"insert": 0.0, "credit": 0.0, "rollup": 0.0}
 
     def timed(name, function):
         def wrapper(*a, **kw):
@@ -101,6 +102,8 @@ def run(args) -> None:
     # Time the two SQL statements apart from the Python around them.
     services.ingest_sql.insert_events = timed("insert", services.ingest_sql.insert_events)
     services.engagement.apply_human_events = timed("credit", services.engagement.apply_human_events)
+    # The report roll-ups the drain's signal runs in each batch's transaction (reports.feeds).
+    rollup.roll_up = timed("rollup", rollup.roll_up)
     cpu_start = time.process_time()
     start = time.perf_counter()
     drained = services.drain_events(batch_size=args.batch)
@@ -114,6 +117,8 @@ def run(args) -> None:
     print(f"drain rate:            {drained / elapsed:,.0f} events/s")
     print(f"  in Activity INSERTs: {spent['insert']:.1f} s (wall, incl. JSON encoding)")
     print(f"  in contact UPDATEs:  {spent['credit']:.1f} s (wall)")
+    share = 100 * spent["rollup"] / (elapsed - spent["rollup"])
+    print(f"  in report roll-ups:  {spent['rollup']:.1f} s (wall), adding {share:.1f}% to the drain without them")
     print(f"  drain process CPU:   {cpu:.1f} s (Python, Redis client, JSON)")
     print(f"database:              {connection.vendor}")
 

@@ -99,8 +99,8 @@ def roll_up(activity_ids: Sequence[int], user_agents: Collection[str] | None = N
 def _user_agents(cursor, ids: object) -> list[str]:
     """The user agents a person's opens and clicks in the batch came with."""
     cursor.execute(
-        f"SELECT DISTINCT {_sql().user_agent} FROM {Activity._meta.db_table} a WHERE a.id {_sql().in_ids}"
-        f" AND NOT a.is_machine AND a.kind IN ('{Kind.OPENED}', '{Kind.CLICKED}')",
+        f"SELECT DISTINCT {_sql().user_agent} FROM {_sql().rows}"
+        f" WHERE NOT a.is_machine AND a.kind IN ('{Kind.OPENED}', '{Kind.CLICKED}')",
         [ids],
     )
     return [agent for (agent,) in cursor.fetchall()]
@@ -110,7 +110,12 @@ class _Dialect:
     """The few expressions PostgreSQL and SQLite spell differently."""
 
     def __init__(self, postgresql: bool) -> None:
-        self.in_ids = "= ANY(%s::bigint[])" if postgresql else "IN (SELECT value FROM json_each(%s))"
+        in_ids = "= ANY(%s::bigint[])" if postgresql else "IN (SELECT value FROM json_each(%s))"
+        # The batch's Activity rows, found by id alone: OFFSET 0 keeps PostgreSQL from also
+        # answering the kind condition from its index, which (with an estimate out of date after
+        # a burst of inserts) had it walk every open in that index to find a batch's rows.
+        fence = " OFFSET 0" if postgresql else ""
+        self.rows = f"(SELECT * FROM {Activity._meta.db_table} WHERE id {in_ids}{fence}) AS a"
         self.user_agent = (
             "COALESCE(a.details->>'ua', '')" if postgresql else "COALESCE(json_extract(a.details, '$.ua'), '')"
         )
@@ -153,8 +158,7 @@ def _stage() -> str:
         f" a.link_url AS url, {sql.user_agent} AS ua, CAST({kind_bit} END AS bigint) AS kind_bit,"
         f" CAST(CASE WHEN a.is_machine THEN 0 ELSE ({kind_bit} END) * {1 << HUMAN} END AS bigint) AS human_bit,"
         f" CAST(CASE WHEN {bounce} THEN {BITS[BOUNCED]} ELSE 0 END AS bigint) AS bounced_bit"
-        f" FROM {Activity._meta.db_table} a"
-        f" WHERE a.id {sql.in_ids} AND a.campaign_id IS NOT NULL AND a.kind IN ({kinds})"
+        f" FROM {sql.rows} WHERE a.campaign_id IS NOT NULL AND a.kind IN ({kinds})"
     )
     return (
         "SELECT e.id, e.campaign_id, e.subject, e.kind, e.is_machine, e.hour, e.link, e.url, e.kind_bit,"
