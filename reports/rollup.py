@@ -125,13 +125,15 @@ class _Dialect:
             "date_trunc('hour', a.occurred_at)" if postgresql else "strftime('%%Y-%%m-%%d %%H:00:00', a.occurred_at)"
         )
         self.families = "jsonb_each_text(%s::jsonb)" if postgresql else "json_each(%s)"
-        # PostgreSQL: one index lookup per row (LIMIT keeps the planner from turning it into a
-        # join that walks all the campaign's messages).
-        message = Message._meta.db_table
-        self.message_join = (
-            f"LEFT JOIN LATERAL (SELECT domain, variant FROM {message} WHERE id = e.message_id LIMIT 1) AS m ON true"
+        # The subject's claim row, which also keeps its message's receiving domain and A/B arm:
+        # one index lookup per row (on PostgreSQL, LIMIT keeps the planner from turning it into a
+        # join that walks all of the campaign's claims).
+        seen = MessageSeen._meta.db_table
+        self.known_join = (
+            f"LEFT JOIN LATERAL (SELECT flags, domain, variant FROM {seen} WHERE campaign_id = e.campaign_id"
+            " AND subject = e.subject LIMIT 1) AS known ON true"
             if postgresql
-            else f"LEFT JOIN {message} m ON m.id = e.message_id"
+            else f"LEFT JOIN {seen} known ON known.campaign_id = e.campaign_id AND known.subject = e.subject"
         )
 
 
@@ -160,12 +162,18 @@ def _stage() -> str:
         f" CAST(CASE WHEN {bounce} THEN {BITS[BOUNCED]} ELSE 0 END AS bigint) AS bounced_bit"
         f" FROM {sql.rows} WHERE a.campaign_id IS NOT NULL AND a.kind IN ({kinds})"
     )
+    # Only a subject without a claim row yet (or one claimed before rows kept the domain) has
+    # its message looked up.
+    message = f"(SELECT {{}} FROM {Message._meta.db_table} WHERE id = e.message_id)"
     return (
         "SELECT e.id, e.campaign_id, e.subject, e.kind, e.is_machine, e.hour, e.link, e.url, e.kind_bit,"
-        " e.human_bit, e.bounced_bit, COALESCE(m.domain, '') AS domain, m.variant,"
-        f" CASE WHEN e.kind IN ('{Kind.OPENED}', '{Kind.CLICKED}') AND NOT e.is_machine"
+        " e.human_bit, e.bounced_bit, known.flags AS known_flags,"
+        " CASE WHEN known.domain IS NULL THEN 1 ELSE 0 END AS unkept,"
+        f" CASE WHEN known.domain IS NULL THEN COALESCE({message.format('domain')}, '') ELSE known.domain END"
+        f" AS domain, CASE WHEN known.domain IS NULL THEN {message.format('variant')} ELSE known.variant END"
+        f" AS variant, CASE WHEN e.kind IN ('{Kind.OPENED}', '{Kind.CLICKED}') AND NOT e.is_machine"
         " THEN COALESCE(f.value, 'Unknown') END AS family"
-        f" FROM ({events}) AS e {sql.message_join} LEFT JOIN {sql.families} f ON f.key = e.ua"
+        f" FROM ({events}) AS e {sql.known_join} LEFT JOIN {sql.families} f ON f.key = e.ua"
     )
 
 
@@ -177,7 +185,10 @@ def _subject_bits(postgresql: bool) -> str:
         if postgresql
         else "SUM(DISTINCT kind_bit) + SUM(DISTINCT human_bit) + MAX(bounced_bit)"
     )
-    return f"SELECT campaign_id, subject, {bits} AS bits FROM {STAGE} GROUP BY campaign_id, subject"
+    return (
+        f"SELECT campaign_id, subject, {bits} AS bits, MIN(known_flags) AS known, MAX(unkept) AS unkept,"
+        f" MIN(domain) AS domain, MIN(variant) AS variant FROM {STAGE} GROUP BY campaign_id, subject"
+    )
 
 
 _LINK_KEYS = (
@@ -233,21 +244,30 @@ _BATCH = (
 )
 
 
+_CLAIM_INSERT = f"INSERT INTO {MessageSeen._meta.db_table} (campaign_id, subject, flags, previous, domain, variant)"
+
+
+def _claim_update(seen: str) -> str:
+    """Add the new bits to a claim row, keeping what they were; a row from before claim rows kept
+    the message's domain and arm gets them now (so each old row is looked up once more at most)."""
+    return (
+        f"ON CONFLICT (campaign_id, subject) DO UPDATE SET previous = {seen}.flags,"
+        f" flags = {seen}.flags | excluded.flags, domain = COALESCE({seen}.domain, excluded.domain),"
+        f" variant = CASE WHEN {seen}.domain IS NULL THEN excluded.variant ELSE {seen}.variant END"
+    )
+
+
 @lru_cache(maxsize=1)
 def _postgresql_statement() -> str:
     """Everything in one statement: the stage and the batch are materialised CTEs, each claim
     and each counter a data-modifying one."""
     seen, first_seen = MessageSeen._meta.db_table, FirstSeen._meta.db_table
     claims = (
-        # Subjects whose bits are all known already are left out by a plain read first: the
-        # upsert would lock (and so write) their rows only to change nothing.
-        f"INSERT INTO {seen} (campaign_id, subject, flags, previous) SELECT b.campaign_id, b.subject, b.bits, 0"
-        f" FROM ({_subject_bits(True)}) AS b LEFT JOIN {seen} known"
-        " ON known.campaign_id = b.campaign_id AND known.subject = b.subject"
-        " WHERE known.flags IS NULL OR (known.flags | b.bits) <> known.flags"
-        " ON CONFLICT (campaign_id, subject) DO UPDATE"
-        f" SET previous = {seen}.flags, flags = {seen}.flags | excluded.flags"
-        f" WHERE ({seen}.flags | excluded.flags) <> {seen}.flags"
+        # Subjects whose bits were all known when the stage read them are left out: the upsert
+        # would lock (and so write) their rows only to change nothing.
+        f"{_CLAIM_INSERT} SELECT campaign_id, subject, bits, 0, domain, variant FROM ({_subject_bits(True)}) AS b"
+        " WHERE known IS NULL OR (known | bits) <> known OR unkept = 1"
+        f" {_claim_update(seen)} WHERE ({seen}.flags | excluded.flags) <> {seen}.flags OR {seen}.domain IS NULL"
         " RETURNING campaign_id, subject, flags & ~previous AS new_bits"
     )
     fresh = (
@@ -266,11 +286,7 @@ def _sqlite_statements() -> list[tuple[str, bool]]:
     """The same parts in order, each claim read before it is written (SQLite has one writer at a
     time, and the drain's transaction holds it): (statement, whether it takes the batch)."""
     seen, first_seen = MessageSeen._meta.db_table, FirstSeen._meta.db_table
-    claims = (
-        "SELECT b.campaign_id, b.subject, b.bits, b.bits & ~COALESCE(seen.flags, 0) AS new_bits"
-        f" FROM ({_subject_bits(False)}) AS b LEFT JOIN {seen} seen"
-        " ON seen.campaign_id = b.campaign_id AND seen.subject = b.subject"
-    )
+    claims = f"SELECT *, bits & ~COALESCE(known, 0) AS new_bits FROM ({_subject_bits(False)}) AS b"
     fresh = (
         f"SELECT * FROM ({_LINK_KEYS}) AS k WHERE NOT EXISTS (SELECT 1 FROM {first_seen} f"
         " WHERE f.campaign_id = k.campaign_id AND f.subject = k.subject AND f.key = k.key)"
@@ -280,9 +296,8 @@ def _sqlite_statements() -> list[tuple[str, bool]]:
         (f"CREATE TEMPORARY TABLE {STAGE} AS {_stage()}", True),
         (f"CREATE TEMPORARY TABLE {CLAIMED} AS {claims}", False),
         (
-            f"INSERT INTO {seen} (campaign_id, subject, flags, previous) SELECT campaign_id, subject, bits, 0"
-            f" FROM {CLAIMED} WHERE new_bits <> 0 ON CONFLICT (campaign_id, subject) DO UPDATE"
-            f" SET previous = {seen}.flags, flags = {seen}.flags | excluded.flags",
+            f"{_CLAIM_INSERT} SELECT campaign_id, subject, bits, 0, domain, variant FROM {CLAIMED}"
+            f" WHERE new_bits <> 0 OR unkept = 1 {_claim_update(seen)}",
             False,
         ),
         (f"CREATE TEMPORARY TABLE {FRESH} AS {fresh}", False),

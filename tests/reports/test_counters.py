@@ -12,7 +12,7 @@ from campaigns.models import Campaign
 from contacts import services as contact_services
 from contacts.models import Contact
 from reports import feeds, services
-from reports.models import Watermark
+from reports.models import MessageSeen, Watermark
 from tests.campaigns.conftest import campaign_for
 from tests.factories import CampaignFactory, MessageFactory
 from tests.reports.conftest import catch_up, play
@@ -71,6 +71,32 @@ def test_each_receiving_domain_has_its_delivery_and_openers(story):
         {"domain": "mail.example.org", "sent": 2, "delivered": 1, "bounced": 1, "unique_human_opens": 2},
         {"domain": "inbox.example.net", "sent": 1, "delivered": 1, "bounced": 0, "unique_human_opens": 0},
     ]
+
+
+def test_an_open_on_a_claim_row_from_before_domains_were_kept_counts_under_its_messages_domain(story):
+    catch_up()
+    MessageSeen.objects.filter(subject=story.bob.pk).update(domain=None, variant=None)
+
+    tracking.ingest([("late", story.event(story.bob, "o", minutes=30))])
+
+    [bobs_domain] = [row for row in services.domains(story.campaign.pk) if row["domain"] == "inbox.example.net"]
+    assert (bobs_domain["unique_human_opens"], MessageSeen.objects.get(subject=story.bob.pk).domain) == (
+        1,
+        "inbox.example.net",
+    )
+
+
+def test_a_claim_row_from_before_domains_were_kept_gets_its_domain_with_its_next_event_even_a_repeat(story):
+    catch_up()
+    tracking.ingest([("first", story.event(story.bob, "o", minutes=30))])
+    MessageSeen.objects.filter(subject=story.bob.pk).update(domain=None, variant=None)
+
+    tracking.ingest([("again", story.event(story.bob, "o", minutes=31))])
+
+    assert MessageSeen.objects.filter(subject=story.bob.pk).values_list("domain", "variant").get() == (
+        "inbox.example.net",
+        story.bob.variant,
+    )
 
 
 def test_deleting_contacts_changes_no_total(story):
