@@ -113,6 +113,10 @@ class MessageSeen(models.Model):
     subject = models.BigIntegerField()
     flags = models.BigIntegerField(default=0)
     previous = models.BigIntegerField(default=0)
+    # Links clicked, one bit per link index below reports.rollup.LINK_BITS and one per index by a
+    # person; ``previous_links`` is their value before the last upsert, as ``previous`` is.
+    links = models.BigIntegerField(default=0)
+    previous_links = models.BigIntegerField(default=0)
     # The message's receiving domain and A/B arm, kept so a batch's events need no message
     # lookup; null on rows claimed before they were kept ("" and null for a contact).
     domain = models.CharField(max_length=253, null=True, blank=True)  # noqa: DJ001 - null: not kept yet

@@ -9,7 +9,8 @@ rows back from Activity itself, so no event travels through Python: the only Pyt
 batch is naming the device family of the few user agents in it.
 
 Unique counts are exact because each (message, kind) pair is claimed once: one bit per kind
-(and per kind by a person) in ``MessageSeen``, one row per clicked link in ``FirstSeen``.
+(and per kind by a person) in ``MessageSeen.flags``, one per link 0-30 (and per link by a
+person) in ``MessageSeen.links``, and a ``FirstSeen`` row per other link clicked.
 Within a batch and across batches the first event is the one with the lowest Activity id, so
 a rebuild, which replays the rows in id order, comes to the incremental figures whatever its
 batch size.
@@ -54,6 +55,9 @@ BOUNCED = "bounced"
 # flags depend on these positions: append kinds, never reorder them.
 BITS = {kind: 1 << position for position, kind in enumerate([*ENGAGEMENT, *HISTORY, BOUNCED])}
 HUMAN = 20
+# Links 0..LINK_BITS-1 are claimed in MessageSeen.links (bit n, and bit LINK_BITS + n by a
+# person); any other link index in a FirstSeen row.
+LINK_BITS = 31
 BOUNCES = (Kind.BOUNCED_HARD, Kind.BOUNCED_SOFT)
 
 STAGE = "reports_rollup_stage"
@@ -130,7 +134,7 @@ class _Dialect:
         # join that walks all of the campaign's claims).
         seen = MessageSeen._meta.db_table
         self.known_join = (
-            f"LEFT JOIN LATERAL (SELECT flags, domain, variant FROM {seen} WHERE campaign_id = e.campaign_id"
+            f"LEFT JOIN LATERAL (SELECT flags, links, domain, variant FROM {seen} WHERE campaign_id = e.campaign_id"
             " AND subject = e.subject LIMIT 1) AS known ON true"
             if postgresql
             else f"LEFT JOIN {seen} known ON known.campaign_id = e.campaign_id AND known.subject = e.subject"
@@ -154,12 +158,16 @@ def _stage() -> str:
     kind_bit = "CASE a.kind " + " ".join(f"WHEN '{kind}' THEN {bit}" for kind, bit in BITS.items() if kind != BOUNCED)
     bounce = f"a.kind IN ('{Kind.BOUNCED_HARD}', '{Kind.BOUNCED_SOFT}')"
     kinds = ", ".join(f"'{kind}'" for kind in (*ENGAGEMENT, *HISTORY))
+    link_in_bits = f"a.kind = '{Kind.CLICKED}' AND {sql.link} BETWEEN 0 AND {LINK_BITS - 1}"
     events = (
         "SELECT a.id, a.campaign_id, COALESCE(a.message_id, -a.contact_id) AS subject, a.message_id, a.kind,"
         f" a.is_machine, {sql.hour} AS hour, CASE WHEN a.kind = '{Kind.CLICKED}' THEN {sql.link} END AS link,"
         f" a.link_url AS url, {sql.user_agent} AS ua, CAST({kind_bit} END AS bigint) AS kind_bit,"
         f" CAST(CASE WHEN a.is_machine THEN 0 ELSE ({kind_bit} END) * {1 << HUMAN} END AS bigint) AS human_bit,"
-        f" CAST(CASE WHEN {bounce} THEN {BITS[BOUNCED]} ELSE 0 END AS bigint) AS bounced_bit"
+        f" CAST(CASE WHEN {bounce} THEN {BITS[BOUNCED]} ELSE 0 END AS bigint) AS bounced_bit,"
+        f" CASE WHEN {link_in_bits} THEN CAST(1 AS bigint) << {sql.link} ELSE 0 END AS link_bit,"
+        f" CASE WHEN {link_in_bits} AND NOT a.is_machine THEN CAST(1 AS bigint) << ({LINK_BITS} + {sql.link})"
+        " ELSE 0 END AS link_human_bit"
         f" FROM {sql.rows} WHERE a.campaign_id IS NOT NULL AND a.kind IN ({kinds})"
     )
     # Only a subject without a claim row yet (or one claimed before rows kept the domain) has
@@ -167,7 +175,8 @@ def _stage() -> str:
     message = f"(SELECT {{}} FROM {Message._meta.db_table} WHERE id = e.message_id)"
     return (
         "SELECT e.id, e.campaign_id, e.subject, e.kind, e.is_machine, e.hour, e.link, e.url, e.kind_bit,"
-        " e.human_bit, e.bounced_bit, known.flags AS known_flags,"
+        " e.human_bit, e.bounced_bit, e.link_bit, e.link_human_bit, known.flags AS known_flags,"
+        " known.links AS known_links,"
         " CASE WHEN known.domain IS NULL THEN 1 ELSE 0 END AS unkept,"
         f" CASE WHEN known.domain IS NULL THEN COALESCE({message.format('domain')}, '') ELSE known.domain END"
         f" AS domain, CASE WHEN known.domain IS NULL THEN {message.format('variant')} ELSE known.variant END"
@@ -180,20 +189,26 @@ def _stage() -> str:
 def _subject_bits(postgresql: bool) -> str:
     """The bits each subject's rows carry, OR-ed. SQLite has no bit_or: there each part is a sum
     of distinct powers of two (slower, as DISTINCT sorts every group)."""
-    bits = (
-        "bit_or(kind_bit | human_bit | bounced_bit)"
+    bits, links = (
+        ("bit_or(kind_bit | human_bit | bounced_bit)", "bit_or(link_bit | link_human_bit)")
         if postgresql
-        else "SUM(DISTINCT kind_bit) + SUM(DISTINCT human_bit) + MAX(bounced_bit)"
+        else (
+            "SUM(DISTINCT kind_bit) + SUM(DISTINCT human_bit) + MAX(bounced_bit)",
+            "SUM(DISTINCT link_bit) + SUM(DISTINCT link_human_bit)",
+        )
     )
     return (
-        f"SELECT campaign_id, subject, {bits} AS bits, MIN(known_flags) AS known, MAX(unkept) AS unkept,"
-        f" MIN(domain) AS domain, MIN(variant) AS variant FROM {STAGE} GROUP BY campaign_id, subject"
+        f"SELECT campaign_id, subject, {bits} AS bits, {links} AS links, MIN(known_flags) AS known,"
+        " MIN(known_links) AS known_links, MAX(unkept) AS unkept, MIN(domain) AS domain, MIN(variant) AS variant"
+        f" FROM {STAGE} GROUP BY campaign_id, subject"
     )
 
 
+# Clicks on a link with no bit of its own (an index past the bits, or none: -1).
 _LINK_KEYS = (
-    f"SELECT campaign_id, subject, 'l' || link AS key FROM {STAGE} WHERE link IS NOT NULL UNION"
-    f" SELECT campaign_id, subject, 'lh' || link FROM {STAGE} WHERE link IS NOT NULL AND NOT is_machine"
+    f"SELECT campaign_id, subject, 'l' || link AS key FROM {STAGE} WHERE link_bit = 0 AND link IS NOT NULL UNION"
+    f" SELECT campaign_id, subject, 'lh' || link FROM {STAGE} WHERE link_bit = 0 AND link IS NOT NULL"
+    " AND NOT is_machine"
 )
 
 
@@ -206,6 +221,7 @@ def _firsts(new_claims: str) -> str:
         return f"CASE WHEN {row_is_first} AND {claim_is_new} THEN 1 ELSE 0 END"
 
     by_kind = "OVER (PARTITION BY s.campaign_id, s.subject, s.kind)"
+    by_link = "OVER (PARTITION BY s.campaign_id, s.subject, s.link)"
     by_subject = "OVER (PARTITION BY s.campaign_id, s.subject)"
     by_key = "OVER (PARTITION BY s.campaign_id, s.subject, l.key)"
     any_ = first(f"s.id = MIN(s.id) {by_kind}", "(c.new_bits & s.kind_bit) <> 0")
@@ -213,8 +229,13 @@ def _firsts(new_claims: str) -> str:
     bounced = first(
         f"s.id = MIN(CASE WHEN s.bounced_bit <> 0 THEN s.id END) {by_subject}", "(c.new_bits & s.bounced_bit) <> 0"
     )
+    link_bit = first(f"s.id = MIN(s.id) {by_link}", "(c.new_links & s.link_bit) <> 0")
+    link_human_bit = first(
+        f"s.id = MIN(CASE WHEN NOT s.is_machine THEN s.id END) {by_link}", "(c.new_links & s.link_human_bit) <> 0"
+    )
     subjects = (
-        f"SELECT s.id, {any_} AS any_, {human} AS human, {bounced} AS bounced, 0 AS link, 0 AS link_human"
+        f"SELECT s.id, {any_} AS any_, {human} AS human, {bounced} AS bounced, {link_bit} AS link,"
+        f" {link_human_bit} AS link_human"
         f" FROM {STAGE} s JOIN {CLAIMED} c ON c.campaign_id = s.campaign_id AND c.subject = s.subject"
         f" WHERE {new_claims}"
     )
@@ -244,7 +265,10 @@ _BATCH = (
 )
 
 
-_CLAIM_INSERT = f"INSERT INTO {MessageSeen._meta.db_table} (campaign_id, subject, flags, previous, domain, variant)"
+_CLAIM_INSERT = (
+    f"INSERT INTO {MessageSeen._meta.db_table} (campaign_id, subject, flags, previous, links, previous_links,"
+    " domain, variant) SELECT campaign_id, subject, bits, 0, links, 0, domain, variant"
+)
 
 
 def _claim_update(seen: str) -> str:
@@ -252,7 +276,8 @@ def _claim_update(seen: str) -> str:
     the message's domain and arm gets them now (so each old row is looked up once more at most)."""
     return (
         f"ON CONFLICT (campaign_id, subject) DO UPDATE SET previous = {seen}.flags,"
-        f" flags = {seen}.flags | excluded.flags, domain = COALESCE({seen}.domain, excluded.domain),"
+        f" flags = {seen}.flags | excluded.flags, previous_links = {seen}.links, links = {seen}.links | excluded.links,"
+        f" domain = COALESCE({seen}.domain, excluded.domain),"
         f" variant = CASE WHEN {seen}.domain IS NULL THEN excluded.variant ELSE {seen}.variant END"
     )
 
@@ -265,10 +290,11 @@ def _postgresql_statement() -> str:
     claims = (
         # Subjects whose bits were all known when the stage read them are left out: the upsert
         # would lock (and so write) their rows only to change nothing.
-        f"{_CLAIM_INSERT} SELECT campaign_id, subject, bits, 0, domain, variant FROM ({_subject_bits(True)}) AS b"
-        " WHERE known IS NULL OR (known | bits) <> known OR unkept = 1"
-        f" {_claim_update(seen)} WHERE ({seen}.flags | excluded.flags) <> {seen}.flags OR {seen}.domain IS NULL"
-        " RETURNING campaign_id, subject, flags & ~previous AS new_bits"
+        f"{_CLAIM_INSERT} FROM ({_subject_bits(True)}) AS b"
+        " WHERE known IS NULL OR (known | bits) <> known OR (known_links | links) <> known_links OR unkept = 1"
+        f" {_claim_update(seen)} WHERE ({seen}.flags | excluded.flags) <> {seen}.flags"
+        f" OR ({seen}.links | excluded.links) <> {seen}.links OR {seen}.domain IS NULL"
+        " RETURNING campaign_id, subject, flags & ~previous AS new_bits, links & ~previous_links AS new_links"
     )
     fresh = (
         f"INSERT INTO {first_seen} (campaign_id, subject, key) {_LINK_KEYS}"
@@ -286,7 +312,10 @@ def _sqlite_statements() -> list[tuple[str, bool]]:
     """The same parts in order, each claim read before it is written (SQLite has one writer at a
     time, and the drain's transaction holds it): (statement, whether it takes the batch)."""
     seen, first_seen = MessageSeen._meta.db_table, FirstSeen._meta.db_table
-    claims = f"SELECT *, bits & ~COALESCE(known, 0) AS new_bits FROM ({_subject_bits(False)}) AS b"
+    claims = (
+        "SELECT *, bits & ~COALESCE(known, 0) AS new_bits, links & ~COALESCE(known_links, 0) AS new_links"
+        f" FROM ({_subject_bits(False)}) AS b"
+    )
     fresh = (
         f"SELECT * FROM ({_LINK_KEYS}) AS k WHERE NOT EXISTS (SELECT 1 FROM {first_seen} f"
         " WHERE f.campaign_id = k.campaign_id AND f.subject = k.subject AND f.key = k.key)"
@@ -296,13 +325,12 @@ def _sqlite_statements() -> list[tuple[str, bool]]:
         (f"CREATE TEMPORARY TABLE {STAGE} AS {_stage()}", True),
         (f"CREATE TEMPORARY TABLE {CLAIMED} AS {claims}", False),
         (
-            f"{_CLAIM_INSERT} SELECT campaign_id, subject, bits, 0, domain, variant FROM {CLAIMED}"
-            f" WHERE new_bits <> 0 OR unkept = 1 {_claim_update(seen)}",
+            f"{_CLAIM_INSERT} FROM {CLAIMED} WHERE new_bits <> 0 OR new_links <> 0 OR unkept = 1 {_claim_update(seen)}",
             False,
         ),
         (f"CREATE TEMPORARY TABLE {FRESH} AS {fresh}", False),
         (f"INSERT INTO {first_seen} (campaign_id, subject, key) SELECT campaign_id, subject, key FROM {FRESH}", False),
-        (f"CREATE TEMPORARY TABLE {FIRSTS} AS {_firsts('c.new_bits <> 0')}", False),
+        (f"CREATE TEMPORARY TABLE {FIRSTS} AS {_firsts('c.new_bits <> 0 OR c.new_links <> 0')}", False),
         (f"CREATE TEMPORARY TABLE {BATCH} AS {_BATCH}", False),
         *((statement, False) for statement in _count_statements()),
     ]
