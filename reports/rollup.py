@@ -94,7 +94,10 @@ def roll_up(activity_ids: Sequence[int], user_agents: Collection[str] | None = N
         agents = _user_agents(cursor, ids_param) if user_agents is None else user_agents
         families = json.dumps({agent: device_family(agent) for agent in agents})
         if postgresql:
-            cursor.execute(_postgresql_statement(), [ids_param, families])
+            # A drain's batch is a run of ids with few gaps: read as a range, not id by id.
+            dense = ids[-1] - ids[0] < 2 * len(ids)
+            span = [ids[0], ids[-1]] if dense else []
+            cursor.execute(_postgresql_statement(dense), [*span, ids_param, families])
             return
         for statement, bound in _sqlite_statements():
             cursor.execute(statement, [ids_param, families] if bound else None)
@@ -114,12 +117,20 @@ class _Dialect:
     """The few expressions PostgreSQL and SQLite spell differently."""
 
     def __init__(self, postgresql: bool) -> None:
-        in_ids = "= ANY(%s::bigint[])" if postgresql else "IN (SELECT value FROM json_each(%s))"
         # The batch's Activity rows, found by id alone: OFFSET 0 keeps PostgreSQL from also
         # answering the kind condition from its index, which (with an estimate out of date after
         # a burst of inserts) had it walk every open in that index to find a batch's rows.
-        fence = " OFFSET 0" if postgresql else ""
-        self.rows = f"(SELECT * FROM {Activity._meta.db_table} WHERE id {in_ids}{fence}) AS a"
+        activity = Activity._meta.db_table
+        self.rows = (
+            f"(SELECT * FROM {activity} WHERE id = ANY(%s::bigint[]) OFFSET 0) AS a"
+            if postgresql
+            else f"(SELECT * FROM {activity} WHERE id IN (SELECT value FROM json_each(%s))) AS a"
+        )
+        # A dense batch: the id range read in order, the batch's ids picked out of it (``+ 0``
+        # keeps the list from being used as index lookups, one per id).
+        self.rows_in_range = (
+            f"(SELECT * FROM {activity} WHERE id BETWEEN %s AND %s AND id + 0 = ANY(%s::bigint[]) OFFSET 0) AS a"
+        )
         self.user_agent = (
             "COALESCE(a.details->>'ua', '')" if postgresql else "COALESCE(json_extract(a.details, '$.ua'), '')"
         )
@@ -150,7 +161,7 @@ def _sql() -> _Dialect:
     return _dialect(connection.vendor == "postgresql")
 
 
-def _stage() -> str:
+def _stage(rows: str) -> str:
     """The batch's rows with what the claims and counts read: subject (the message, or without
     one the contact as a negative id), hour, link, device family, receiving domain, A/B arm, and
     the claim bits each row carries."""
@@ -168,7 +179,7 @@ def _stage() -> str:
         f" CASE WHEN {link_in_bits} THEN CAST(1 AS bigint) << {sql.link} ELSE 0 END AS link_bit,"
         f" CASE WHEN {link_in_bits} AND NOT a.is_machine THEN CAST(1 AS bigint) << ({LINK_BITS} + {sql.link})"
         " ELSE 0 END AS link_human_bit"
-        f" FROM {sql.rows} WHERE a.campaign_id IS NOT NULL AND a.kind IN ({kinds})"
+        f" FROM {rows} WHERE a.campaign_id IS NOT NULL AND a.kind IN ({kinds})"
     )
     # Only a subject without a claim row yet (or one claimed before rows kept the domain) has
     # its message looked up.
@@ -282,8 +293,8 @@ def _claim_update(seen: str) -> str:
     )
 
 
-@lru_cache(maxsize=1)
-def _postgresql_statement() -> str:
+@lru_cache(maxsize=2)
+def _postgresql_statement(dense: bool) -> str:
     """Everything in one statement: the stage and the batch are materialised CTEs, each claim
     and each counter a data-modifying one."""
     seen, first_seen = MessageSeen._meta.db_table, FirstSeen._meta.db_table
@@ -301,8 +312,9 @@ def _postgresql_statement() -> str:
         " ON CONFLICT (campaign_id, subject, key) DO NOTHING RETURNING campaign_id, subject, key"
     )
     counts = ", ".join(f"count{n} AS ({statement})" for n, statement in enumerate(_count_statements()))
+    stage = _stage(_dialect(True).rows_in_range if dense else _dialect(True).rows)
     return (
-        f"WITH {STAGE} AS MATERIALIZED ({_stage()}), {CLAIMED} AS ({claims}), {FRESH} AS ({fresh}),"
+        f"WITH {STAGE} AS MATERIALIZED ({stage}), {CLAIMED} AS ({claims}), {FRESH} AS ({fresh}),"
         f" {FIRSTS} AS ({_firsts('true')}), {BATCH} AS MATERIALIZED ({_BATCH}), {counts} SELECT 1"
     )
 
@@ -322,7 +334,7 @@ def _sqlite_statements() -> list[tuple[str, bool]]:
     )
     return [
         *((f"DROP TABLE IF EXISTS temp.{name}", False) for name in (STAGE, CLAIMED, FRESH, FIRSTS, BATCH)),
-        (f"CREATE TEMPORARY TABLE {STAGE} AS {_stage()}", True),
+        (f"CREATE TEMPORARY TABLE {STAGE} AS {_stage(_dialect(False).rows)}", True),
         (f"CREATE TEMPORARY TABLE {CLAIMED} AS {claims}", False),
         (
             f"{_CLAIM_INSERT} FROM {CLAIMED} WHERE new_bits <> 0 OR new_links <> 0 OR unkept = 1 {_claim_update(seen)}",
