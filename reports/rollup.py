@@ -76,14 +76,14 @@ def device_family(user_agent: str) -> str:
 
 def roll_up(activity_ids: Sequence[int], user_agents: Collection[str] | None = None) -> None:
     """Add these Activity rows (opens, clicks and the history kinds of campaigns; others are
-    skipped) to the roll-ups. Call it in the transaction that wrote them, once per row, in
-    ascending id order across calls. ``user_agents``, if known, holds at least those of the
-    rows' opens and clicks; otherwise they are read.
+    skipped) to the roll-ups, in the transaction that wrote them or once they are committed:
+    once per row, in ascending id order across calls. ``user_agents``, if known, holds at least
+    those of the rows' opens and clicks; otherwise they are read first.
 
-    On PostgreSQL this is two statements: the batch's user agents, then one statement whose
-    data-modifying parts claim the unique counts (``ON CONFLICT ... RETURNING`` what was new, so
-    concurrent feeds serialise on the claimed rows) and add to every counter. SQLite, with one
-    writer at a time, runs the same parts one by one through temporary tables."""
+    On PostgreSQL this is one statement whose data-modifying parts claim the unique counts (``ON
+    CONFLICT ... RETURNING`` what was new, so concurrent feeds serialise on the claimed rows)
+    and add to every counter. SQLite, with one writer at a time, runs the same parts one by one
+    through temporary tables."""
     if not activity_ids:
         return
     postgresql = connection.vendor == "postgresql"
@@ -126,10 +126,12 @@ class _Dialect:
             if postgresql
             else f"(SELECT * FROM {activity} WHERE id IN (SELECT value FROM json_each(%s))) AS a"
         )
-        # A dense batch: the id range read in order, the batch's ids picked out of it (``+ 0``
-        # keeps the list from being used as index lookups, one per id).
+        # PostgreSQL, a dense batch: the id range read in order, the batch's ids picked out of it
+        # (``+ 0`` keeps the list from being used as index lookups, one per id).
         self.rows_in_range = (
             f"(SELECT * FROM {activity} WHERE id BETWEEN %s AND %s AND id + 0 = ANY(%s::bigint[]) OFFSET 0) AS a"
+            if postgresql
+            else self.rows
         )
         self.user_agent = (
             "COALESCE(a.details->>'ua', '')" if postgresql else "COALESCE(json_extract(a.details, '$.ua'), '')"
