@@ -139,8 +139,9 @@ def _stage(rows: str) -> str:
 
 
 def _subject_bits(postgresql: bool) -> str:
-    """The bits each subject's rows carry, OR-ed. SQLite has no bit_or: there each part is a sum
-    of distinct powers of two (slower, as DISTINCT sorts every group)."""
+    """The bits each subject's rows carry, OR-ed, over the rows that bring a bit its claim row
+    lacks (in a stream of repeat opens, few). SQLite has no bit_or: there each part is a sum of
+    distinct powers of two (slower, as DISTINCT sorts every group)."""
     bits, links = (
         ("bit_or(kind_bit | human_bit | bounced_bit)", "bit_or(link_bit | link_human_bit)")
         if postgresql
@@ -152,7 +153,8 @@ def _subject_bits(postgresql: bool) -> str:
     return (
         f"SELECT campaign_id, subject, {bits} AS bits, {links} AS links, MIN(known_flags) AS known,"
         " MIN(known_links) AS known_links, MAX(unkept) AS unkept, MIN(domain) AS domain, MIN(variant) AS variant"
-        f" FROM {STAGE} GROUP BY campaign_id, subject"
+        f" FROM {STAGE} WHERE unkept = 1 OR (known_flags | kind_bit | human_bit | bounced_bit) <> known_flags"
+        " OR (known_links | link_bit | link_human_bit) <> known_links GROUP BY campaign_id, subject"
     )
 
 

@@ -13,6 +13,7 @@ from contacts import services as contact_services
 from contacts.models import Contact
 from reports import feeds, services
 from reports.models import MessageSeen, Watermark
+from reports.rollup import PLANNER_OFF
 from tests.campaigns.conftest import campaign_for
 from tests.factories import CampaignFactory, MessageFactory
 from tests.reports.conftest import catch_up, play
@@ -161,3 +162,21 @@ def test_a_bounce_committed_after_later_ids_is_counted_once_when_it_commits():
 
     assert (counted_while_open, services.campaign_report(campaign.pk)["bounced"]["hard"]) == (1, 2)
     assert Watermark.objects.get(name=feeds.HISTORY).holes == []
+
+
+def test_a_roll_up_leaves_the_planner_settings_of_its_transaction_as_they_were(story):
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's planner settings")
+
+    def settings() -> list[str]:
+        with connection.cursor() as cursor:
+            shown = []
+            for name in PLANNER_OFF:
+                cursor.execute(f"SHOW {name}")
+                shown.append(cursor.fetchone()[0])
+            return shown
+
+    before = settings()
+    tracking.ingest([("e1", story.event(story.ann, "o", minutes=1))])
+
+    assert settings() == before
