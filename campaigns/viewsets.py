@@ -219,7 +219,9 @@ class CampaignPreviewView(PermissionCheckedMixin, WagtailAdminTemplateMixin, Tem
         form = SendTestForm(request.POST)
         if not form.is_valid():
             return self.render_to_response(self.get_context_data(test_form=form))
-        send_test(request, self.campaign, form.cleaned_data["addresses"], composer.find_contact(self.contact_email()))
+        contact = composer.find_contact(self.contact_email())
+        # The arm being previewed is the one tested: subject B's preview mails subject B.
+        send_test(request, self.campaign, form.cleaned_data["addresses"], contact, self.variant())
         # Back to the preview the person was looking at: same contact, subject and width.
         query = urlencode({"contact": self.contact_email(), "variant": self.variant(), "width": self.width()})
         return redirect(f"{reverse('campaigns:preview', args=[self.campaign.pk])}?{query}")

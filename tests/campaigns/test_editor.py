@@ -256,6 +256,12 @@ def test_after_a_test_send_the_preview_comes_back_at_the_same_width_and_subject(
     assert [rcpts for rcpts, _ in smtp.handler.messages] == [["qa@example.com"]]
 
 
+def test_a_test_sent_from_subject_bs_preview_carries_subject_b(client, marketer, smtp):
+    campaign = CampaignFactory(subject="Subject A", subject_b="Subject B")
+    client.post(f"{preview_url(campaign)}?variant=1", {"addresses": "qa@example.com"})
+    assert [message["Subject"] for message in smtp.parsed()] == ["[Test] Subject B"]
+
+
 def test_copy_prefills_a_new_campaign_from_the_original(client, marketer):
     campaign = CampaignFactory(subject="Spring {{ contact.first_name }}", body=[text("<p>Copied body</p>")])
     page = client.get(reverse("campaigns:copy", args=[campaign.pk])).content.decode()
