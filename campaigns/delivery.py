@@ -161,8 +161,11 @@ def outgoing_for(
     )
 
 
-def send_test(campaign: Campaign, addresses: list[str], contact: Contact | None = None) -> dict[str, Result]:
-    """Send the campaign to ``addresses`` through the real path, marked X-Rapport-Test, with no Message row.
+def send_test(
+    campaign: Campaign, addresses: list[str], contact: Contact | None = None, *, variant: int = 0
+) -> dict[str, Result]:
+    """Send one arm of the campaign to ``addresses`` through the real path, marked X-Rapport-Test,
+    with no Message row.
 
     Merge fields come from ``contact`` (else the contact with that address, else an empty profile).
     """
@@ -170,7 +173,7 @@ def send_test(campaign: Campaign, addresses: list[str], contact: Contact | None 
     with transport() as carrier:
         for address in addresses:
             sample = contact or Contact.objects.filter(email=address.lower()).first() or Contact(pk=0, email=address)
-            outgoing = outgoing_for(campaign, sample, test=True)
+            outgoing = outgoing_for(campaign, sample, variant=variant, test=True)
             outgoing.recipient = ascii_address(address)
             outgoing.headers["To"] = outgoing.recipient
             results[address] = carrier.send(outgoing)

@@ -66,11 +66,13 @@ class SendTestForm(forms.Form):
         return addresses
 
 
-def send_test(request: HttpRequest, campaign: Campaign, addresses: list[str], contact: Contact | None = None) -> None:
+def send_test(
+    request: HttpRequest, campaign: Campaign, addresses: list[str], contact: Contact | None = None, variant: int = 0
+) -> None:
     """The one test send of the preview and sending pages: the real sending path, then one admin
     message per address saying what its server answered."""
     try:
-        results = delivery.send_test(campaign, addresses, contact)
+        results = delivery.send_test(campaign, addresses, contact, variant=variant)
     except ValueError as error:
         messages.error(request, f"Test not sent: {error}")
         return

@@ -174,6 +174,15 @@ class CampaignPreviewView(PermissionCheckedMixin, WagtailAdminTemplateMixin, Tem
             return data["contact"]
         return composer.sample_contact_email(self.campaign)
 
+    def width(self) -> str:
+        """The width asked for in the query string ("desktop" unless it names a known one)."""
+        width = self.request.GET.get("width", "desktop")
+        return width if width in self.widths else "desktop"
+
+    def variant(self) -> int:
+        """1 to preview subject B (when the campaign has one), else 0."""
+        return 1 if self.request.GET.get("variant") == "1" and self.campaign.subject_b.strip() else 0
+
     def get(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
         if request.GET.get("format") != "web":
             return super().get(request, *args, **kwargs)
@@ -186,16 +195,15 @@ class CampaignPreviewView(PermissionCheckedMixin, WagtailAdminTemplateMixin, Tem
     def get_context_data(self, **kwargs) -> dict:
         email = self.contact_email()
         contact = composer.find_contact(email)
-        width = self.request.GET.get("width", "desktop")
-        variant = 1 if self.request.GET.get("variant") == "1" and self.campaign.subject_b.strip() else 0
+        width, variant = self.width(), self.variant()
         return super().get_context_data(
             campaign=self.campaign,
             preview=composer.preview(self.campaign, contact, variant=variant),
             variant=variant,
             contact_email=email,
             contact_missing=bool(email) and contact is None,
-            width=width if width in self.widths else "desktop",
-            frame_width=self.widths.get(width, self.widths["desktop"]),
+            width=width,
+            frame_width=self.widths[width],
             test_form=kwargs.pop("test_form", None) or SendTestForm(),
             edit_url=reverse("campaigns:edit", args=[self.campaign.pk]),
             can_send=self.request.user.has_perm(SEND_PERMISSION),
@@ -211,8 +219,11 @@ class CampaignPreviewView(PermissionCheckedMixin, WagtailAdminTemplateMixin, Tem
         form = SendTestForm(request.POST)
         if not form.is_valid():
             return self.render_to_response(self.get_context_data(test_form=form))
-        send_test(request, self.campaign, form.cleaned_data["addresses"], composer.find_contact(self.contact_email()))
-        query = urlencode({"contact": self.contact_email()})
+        contact = composer.find_contact(self.contact_email())
+        # The arm being previewed is the one tested: subject B's preview mails subject B.
+        send_test(request, self.campaign, form.cleaned_data["addresses"], contact, self.variant())
+        # Back to the preview the person was looking at: same contact, subject and width.
+        query = urlencode({"contact": self.contact_email(), "variant": self.variant(), "width": self.width()})
         return redirect(f"{reverse('campaigns:preview', args=[self.campaign.pk])}?{query}")
 
 

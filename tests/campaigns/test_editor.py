@@ -2,6 +2,7 @@
 
 import re
 from email import message_from_bytes, policy
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.contrib.auth.models import Permission
@@ -240,6 +241,25 @@ def test_send_test_arrives_marked_as_test_with_the_previewed_contacts_fields(cli
     assert received[0]["Subject"] == "[Test] 新品 🎉 for Ann"
     assert received[0]["X-Rapport-Test"] == "1"
     assert message_from_bytes(smtp_sink.handler.messages[0][1], policy=policy.default).is_multipart()
+
+
+def test_after_a_test_send_the_preview_comes_back_at_the_same_width_and_subject(client, marketer, smtp):
+    campaign = CampaignFactory(subject="A", subject_b="B")
+    asked = f"{preview_url(campaign)}?contact=ann%40example.com&variant=1&width=mobile"
+    response = client.post(asked, {"addresses": "qa@example.com", "contact": "ann@example.com"})
+    assert response.status_code == 302
+    assert parse_qs(urlsplit(response["Location"]).query) == {
+        "contact": ["ann@example.com"],
+        "variant": ["1"],
+        "width": ["mobile"],
+    }
+    assert [rcpts for rcpts, _ in smtp.handler.messages] == [["qa@example.com"]]
+
+
+def test_a_test_sent_from_subject_bs_preview_carries_subject_b(client, marketer, smtp):
+    campaign = CampaignFactory(subject="Subject A", subject_b="Subject B")
+    client.post(f"{preview_url(campaign)}?variant=1", {"addresses": "qa@example.com"})
+    assert [message["Subject"] for message in smtp.parsed()] == ["[Test] Subject B"]
 
 
 def test_copy_prefills_a_new_campaign_from_the_original(client, marketer):
