@@ -26,9 +26,9 @@ from django.db import connection, transaction
 
 from contacts.timeline import device
 from reports import rollup_sql
-from reports.rollup_sql import BITS, BOUNCED, BOUNCES, ENGAGEMENT, HISTORY, HUMAN, LINK_BITS, Kind
+from reports.rollup_sql import BITS, BOUNCED, ENGAGEMENT, HISTORY, HUMAN, LINK_BITS, Kind
 
-__all__ = ["BITS", "BOUNCED", "BOUNCES", "ENGAGEMENT", "HISTORY", "HUMAN", "LINK_BITS", "device_family", "roll_up"]
+__all__ = ["BITS", "BOUNCED", "ENGAGEMENT", "HISTORY", "HUMAN", "LINK_BITS", "device_family", "roll_up"]
 
 
 PLANNER_OFF = ("jit", "enable_mergejoin", "enable_memoize")

@@ -42,7 +42,6 @@ HUMAN = 20
 # Links 0..LINK_BITS-1 are claimed in MessageSeen.links (bit n, and bit LINK_BITS + n by a
 # person); any other link index in a FirstSeen row.
 LINK_BITS = 31
-BOUNCES = (Kind.BOUNCED_HARD, Kind.BOUNCED_SOFT)
 
 STAGE = "reports_rollup_stage"
 CLAIMED = "reports_rollup_claimed"
