@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import CharField, Exists, Expression, F, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import Cast
 from django.utils import timezone
 
+from automations.insert_select import insert_select
 from automations.models import Enrolment, Journey
 from automations.steps import plan
 from contacts.models import Contact, Suppression
@@ -52,13 +52,8 @@ def enrol(journey: Journey, rows: QuerySet, occurrence_key: Expression, via: str
         .annotate(r_occ=occurrence_key)
         .values_list("r_contact", "r_occ")
     )
-    try:
-        sql, params = selected.query.sql_with_params()
-    except EmptyResultSet:  # the trigger names nobody
-        return 0
     table = connection.ops.quote_name(Enrolment._meta.db_table)
     now = timezone.now()
-    # Only our own fragments and the ORM's compiled query are interpolated; values are parameters.
     # Once ever, the unique index alone keeps a contact from entering twice; otherwise one
     # inside must finish first. (Only then the anti-join: on a journey filling up it costs.)
     inside, inside_params = "1 = 1", []
@@ -68,14 +63,15 @@ def enrol(journey: Journey, rows: QuerySet, occurrence_key: Expression, via: str
             f"AND x.state IN ('waiting', 'running'))"
         )
         inside_params = [journey.pk]
-    insert = (
-        f"INSERT INTO {table} (journey_id, version_id, contact_id, occurrence, step, due_at, state, entered_at) "  # noqa: S608
-        f"SELECT %s, %s, a.r_contact, a.r_occ, %s, %s, 'waiting', %s FROM ({sql}) a WHERE {inside} "
-        f"ON CONFLICT (journey_id, contact_id, occurrence) DO NOTHING"
+    return insert_select(
+        Enrolment,
+        "journey_id, version_id, contact_id, occurrence, step, due_at, state, entered_at",
+        "%s, %s, a.r_contact, a.r_occ, %s, %s, 'waiting', %s",
+        selected,
+        [journey.pk, version.pk, first, now, now],
+        tail=f"WHERE {inside} ON CONFLICT (journey_id, contact_id, occurrence) DO NOTHING",
+        tail_params=inside_params,
     )
-    with connection.cursor() as cursor:
-        cursor.execute(insert, [journey.pk, version.pk, first, now, now, *params, *inside_params])
-        return cursor.rowcount
 
 
 def enrol_contacts(journey: Journey, contacts: QuerySet) -> int:

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.core.exceptions import EmptyResultSet
-from django.db import connection
 from django.db.models import F, QuerySet, Value
 from django.utils import timezone
 
+from automations.insert_select import insert_select
 from automations.models import Enrolment, StepRun
 
 State = Enrolment.State
@@ -19,20 +18,16 @@ def record(enrolments: QuerySet, outcome: int, *, step: str | None = None) -> se
     """Insert one StepRun per enrolment (at its current step, or ``step``) in one INSERT ... SELECT;
     an enrolment that already ran that step is skipped. Returns the enrolment ids whose row this inserted."""
     rows = enrolments.order_by().annotate(r_id=F("pk"), r_step=Value(step) if step else F("step"))
-    try:
-        sql, params = rows.values_list("r_id", "r_step").query.sql_with_params()
-    except EmptyResultSet:  # no enrolment ids at all
-        return set()
-    table = connection.ops.quote_name(StepRun._meta.db_table)
-    # Only our own fragments and the ORM's compiled query are interpolated; values are parameters.
-    insert = (
-        f"INSERT INTO {table} (enrolment_id, step, outcome, at) "  # noqa: S608
-        f"SELECT a.r_id, a.r_step, %s, %s FROM ({sql}) a WHERE 1 = 1 "
-        f"ON CONFLICT (enrolment_id, step) DO NOTHING RETURNING enrolment_id"
+    inserted = insert_select(
+        StepRun,
+        "enrolment_id, step, outcome, at",
+        "a.r_id, a.r_step, %s, %s",
+        rows.values_list("r_id", "r_step"),
+        [outcome, timezone.now()],
+        tail="WHERE 1 = 1 ON CONFLICT (enrolment_id, step) DO NOTHING",
+        returning="enrolment_id",
     )
-    with connection.cursor() as cursor:
-        cursor.execute(insert, [outcome, timezone.now(), *params])
-        return {row[0] for row in cursor.fetchall()}
+    return set(inserted)
 
 
 def move(

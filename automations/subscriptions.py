@@ -4,12 +4,11 @@ subscription of the list per batch (seconds each at a few hundred thousand membe
 
 from __future__ import annotations
 
-from django.core.exceptions import EmptyResultSet
-from django.db import connection
 from django.db.models import F
 from django.utils import timezone
 
 from automations import history
+from automations.insert_select import insert_select
 from contacts.models import Activity, Contact, MailingList, Subscription
 
 
@@ -23,23 +22,18 @@ def add(contact_ids: list[int], mailing_list: MailingList) -> list[int]:
         .annotate(r_id=F("pk"))
         .values_list("r_id")
     )
-    try:
-        sql, params = eligible.query.sql_with_params()
-    except EmptyResultSet:
-        return []
     pending = mailing_list.double_opt_in
     now = timezone.now()
     status = Subscription.Status.PENDING if pending else Subscription.Status.SUBSCRIBED
-    table = connection.ops.quote_name(Subscription._meta.db_table)
-    # Only our own fragments and the ORM's compiled query are interpolated; values are parameters.
-    insert = (
-        f"INSERT INTO {table} (contact_id, mailing_list_id, status, created_at, confirmed_at) "  # noqa: S608
-        f"SELECT a.r_id, %s, %s, %s, %s FROM ({sql}) a WHERE 1 = 1 "
-        f"ON CONFLICT (contact_id, mailing_list_id) DO NOTHING RETURNING contact_id"
+    added = insert_select(
+        Subscription,
+        "contact_id, mailing_list_id, status, created_at, confirmed_at",
+        "a.r_id, %s, %s, %s, %s",
+        eligible,
+        [mailing_list.pk, status, now, None if pending else now],
+        tail="WHERE 1 = 1 ON CONFLICT (contact_id, mailing_list_id) DO NOTHING",
+        returning="contact_id",
     )
-    with connection.cursor() as cursor:
-        cursor.execute(insert, [mailing_list.pk, status, now, None if pending else now, *params])
-        added = [row[0] for row in cursor.fetchall()]
     summary = f"Added to the list {mailing_list.name} by a journey"
     history.record(added, Activity.Kind.SUBSCRIBED, summary, list=mailing_list.slug, pending=pending)
     return added

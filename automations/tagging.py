@@ -3,12 +3,11 @@ Python cost a tag step more than every other write of the step together."""
 
 from __future__ import annotations
 
-from django.core.exceptions import EmptyResultSet
-from django.db import connection
 from django.db.models import Exists, F, OuterRef
 from taggit.models import Tag
 
 from automations import history
+from automations.insert_select import insert_select
 from contacts.models import Activity, Contact, TaggedContact
 from contacts.profile_changes import tags_details
 
@@ -24,19 +23,9 @@ def tag(contact_ids: list[int], name: str) -> list[int]:
         .annotate(r_id=F("pk"))
         .values_list("r_id")
     )
-    try:
-        sql, params = untagged.query.sql_with_params()
-    except EmptyResultSet:
-        return []
-    table = connection.ops.quote_name(TaggedContact._meta.db_table)
-    # Only our own fragments and the ORM's compiled query are interpolated; values are parameters.
-    insert = (
-        f"INSERT INTO {table} (content_object_id, tag_id) "  # noqa: S608
-        f"SELECT a.r_id, %s FROM ({sql}) a RETURNING content_object_id"
+    added = insert_select(
+        TaggedContact, "content_object_id, tag_id", "a.r_id, %s", untagged, [found.pk], returning="content_object_id"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(insert, [found.pk, *params])
-        added = [row[0] for row in cursor.fetchall()]
     details = tags_details([], [found.name])
     history.record(added, Activity.Kind.TAGS, details.pop("summary"), **details)
     return added
