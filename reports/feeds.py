@@ -117,43 +117,34 @@ def _holes_left(holes: list[list[int]], finished_before: int | None) -> list[lis
     for first, last, xid in holes:
         if finished_before is None or xid <= finished_before:
             continue
-        present = set(Activity.objects.filter(pk__gte=first, pk__lte=last).values_list("pk", flat=True))
-        left += [[a, b, xid] for a, b in _gaps(first, last, present)]
+        left += [[a, b, xid] for a, b in missing_ids(first, last)]
     return left
 
 
 def _new_holes(start: int, end: int) -> list[list[int]]:
-    """Ranges of ids in (start, end] no committed row holds, tagged with the first transaction
+    """The runs of ids in (start, end] no committed row holds, tagged with the first transaction
     id not yet handed out (any transaction that may fill them is older); none on SQLite."""
     if connection.vendor != "postgresql":
         return []
-    table = Activity._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT previous + 1, id - 1 FROM (SELECT id, LAG(id, 1, %s) OVER (ORDER BY id) AS previous"  # noqa: S608
-            f" FROM {table} WHERE id > %s AND id <= %s) AS ids WHERE id > previous + 1",
-            [start, start, end],
-        )
-        gaps = cursor.fetchall()
+    gaps = missing_ids(start + 1, end)
     if not gaps:
         return []
     xid = _next_transaction()
     return [[first, last, xid] for first, last in gaps]
 
 
-def _gaps(first: int, last: int, present: set[int]) -> list[tuple[int, int]]:
-    """The runs of ids from first to last (inclusive) not in ``present``."""
-    gaps, run_start = [], None
-    for id_ in range(first, last + 1):
-        if id_ in present:
-            if run_start is not None:
-                gaps.append((run_start, id_ - 1))
-                run_start = None
-        elif run_start is None:
-            run_start = id_
-    if run_start is not None:
-        gaps.append((run_start, last))
-    return gaps
+def missing_ids(first: int, last: int) -> list[tuple[int, int]]:
+    """The runs of ids from ``first`` to ``last`` (inclusive) that no committed Activity row
+    holds, as (first, last) pairs; a sentinel row after ``last`` ends a run that reaches it."""
+    table = Activity._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT previous + 1, id - 1 FROM (SELECT id, LAG(id, 1, %s) OVER (ORDER BY id) AS previous"  # noqa: S608
+            f" FROM (SELECT id FROM {table} WHERE id BETWEEN %s AND %s UNION ALL SELECT %s) AS present) AS ids"
+            " WHERE id > previous + 1",
+            [first - 1, first, last, last + 1],
+        )
+        return [(start, end) for start, end in cursor.fetchall()]
 
 
 @transaction.atomic

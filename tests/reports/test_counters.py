@@ -10,12 +10,12 @@ from django.db import connection, transaction
 from campaigns import services as campaign_services
 from campaigns.models import Campaign
 from contacts import services as contact_services
-from contacts.models import Contact
+from contacts.models import Activity, Contact
 from reports import feeds, services
 from reports.models import MessageSeen, Watermark
 from reports.rollup import PLANNER_OFF
 from tests.campaigns.conftest import campaign_for
-from tests.factories import CampaignFactory, MessageFactory
+from tests.factories import ActivityFactory, CampaignFactory, MessageFactory
 from tests.reports.conftest import catch_up, play
 from tracking import services as tracking
 
@@ -180,3 +180,10 @@ def test_a_roll_up_leaves_the_planner_settings_of_its_transaction_as_they_were(s
     tracking.ingest([("e1", story.event(story.ann, "o", minutes=1))])
 
     assert settings() == before
+
+
+def test_the_history_feed_finds_every_run_of_missing_ids_up_to_the_end_of_its_range():
+    ids = [ActivityFactory().pk for _ in range(6)]
+    Activity.objects.filter(pk__in=[ids[1], ids[2], ids[5]]).delete()
+
+    assert feeds.missing_ids(ids[0], ids[5] + 2) == [(ids[1], ids[2]), (ids[5], ids[5] + 2)]
